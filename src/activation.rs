@@ -1,0 +1,275 @@
+//! Activation functions: the non-linearity `A = f(Z)` and its derivative, side by side.
+//!
+//! A layer computes `Z = X·W + b` and then `A = f(Z)`. Without `f` a stack of layers collapses
+//! into one linear map (`X·W¹·W² = X·(W¹·W²)`), which cannot separate XOR or two circles; with it,
+//! each layer can bend space a little.
+//!
+//! Backward, the chain rule passes the gradient through `f` entry by entry:
+//!
+//! ```text
+//! forward    A  = f(Z)
+//! backward   dZ = dA ⊙ f′(Z)
+//! ```
+//!
+//! | name       | f(z)                         | f′(z)                                 |
+//! |------------|------------------------------|---------------------------------------|
+//! | identity   | z                            | 1                                     |
+//! | relu       | max(0, z)                    | 1 if z > 0, else 0                    |
+//! | leaky_relu | z if z > 0, else α·z         | 1 if z > 0, else α   (α = 0.01)       |
+//! | sigmoid    | σ(z) = 1 / (1 + e⁻ᶻ)         | σ(z)·(1 − σ(z))                       |
+//! | tanh       | tanh z                       | 1 − tanh² z                           |
+//! | swish      | z·σ(z)                       | σ(z) + z·σ(z)·(1 − σ(z))              |
+//! | softmax    | eᶻʲ / Σₖ eᶻᵏ  (per row)       | a full Jacobian per row, see below    |
+//!
+//! The derivative at ReLU's kink (z = 0) is taken as 0, as most libraries do.
+//!
+//! Softmax mixes the entries of a row, so its derivative is a matrix per row, the Jacobian
+//! `J = diag(s) − s·sᵀ` with `s = softmax(z)`. Backward multiplies it by the row of `dA`:
+//! `dz = J·da`, which simplifies to `dzⱼ = sⱼ·(daⱼ − Σₖ sₖ·daₖ)`. In training softmax is paired with
+//! cross-entropy, whose combined gradient is the much simpler `dZ = (ŷ − y)/n` (see `loss.rs`);
+//! the general path here is kept so the two can be checked against each other.
+
+use crate::matrix::Matrix;
+
+/// The slope of Leaky ReLU for negative inputs unless configured otherwise.
+pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
+
+/// An activation function.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// `f(z) = z`: no non-linearity (the output of a regression network).
+    Identity,
+    /// `f(z) = max(0, z)`.
+    Relu,
+    /// `f(z) = z` for z > 0, `slope·z` otherwise: ReLU that never quite switches off.
+    LeakyRelu {
+        /// The slope α for negative inputs.
+        slope: f64,
+    },
+    /// `f(z) = 1 / (1 + e⁻ᶻ)`, squashing to (0, 1): the output of a binary classifier.
+    Sigmoid,
+    /// `f(z) = tanh z`, squashing to (−1, 1), centred at 0.
+    Tanh,
+    /// `f(z) = z·σ(z)`, also called SiLU: a smooth ReLU.
+    Swish,
+    /// Row-wise `eᶻʲ / Σₖ eᶻᵏ`: each row becomes a probability distribution over classes.
+    Softmax,
+}
+
+impl Activation {
+    /// The activations a user can choose for hidden layers, by their command-line names.
+    pub const HIDDEN_NAMES: [&'static str; 6] =
+        ["relu", "leaky_relu", "tanh", "sigmoid", "swish", "identity"];
+
+    /// Looks up an activation by its name (`relu`, `leaky_relu`, `sigmoid`, `tanh`, `swish`,
+    /// `identity`, `softmax`).
+    pub fn from_name(name: &str) -> Option<Activation> {
+        Some(match name {
+            "identity" | "linear" => Activation::Identity,
+            "relu" => Activation::Relu,
+            "leaky_relu" | "leaky-relu" => Activation::LeakyRelu {
+                slope: DEFAULT_LEAKY_SLOPE,
+            },
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "swish" | "silu" => Activation::Swish,
+            "softmax" => Activation::Softmax,
+            _ => return None,
+        })
+    }
+
+    /// The activation's name as written on the command line and in model files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Swish => "swish",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// `f(z)` for one number. Softmax has no single-number form (it needs the whole row).
+    ///
+    /// # Panics
+    /// For `Softmax`.
+    pub fn value(&self, z: f64) -> f64 {
+        match *self {
+            Activation::Identity => z,
+            Activation::Relu => z.max(0.0),
+            Activation::LeakyRelu { slope } => {
+                if z > 0.0 {
+                    z
+                } else {
+                    slope * z
+                }
+            }
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => z.tanh(),
+            Activation::Swish => z * sigmoid(z),
+            Activation::Softmax => panic!("softmax works on whole rows; use Activation::forward"),
+        }
+    }
+
+    /// `f′(z)` for one number.
+    ///
+    /// # Panics
+    /// For `Softmax`.
+    pub fn derivative(&self, z: f64) -> f64 {
+        match *self {
+            Activation::Identity => 1.0,
+            Activation::Relu => {
+                if z > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::LeakyRelu { slope } => {
+                if z > 0.0 {
+                    1.0
+                } else {
+                    slope
+                }
+            }
+            Activation::Sigmoid => {
+                let s = sigmoid(z);
+                s * (1.0 - s)
+            }
+            Activation::Tanh => {
+                let t = z.tanh();
+                1.0 - t * t
+            }
+            Activation::Swish => {
+                let s = sigmoid(z);
+                s + z * s * (1.0 - s)
+            }
+            Activation::Softmax => panic!("softmax's derivative is a Jacobian; use backward"),
+        }
+    }
+
+    /// `A ← f(Z)`, entry by entry (row by row for softmax). `A` is resized to `Z`'s shape.
+    pub fn forward(&self, z: &Matrix, a: &mut Matrix) {
+        a.resize(z.rows(), z.cols());
+        match *self {
+            Activation::Softmax => {
+                for i in 0..z.rows() {
+                    softmax_row(z.row(i), a.row_mut(i));
+                }
+            }
+            Activation::Sigmoid => {
+                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                    *a = sigmoid(z);
+                }
+            }
+            Activation::Tanh => {
+                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                    *a = z.tanh();
+                }
+            }
+            _ => {
+                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                    *a = self.value(z);
+                }
+            }
+        }
+    }
+
+    /// `dZ ← dA ⊙ f′(Z)` (for softmax, `dz = J·da` for each row).
+    ///
+    /// The forward pass was `A = f(Z)`. Sigmoid and tanh have derivatives written in terms of
+    /// their own output (`σ′ = A·(1 − A)`, `tanh′ = 1 − A²`), which is why `A` is passed in too:
+    /// it saves recomputing an exponential per entry.
+    pub fn backward(&self, dz: &mut Matrix, da: &Matrix, z: &Matrix, a: &Matrix) {
+        assert!(
+            da.shape() == z.shape() && a.shape() == z.shape(),
+            "{} backward: dA is {:?}, Z is {:?}, A is {:?}; all must have one shape",
+            self.name(),
+            da.shape(),
+            z.shape(),
+            a.shape()
+        );
+        dz.resize(z.rows(), z.cols());
+        let dz_out = dz.as_mut_slice();
+        let da = da.as_slice();
+        match *self {
+            Activation::Softmax => {
+                let cols = z.cols();
+                for i in 0..z.rows() {
+                    let s = a.row(i);
+                    let da_row = &da[i * cols..(i + 1) * cols];
+                    // dzⱼ = Σₖ Jⱼₖ·daₖ with Jⱼₖ = sⱼ·(δⱼₖ − sₖ), which is sⱼ·(daⱼ − Σₖ sₖ·daₖ).
+                    let s_dot_da: f64 = s.iter().zip(da_row).map(|(s, d)| s * d).sum();
+                    for j in 0..cols {
+                        dz_out[i * cols + j] = s[j] * (da_row[j] - s_dot_da);
+                    }
+                }
+            }
+            Activation::Sigmoid => {
+                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                    *dz = da * a * (1.0 - a);
+                }
+            }
+            Activation::Tanh => {
+                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                    *dz = da * (1.0 - a * a);
+                }
+            }
+            _ => {
+                for ((dz, &da), &z) in dz_out.iter_mut().zip(da).zip(z.as_slice()) {
+                    *dz = da * self.derivative(z);
+                }
+            }
+        }
+    }
+}
+
+/// `σ(z) = 1 / (1 + e⁻ᶻ)`, computed without overflow for any z.
+///
+/// For z = −1000, `e⁻ᶻ = e¹⁰⁰⁰` overflows to ∞; the result 1/∞ = 0 would still be right, but the
+/// mirrored form keeps every intermediate finite: for z < 0 use `σ(z) = eᶻ / (1 + eᶻ)`, where
+/// `eᶻ` is at most 1.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// One row of softmax: `sⱼ = e^(zⱼ − m) / Σₖ e^(zₖ − m)` with `m = maxₖ zₖ`.
+///
+/// Subtracting the row's maximum changes nothing mathematically (it cancels between numerator and
+/// denominator) but keeps every exponent ≤ 0, so `e^1000` never overflows.
+pub fn softmax_row(z: &[f64], s: &mut [f64]) {
+    let max = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    let mut total = 0.0;
+    for (s, &z) in s.iter_mut().zip(z) {
+        *s = (z - max).exp();
+        total += *s;
+    }
+    for s in s.iter_mut() {
+        *s /= total;
+    }
+}
+
+/// The full softmax Jacobian of one row, `J = diag(s) − s·sᵀ`, as a k × k matrix.
+///
+/// Backward never builds it (it uses the simplified product in [`Activation::backward`]); it is
+/// here so tests and learners can see the matrix that product stands for.
+pub fn softmax_jacobian(z: &[f64]) -> Matrix {
+    let k = z.len();
+    let mut s = vec![0.0; k];
+    softmax_row(z, &mut s);
+    let mut j = Matrix::zeros(k, k);
+    for r in 0..k {
+        for c in 0..k {
+            let diagonal = if r == c { s[r] } else { 0.0 };
+            j[(r, c)] = diagonal - s[r] * s[c];
+        }
+    }
+    j
+}

@@ -1,0 +1,172 @@
+//! Batch normalisation: give every unit mean 0 and variance 1 over the batch, then let the
+//! network choose its own scale `γ` and shift `β`.
+//!
+//! Placed between a dense layer and its activation, it keeps pre-activations in the range where
+//! the activation is responsive, whatever the earlier layers do, which makes training less
+//! sensitive to the learning rate and the initial weights (Ioffe & Szegedy 2015).
+//!
+//! ```text
+//! forward (training), for each column j over the n rows of the batch:
+//!   μ  = (1/n) Σᵢ Xᵢ                    batch mean             (1 × k)
+//!   σ² = (1/n) Σᵢ (Xᵢ − μ)²             batch variance         (1 × k)
+//!   X̂  = (X − μ) / √(σ² + ε)            normalised input       (n × k)
+//!   Y  = γ ⊙ X̂ + β                      scaled and shifted     (n × k)
+//!   running μ ← 0.9·running μ + 0.1·μ   (and the same for σ²), remembered for inference
+//!
+//! forward (inference): the running averages stand in for μ and σ².
+//!
+//! backward, given dY:
+//!   dγ = Σ_rows (dY ⊙ X̂)
+//!   dβ = Σ_rows dY
+//!   dX̂ = dY ⊙ γ
+//!   dX = (1/n) · (1/√(σ² + ε)) ⊙ (n·dX̂ − Σ_rows dX̂ − X̂ ⊙ Σ_rows (dX̂ ⊙ X̂))
+//! ```
+//!
+//! The last line is longer than the others because every sample's `X̂` depends, through μ and σ²,
+//! on every other sample of the batch: moving one input moves the mean and variance that all the
+//! others were normalised with. The two sums are those indirect paths.
+//!
+//! Because it needs whole-batch statistics, batch normalisation is the one layer for which a
+//! batch split into shards (see `parallel.rs`) would not give the same result.
+
+use crate::matrix::Matrix;
+
+/// ε inside the square root, so a column with zero variance does not divide by zero.
+pub const EPSILON: f64 = 1e-5;
+
+/// How much of the old running average is kept at each training step.
+pub const RUNNING_MOMENTUM: f64 = 0.9;
+
+/// A batch-normalisation layer over k features.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    /// Scale `γ`, 1 × k, starting at 1.
+    pub gamma: Matrix,
+    /// Shift `β`, 1 × k, starting at 0.
+    pub beta: Matrix,
+    /// `dγ` from the last backward pass.
+    pub d_gamma: Matrix,
+    /// `dβ` from the last backward pass.
+    pub d_beta: Matrix,
+    /// Running mean of the batch means, used at inference.
+    pub running_mean: Matrix,
+    /// Running mean of the batch variances, used at inference.
+    pub running_var: Matrix,
+    /// Cached for backward: `X̂` of the last training pass (n × k).
+    x_hat: Matrix,
+    /// Cached for backward: `1/√(σ² + ε)` of the last training pass (1 × k).
+    inv_std: Matrix,
+}
+
+impl BatchNorm {
+    /// A layer over `features` columns with `γ = 1`, `β = 0`, running mean 0 and variance 1.
+    pub fn new(features: usize) -> BatchNorm {
+        BatchNorm {
+            gamma: Matrix::filled(1, features, 1.0),
+            beta: Matrix::zeros(1, features),
+            d_gamma: Matrix::zeros(1, features),
+            d_beta: Matrix::zeros(1, features),
+            running_mean: Matrix::zeros(1, features),
+            running_var: Matrix::filled(1, features, 1.0),
+            x_hat: Matrix::zeros(0, features),
+            inv_std: Matrix::zeros(1, features),
+        }
+    }
+
+    /// Number of features k.
+    pub fn features(&self) -> usize {
+        self.gamma.cols()
+    }
+
+    /// `Y ← γ ⊙ X̂ + β`, with batch statistics in training and running ones at inference.
+    pub fn forward(&mut self, y: &mut Matrix, x: &Matrix, training: bool) {
+        let (n, k) = x.shape();
+        assert_eq!(
+            k,
+            self.features(),
+            "BatchNorm forward: X is {:?} but the layer has {} features",
+            x.shape(),
+            self.features()
+        );
+        self.inv_std.resize(1, k);
+        let mut mean = vec![0.0; k];
+        if training {
+            let mut var = vec![0.0; k];
+            for i in 0..n {
+                for (m, &v) in mean.iter_mut().zip(x.row(i)) {
+                    *m += v / n as f64;
+                }
+            }
+            for i in 0..n {
+                for j in 0..k {
+                    let d = x[(i, j)] - mean[j];
+                    var[j] += d * d / n as f64;
+                }
+            }
+            for j in 0..k {
+                self.inv_std[(0, j)] = 1.0 / (var[j] + EPSILON).sqrt();
+                let running_mean = &mut self.running_mean[(0, j)];
+                *running_mean =
+                    RUNNING_MOMENTUM * *running_mean + (1.0 - RUNNING_MOMENTUM) * mean[j];
+                let running_var = &mut self.running_var[(0, j)];
+                *running_var = RUNNING_MOMENTUM * *running_var + (1.0 - RUNNING_MOMENTUM) * var[j];
+            }
+        } else {
+            for j in 0..k {
+                mean[j] = self.running_mean[(0, j)];
+                self.inv_std[(0, j)] = 1.0 / (self.running_var[(0, j)] + EPSILON).sqrt();
+            }
+        }
+        self.x_hat.resize(n, k);
+        y.resize(n, k);
+        for i in 0..n {
+            for j in 0..k {
+                let x_hat = (x[(i, j)] - mean[j]) * self.inv_std[(0, j)];
+                self.x_hat[(i, j)] = x_hat;
+                y[(i, j)] = self.gamma[(0, j)] * x_hat + self.beta[(0, j)];
+            }
+        }
+    }
+
+    /// Stores `dγ` and `dβ` and writes `dX`, after a training-mode forward pass (see the module
+    /// docs for the formulas).
+    pub fn backward(&mut self, dx: &mut Matrix, dy: &Matrix) {
+        let (n, k) = dy.shape();
+        assert!(
+            self.x_hat.shape() == (n, k),
+            "BatchNorm backward: dY is {:?} but the last forward pass saw {:?}",
+            dy.shape(),
+            self.x_hat.shape()
+        );
+        // Forward was Y = γ ⊙ X̂ + β.
+        self.d_gamma.resize(1, k);
+        self.d_beta.resize(1, k);
+        self.d_gamma.as_mut_slice().fill(0.0);
+        self.d_beta.as_mut_slice().fill(0.0);
+        // Σ_rows dX̂ and Σ_rows (dX̂ ⊙ X̂), with dX̂ = dY ⊙ γ.
+        let mut sum_dx_hat = vec![0.0; k];
+        let mut sum_dx_hat_x_hat = vec![0.0; k];
+        for i in 0..n {
+            for j in 0..k {
+                let x_hat = self.x_hat[(i, j)];
+                let dy_ij = dy[(i, j)];
+                self.d_gamma[(0, j)] += dy_ij * x_hat;
+                self.d_beta[(0, j)] += dy_ij;
+                let dx_hat = dy_ij * self.gamma[(0, j)];
+                sum_dx_hat[j] += dx_hat;
+                sum_dx_hat_x_hat[j] += dx_hat * x_hat;
+            }
+        }
+        // X̂ = (X − μ)/√(σ² + ε), where μ and σ² depend on every row of X.
+        dx.resize(n, k);
+        let n_f = n as f64;
+        for i in 0..n {
+            for j in 0..k {
+                let x_hat = self.x_hat[(i, j)];
+                let dx_hat = dy[(i, j)] * self.gamma[(0, j)];
+                dx[(i, j)] = self.inv_std[(0, j)] / n_f
+                    * (n_f * dx_hat - sum_dx_hat[j] - x_hat * sum_dx_hat_x_hat[j]);
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Command-line flags: declared once per command, parsed, checked, and turned into help text.
+//!
+//! Each command lists its flags as [`Flag`]s (name, value placeholder, default, one line of
+//! meaning). [`parse`] matches the words of the command line against that list, so an unknown or
+//! misspelt flag is caught at once with a suggestion, and [`help`] prints the same list, so the
+//! help can never fall out of step with what is accepted.
+//!
+//! Values are checked where they enter: [`Parsed::value`] turns text into a number (or any
+//! `FromStr` type) and reports the flag and the text when it cannot.
+
+use crate::error::{Error, Result};
+use std::str::FromStr;
+
+/// One flag a command accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flag {
+    /// The flag as typed, e.g. `--lr`.
+    pub name: &'static str,
+    /// The value's placeholder, e.g. `RATE`; empty for a switch that takes no value.
+    pub value: &'static str,
+    /// The default, as shown in help (empty when there is none or it depends on the task).
+    pub default: &'static str,
+    /// One line of meaning.
+    pub help: &'static str,
+}
+
+impl Flag {
+    /// True for a switch (a flag without a value, such as `--quiet`).
+    pub fn is_switch(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// The command line after parsing: positional words, flag values and switches.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// The words that are not flags, in order.
+    pub positionals: Vec<String>,
+    values: Vec<(&'static str, String)>,
+    switches: Vec<&'static str>,
+}
+
+impl Parsed {
+    /// True when the switch `name` was given.
+    pub fn switch(&self, name: &str) -> bool {
+        self.switches.contains(&name)
+    }
+
+    /// The raw text given for flag `name` (the last one, if repeated).
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(flag, _)| *flag == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of flag `name` parsed as `T`, or None when it was not given.
+    ///
+    /// # Errors
+    /// When the text does not parse; the message names the flag, the text and `expected`.
+    pub fn value<T: FromStr>(&self, name: &str, expected: &str) -> Result<Option<T>> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse::<T>()
+                .map(Some)
+                .map_err(|_| Error::Usage(format!("{name}: '{text}' is not {expected}"))),
+        }
+    }
+
+    /// A finite number for flag `name`, or None when it was not given.
+    ///
+    /// # Errors
+    /// When the text is not a number, or is NaN or infinite.
+    pub fn number(&self, name: &str) -> Result<Option<f64>> {
+        match self.value::<f64>(name, "a number")? {
+            Some(v) if !v.is_finite() => Err(Error::Usage(format!(
+                "{name}: '{}' is not a finite number",
+                self.text(name).unwrap_or_default()
+            ))),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Parses `words` (the command line after the command's name) against `flags`.
+///
+/// Flags are written `--name VALUE` or `--name=VALUE`; a value may start with `-` (a negative
+/// number). `--help` and `-h` are always accepted as switches.
+///
+/// # Errors
+/// For an unknown flag (with the closest known one as a suggestion), a value missing after a
+/// flag, or a value given to a switch.
+pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        i += 1;
+        if word == "--help" || word == "-h" {
+            parsed.switches.push("--help");
+            continue;
+        }
+        if !word.starts_with("--") || word == "--" {
+            if word.starts_with('-') && word.len() > 1 && word.parse::<f64>().is_err() {
+                return Err(unknown_flag(word, flags, command));
+            }
+            parsed.positionals.push(word.clone());
+            continue;
+        }
+        let (name, inline_value) = match word.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (word.as_str(), None),
+        };
+        let Some(flag) = flags.iter().find(|f| f.name == name) else {
+            return Err(unknown_flag(name, flags, command));
+        };
+        if flag.is_switch() {
+            if inline_value.is_some() {
+                return Err(Error::Usage(format!(
+                    "{name} takes no value; write just {name}"
+                )));
+            }
+            parsed.switches.push(flag.name);
+            continue;
+        }
+        let value = match inline_value {
+            Some(value) => value,
+            None if i < words.len() => {
+                i += 1;
+                words[i - 1].clone()
+            }
+            None => {
+                return Err(Error::Usage(format!(
+                    "{name} needs a value ({}) after it",
+                    flag.value
+                )))
+            }
+        };
+        parsed.values.push((flag.name, value));
+    }
+    Ok(parsed)
+}
+
+fn unknown_flag(name: &str, flags: &[Flag], command: &str) -> Error {
+    let names: Vec<&str> = flags.iter().map(|f| f.name).collect();
+    let hint = match suggest(name, &names) {
+        Some(close) => format!("; did you mean '{close}'?"),
+        None => format!("; see 'backprop {command} --help'"),
+    };
+    Error::Usage(format!("unknown flag '{name}' for '{command}'{hint}"))
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo
+/// (at most 2 edits, and fewer than half the word's letters).
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|&(d, c)| d <= 2 && d * 2 < word.chars().count().max(c.chars().count()))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance: the fewest single-letter insertions, deletions and substitutions that
+/// turn `a` into `b`.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The help text of a command: its usage line, a description, and one line per flag.
+pub fn help(usage: &str, about: &str, flags: &[Flag]) -> String {
+    let mut text = format!("usage: {usage}\n\n{about}\n");
+    if !flags.is_empty() {
+        text.push_str("\nflags:\n");
+        let width = flags
+            .iter()
+            .map(|f| f.name.len() + f.value.len() + 1)
+            .max()
+            .unwrap_or(0);
+        for flag in flags {
+            let left = if flag.is_switch() {
+                flag.name.to_string()
+            } else {
+                format!("{} {}", flag.name, flag.value)
+            };
+            let default = if flag.default.is_empty() {
+                String::new()
+            } else {
+                format!(" [default: {}]", flag.default)
+            };
+            text.push_str(&format!("  {left:<width$}  {}{default}\n", flag.help));
+        }
+    }
+    text
+}

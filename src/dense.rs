@@ -1,0 +1,163 @@
+//! The dense (fully connected) layer: `Z = X·W + b`.
+//!
+//! Every input unit connects to every output unit with its own weight. For a batch of n samples:
+//!
+//! ```text
+//! X  (n × n_in)     the layer's input, one sample per row
+//! W  (n_in × n_out) weights: W[p, j] connects input p to output j
+//! b  (1 × n_out)    biases, added to every row
+//! Z  (n × n_out)    Z = X·W + b
+//! ```
+//!
+//! # Backward
+//!
+//! Given the upstream gradient `dZ = ∂L/∂Z`, the chain rule through `Z = X·W + b` gives
+//!
+//! ```text
+//! dW = Xᵀ·dZ        each weight's gradient sums, over the samples, input × output error
+//! db = Σ_rows dZ    the bias is added to every row, so its gradient sums over the rows
+//! dX = dZ·Wᵀ        each input reaches every output through its row of W
+//! ```
+//!
+//! The `1/n` of the mean loss is already inside `dZ` (see `loss.rs`), so no division appears here.
+//!
+//! This layer **computes** `dW` and `db` and stores them; it never changes `W` or `b`. Applying
+//! the gradients is the optimizer's job (`optim.rs`), a separate step, so gradients can be
+//! checked, printed and plotted before anything moves.
+//!
+//! `backward` **overwrites** `dW` and `db` each step. micrograd and llm.c accumulate with `+=`
+//! instead, because in a general computation graph one parameter can be used twice and its
+//! gradient is then the sum of both uses; in a plain stack of layers each `W` is used once, so
+//! overwriting is correct and spares a zeroing pass.
+//!
+//! # Initialisation
+//!
+//! Weights start random (if all were equal, every unit would get the same gradient and they would
+//! stay clones forever) with a scale chosen so that signals neither grow nor shrink from layer to
+//! layer:
+//!
+//! ```text
+//! He (ReLU family):      W ~ Normal(0, √(2 / n_in))            ReLU zeroes half its inputs,
+//!                                                              so the variance is doubled back
+//! Glorot (tanh, sigmoid, W ~ Normal(0, √(2 / (n_in + n_out))) keeps the variance of both the
+//!        identity, softmax)                                    forward signal and the gradient
+//! b = 0
+//! ```
+
+use crate::activation::Activation;
+use crate::matrix::Matrix;
+use crate::rng::Rng;
+
+/// How the weights of a dense layer are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// He et al. 2015: `Normal(0, √(2/n_in))`, for ReLU, Leaky ReLU and Swish.
+    He,
+    /// Glorot & Bengio 2010: `Normal(0, √(2/(n_in + n_out)))`, for tanh, sigmoid and the rest.
+    Glorot,
+}
+
+impl Init {
+    /// The initialisation suited to the activation that follows the layer.
+    pub fn for_activation(activation: Activation) -> Init {
+        match activation {
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Swish => Init::He,
+            _ => Init::Glorot,
+        }
+    }
+
+    /// The standard deviation of the initial weights.
+    pub fn std_dev(&self, n_in: usize, n_out: usize) -> f64 {
+        match self {
+            Init::He => (2.0 / n_in as f64).sqrt(),
+            Init::Glorot => (2.0 / (n_in + n_out) as f64).sqrt(),
+        }
+    }
+}
+
+/// A fully connected layer `Z = X·W + b` with its parameters and their last gradients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    /// Weights `W`, n_in × n_out.
+    pub w: Matrix,
+    /// Biases `b`, 1 × n_out.
+    pub b: Matrix,
+    /// `dW = ∂L/∂W` from the last backward pass, n_in × n_out.
+    pub dw: Matrix,
+    /// `db = ∂L/∂b` from the last backward pass, 1 × n_out.
+    pub db: Matrix,
+}
+
+impl Dense {
+    /// A layer with random weights (see [`Init`]) and zero biases.
+    pub fn new(n_in: usize, n_out: usize, init: Init, rng: &mut Rng) -> Dense {
+        let w = Matrix::random_normal(n_in, n_out, 0.0, init.std_dev(n_in, n_out), rng);
+        Dense::from_parameters(w, Matrix::zeros(1, n_out))
+    }
+
+    /// A layer with the given weights `W` (n_in × n_out) and biases `b` (1 × n_out).
+    ///
+    /// # Panics
+    /// If `b` is not 1 × n_out.
+    pub fn from_parameters(w: Matrix, b: Matrix) -> Dense {
+        assert!(
+            b.shape() == (1, w.cols()),
+            "Dense: W is {:?} so b must be (1, {}), not {:?}",
+            w.shape(),
+            w.cols(),
+            b.shape()
+        );
+        let (n_in, n_out) = w.shape();
+        Dense {
+            dw: Matrix::zeros(n_in, n_out),
+            db: Matrix::zeros(1, n_out),
+            w,
+            b,
+        }
+    }
+
+    /// Number of inputs, `n_in`.
+    pub fn n_in(&self) -> usize {
+        self.w.rows()
+    }
+
+    /// Number of outputs, `n_out`.
+    pub fn n_out(&self) -> usize {
+        self.w.cols()
+    }
+
+    /// Number of parameters: `n_in·n_out + n_out`.
+    pub fn parameter_count(&self) -> usize {
+        self.n_in() * self.n_out() + self.n_out()
+    }
+
+    /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
+    /// needs `X`, which the network keeps.
+    pub fn forward(&self, z: &mut Matrix, x: &Matrix) {
+        x.matmul_into(&self.w, z);
+        z.add_row_in_place(&self.b);
+    }
+
+    /// Stores `dW = Xᵀ·dZ` and `db = Σ_rows dZ`, and writes `dX = dZ·Wᵀ` when `dx` is given (the
+    /// first layer skips it: nothing upstream needs the gradient of the data).
+    ///
+    /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in.
+    pub fn backward(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+        assert!(
+            dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
+            "Dense backward: dZ is {:?} and X is {:?} for a {}→{} layer",
+            dz.shape(),
+            x.shape(),
+            self.n_in(),
+            self.n_out()
+        );
+        // Forward was Z = X·W + b, so ∂Z/∂W pairs each input column with each output error...
+        x.t_matmul_into(dz, &mut self.dw);
+        // ...b was broadcast to every row, so its gradient is the sum over rows...
+        dz.sum_rows_into(&mut self.db);
+        // ...and X was multiplied by W, so the error flows back through Wᵀ.
+        if let Some(dx) = dx {
+            dz.matmul_t_into(&self.w, dx);
+        }
+    }
+}

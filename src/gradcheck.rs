@@ -1,0 +1,176 @@
+//! Gradient checking: is backpropagation right? Compare it with the definition of a derivative.
+//!
+//! Backward computes every gradient with the chain rule, which is fast but easy to get wrong. The
+//! definition of the derivative gives a slow, independent estimate: nudge one number θ up and down
+//! by a small h and see how the loss moves.
+//!
+//! ```text
+//! central difference   ∂L/∂θ ≈ (L(θ + h) − L(θ − h)) / 2h        error O(h²), h = 1e-5
+//! relative error       |a − n| / max(|a|, |n|, 1e-8)             a: backprop, n: the estimate
+//! ```
+//!
+//! In f64 a correct gradient agrees to a relative error around 1e-7 to 1e-10; a wrong derivative
+//! is typically off by 1e-2 or more. The one-sided difference `(L(θ + h) − L(θ))/h` would have
+//! error O(h), too coarse to tell the two apart reliably.
+//!
+//! Two cautions: ReLU has a kink at 0, where the two sides disagree, so checks keep inputs away
+//! from it; and dropout must use the same mask on every evaluation (the network's masks are
+//! frozen during a check).
+
+use crate::loss::Loss;
+use crate::matrix::Matrix;
+use crate::network::Network;
+
+/// The finite-difference step h.
+pub const DEFAULT_STEP: f64 = 1e-5;
+
+/// The largest relative error a correct gradient is expected to show in f64.
+pub const TOLERANCE: f64 = 1e-6;
+
+/// `|a − n| / max(|a|, |n|, 1e-8)`: the disagreement scaled by the size of the numbers, with a
+/// floor so two gradients that are both essentially zero count as agreeing.
+pub fn relative_error(analytic: f64, numeric: f64) -> f64 {
+    (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(1e-8)
+}
+
+/// The central-difference estimate for each of `count` numbers.
+///
+/// `loss_at(e, δ)` must return the loss with number `e` shifted by δ, and put it back afterwards.
+pub fn central_differences(
+    count: usize,
+    h: f64,
+    mut loss_at: impl FnMut(usize, f64) -> f64,
+) -> Vec<f64> {
+    (0..count)
+        .map(|e| (loss_at(e, h) - loss_at(e, -h)) / (2.0 * h))
+        .collect()
+}
+
+/// One parameter tensor (or the input) checked: the two gradients and how far apart they are.
+#[derive(Clone, Debug)]
+pub struct GradientCheck {
+    /// What was checked: `W¹`, `b²`, `γ¹`, or `X` for the input.
+    pub name: String,
+    /// The gradient backpropagation computed.
+    pub analytic: Matrix,
+    /// The central-difference estimate.
+    pub numeric: Matrix,
+    /// The largest relative error over the entries.
+    pub max_relative_error: f64,
+}
+
+impl GradientCheck {
+    fn new(name: String, analytic: Matrix, numeric: Vec<f64>) -> GradientCheck {
+        let numeric = Matrix::from_vec(analytic.rows(), analytic.cols(), numeric);
+        let max_relative_error = analytic
+            .as_slice()
+            .iter()
+            .zip(numeric.as_slice())
+            .map(|(&a, &n)| relative_error(a, n))
+            .fold(0.0, f64::max);
+        GradientCheck {
+            name,
+            analytic,
+            numeric,
+            max_relative_error,
+        }
+    }
+
+    /// True when the largest relative error is within `tolerance`.
+    pub fn passed(&self, tolerance: f64) -> bool {
+        self.max_relative_error <= tolerance
+    }
+}
+
+/// Which gradient backward starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The paired loss's output error `dZ = (ŷ − y)/n` (what training uses).
+    OutputError,
+    /// The general `∂L/∂ŷ`, passed back through the output activation too.
+    LossGradient,
+}
+
+/// One training-mode forward and backward pass of `network` on `(x, y)`; the gradients are left
+/// in the network (and its layers) and the loss is returned.
+pub fn forward_backward(
+    network: &mut Network,
+    loss: Loss,
+    x: &Matrix,
+    y: &Matrix,
+    start: Start,
+) -> f64 {
+    let y_hat = network.forward(x, true);
+    let value = loss.value(y_hat, y);
+    let mut gradient = Matrix::zeros(0, 0);
+    match start {
+        Start::OutputError => {
+            loss.output_error(&mut gradient, y_hat, y);
+            network.backward_from_output_error(&gradient);
+        }
+        Start::LossGradient => {
+            loss.gradient(&mut gradient, y_hat, y);
+            network.backward(&gradient);
+        }
+    }
+    value
+}
+
+/// Checks every parameter gradient of `network`, and the gradient with respect to the input `X`,
+/// against central differences of `loss` on `(x, y)` in training mode.
+///
+/// Dropout masks are frozen for the check and unfrozen afterwards; the parameters are left
+/// exactly as they were.
+pub fn check_network(
+    network: &mut Network,
+    loss: Loss,
+    x: &Matrix,
+    y: &Matrix,
+    start: Start,
+    h: f64,
+) -> Vec<GradientCheck> {
+    network.freeze_dropout_masks(true);
+    let keep_input_gradient = network.input_gradient;
+    network.input_gradient = true;
+    forward_backward(network, loss, x, y, start);
+
+    let names = network.parameter_names();
+    let mut analytic = Vec::new();
+    network.for_each_parameter(|_, _, _, dw| analytic.push(dw.clone()));
+    let input_analytic = network.gradients()[0].clone();
+
+    let mut checks = Vec::new();
+    for (index, (name, analytic)) in names.into_iter().zip(analytic).enumerate() {
+        let count = analytic.as_slice().len();
+        let numeric = central_differences(count, h, |entry, delta| {
+            let mut original = 0.0;
+            network.for_each_parameter(|i, _, w, _| {
+                if i == index {
+                    original = w.as_slice()[entry];
+                    w.as_mut_slice()[entry] = original + delta;
+                }
+            });
+            let value = loss.value(network.forward(x, true), y);
+            network.for_each_parameter(|i, _, w, _| {
+                if i == index {
+                    w.as_mut_slice()[entry] = original;
+                }
+            });
+            value
+        });
+        checks.push(GradientCheck::new(name, analytic, numeric));
+    }
+
+    let mut shifted = x.clone();
+    let numeric = central_differences(x.as_slice().len(), h, |entry, delta| {
+        shifted.as_mut_slice()[entry] = x.as_slice()[entry] + delta;
+        let value = loss.value(network.forward(&shifted, true), y);
+        shifted.as_mut_slice()[entry] = x.as_slice()[entry];
+        value
+    });
+    checks.push(GradientCheck::new("X".to_string(), input_analytic, numeric));
+
+    network.input_gradient = keep_input_gradient;
+    network.freeze_dropout_masks(false);
+    checks
+}

@@ -1,0 +1,370 @@
+//! The network: a stack of layers, run forward in order and backward in reverse.
+//!
+//! ```text
+//! forward    A⁰ = X,   Aˡ⁺¹ = layerₗ(Aˡ)   for l = 0, 1, …, L−1,   ŷ = Aᴸ
+//! backward   dAᴸ = ∂L/∂ŷ,   dAˡ = layerₗ.backward(dAˡ⁺¹)   for l = L−1, …, 1, 0
+//! ```
+//!
+//! Here `Aˡ` is the output of the l-th step of the stack, whatever its kind, so a two-layer
+//! perceptron `2 → 3 tanh → 1 sigmoid` is the stack `[Dense, tanh, Dense, sigmoid]` and its values
+//! are `X, Z¹, A¹, Z², ŷ`. The network owns all of them (`values`) and their gradients
+//! (`gradients`): forward fills the first list, backward the second, and each layer reads what it
+//! needs from both. That is the "cache" of backpropagation, and after the first step it is reused,
+//! never reallocated.
+//!
+//! Backward usually starts one step early: with the paired loss and output activation, the loss
+//! gives the output error `dZᴸ = (ŷ − y)/n` directly (see `loss.rs`), so
+//! [`Network::backward_from_output_error`] skips the last activation. [`Network::backward`]
+//! starts from `∂L/∂ŷ` and goes through it; the tests check that both agree.
+//!
+//! In docs and printed output a superscript numbers the dense layers: `W¹`, `b¹` and `Z¹` belong
+//! to the first, `A¹ = f(Z¹)` is its activation.
+
+use crate::activation::Activation;
+use crate::batch_norm::BatchNorm;
+use crate::dense::{Dense, Init};
+use crate::dropout::Dropout;
+use crate::layer::Layer;
+use crate::matrix::Matrix;
+use crate::rng::Rng;
+
+/// The shape of a multi-layer perceptron, from which [`Network::mlp`] builds one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Architecture {
+    /// Number of input features.
+    pub n_in: usize,
+    /// Units in each hidden layer, e.g. `[20, 20]`.
+    pub hidden: Vec<usize>,
+    /// The activation after each hidden layer.
+    pub activation: Activation,
+    /// Number of outputs.
+    pub n_out: usize,
+    /// The activation of the output layer (sigmoid, softmax or identity).
+    pub output: Activation,
+    /// Insert batch normalisation between each hidden dense layer and its activation.
+    pub batch_norm: bool,
+    /// Dropout rate after each hidden activation (0 for none).
+    pub dropout: f64,
+}
+
+/// The kind of a parameter tensor, for optimizers (L2 decays weights only) and for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterKind {
+    /// A dense layer's `W`.
+    Weights,
+    /// A dense layer's `b`.
+    Biases,
+    /// A batch-normalisation layer's scale `γ`.
+    Gamma,
+    /// A batch-normalisation layer's shift `β`.
+    Beta,
+}
+
+/// A stack of layers with the values and gradients of its last forward and backward passes.
+#[derive(Clone, Debug)]
+pub struct Network {
+    layers: Vec<Layer>,
+    /// `values[0] = X` and `values[l + 1]` = the output of `layers[l]`.
+    values: Vec<Matrix>,
+    /// `gradients[l] = ∂L/∂values[l]`, the same shape as `values[l]`.
+    gradients: Vec<Matrix>,
+    /// Whether the last forward pass was in training mode (dropout on, batch statistics).
+    training: bool,
+    /// Compute `gradients[0] = ∂L/∂X` too (gradient checks and the demo want it; training does
+    /// not, and skips one matrix product per step).
+    pub input_gradient: bool,
+}
+
+impl Network {
+    /// A network from a list of layers.
+    ///
+    /// # Panics
+    /// If the list is empty.
+    pub fn new(layers: Vec<Layer>) -> Network {
+        assert!(!layers.is_empty(), "a network needs at least one layer");
+        let slots = layers.len() + 1;
+        Network {
+            layers,
+            values: vec![Matrix::zeros(0, 0); slots],
+            gradients: vec![Matrix::zeros(0, 0); slots],
+            training: false,
+            input_gradient: false,
+        }
+    }
+
+    /// A multi-layer perceptron: for each hidden size `h`, `Dense(·→h)`, batch norm if asked,
+    /// the activation, dropout if asked; then `Dense(·→n_out)` and the output activation. Weights
+    /// are initialised for the activation that follows them (see `dense.rs`).
+    pub fn mlp(architecture: &Architecture, rng: &mut Rng) -> Network {
+        let mut layers = Vec::new();
+        let mut n_in = architecture.n_in;
+        for &h in &architecture.hidden {
+            let init = Init::for_activation(architecture.activation);
+            layers.push(Layer::Dense(Dense::new(n_in, h, init, rng)));
+            if architecture.batch_norm {
+                layers.push(Layer::BatchNorm(BatchNorm::new(h)));
+            }
+            layers.push(Layer::Activation(architecture.activation));
+            if architecture.dropout > 0.0 {
+                layers.push(Layer::Dropout(Dropout::new(
+                    architecture.dropout,
+                    rng.fork(),
+                )));
+            }
+            n_in = h;
+        }
+        let init = Init::for_activation(architecture.output);
+        layers.push(Layer::Dense(Dense::new(
+            n_in,
+            architecture.n_out,
+            init,
+            rng,
+        )));
+        layers.push(Layer::Activation(architecture.output));
+        Network::new(layers)
+    }
+
+    /// The layers, in forward order.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layers, for changing parameters (the optimizer and the loaders use this).
+    pub fn layers_mut(&mut self) -> &mut [Layer] {
+        &mut self.layers
+    }
+
+    /// The dense layers, in order: `dense_layers()[0]` holds `W¹` and `b¹`.
+    pub fn dense_layers(&self) -> impl Iterator<Item = &Dense> {
+        self.layers.iter().filter_map(|layer| match layer {
+            Layer::Dense(dense) => Some(dense),
+            _ => None,
+        })
+    }
+
+    /// The values of the last forward pass: `[X, output of layer 0, output of layer 1, …]`.
+    pub fn values(&self) -> &[Matrix] {
+        &self.values
+    }
+
+    /// The gradients of the last backward pass, `∂L/∂` of each of [`Network::values`]. Entries the
+    /// pass did not reach (the input, unless `input_gradient` is set) are left as they were.
+    pub fn gradients(&self) -> &[Matrix] {
+        &self.gradients
+    }
+
+    /// The output `ŷ` of the last forward pass.
+    pub fn output(&self) -> &Matrix {
+        &self.values[self.layers.len()]
+    }
+
+    /// Number of inputs the network expects.
+    pub fn n_in(&self) -> usize {
+        self.dense_layers().next().map_or(0, Dense::n_in)
+    }
+
+    /// Number of outputs.
+    pub fn n_out(&self) -> usize {
+        self.dense_layers().last().map_or(0, Dense::n_out)
+    }
+
+    /// The activation of the last layer, if the stack ends with one.
+    pub fn output_activation(&self) -> Option<Activation> {
+        match self.layers.last() {
+            Some(Layer::Activation(f)) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// Total number of trainable numbers.
+    pub fn parameter_count(&self) -> usize {
+        self.layers.iter().map(Layer::parameter_count).sum()
+    }
+
+    /// One line: `2 → 10 relu → 1 sigmoid · 41 parameters`.
+    pub fn description(&self) -> String {
+        let mut text = self.n_in().to_string();
+        let mut pending: Option<usize> = None;
+        let mut extras = String::new();
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense(dense) => pending = Some(dense.n_out()),
+                Layer::BatchNorm(_) => extras.push_str(" +batchnorm"),
+                Layer::Dropout(d) => extras.push_str(&format!(" +dropout {}", d.rate)),
+                Layer::Activation(f) => {
+                    let units = pending.take().map_or(String::new(), |u| u.to_string());
+                    text.push_str(&format!(" → {units} {}", f.name()));
+                }
+            }
+        }
+        if let Some(units) = pending {
+            text.push_str(&format!(" → {units}"));
+        }
+        format!("{text}{extras} · {} parameters", self.parameter_count())
+    }
+
+    /// Runs the stack on `x` (n × n_in) and returns `ŷ`. In training mode dropout is active and
+    /// batch normalisation uses (and updates) batch statistics.
+    pub fn forward(&mut self, x: &Matrix, training: bool) -> &Matrix {
+        self.training = training;
+        self.values[0].copy_from(x);
+        for l in 0..self.layers.len() {
+            // values[l] is read while values[l + 1] is written: split the list between them.
+            let (before, after) = self.values.split_at_mut(l + 1);
+            self.layers[l].forward(&mut after[0], &before[l], training);
+        }
+        self.output()
+    }
+
+    /// `ŷ` for `x` in inference mode, as a new matrix.
+    pub fn predict(&mut self, x: &Matrix) -> Matrix {
+        self.forward(x, false).clone()
+    }
+
+    /// Backpropagation from `d_output = ∂L/∂ŷ` through every layer, the output activation too.
+    pub fn backward(&mut self, d_output: &Matrix) {
+        let last = self.layers.len();
+        self.assert_gradient_shape(d_output, last, "backward");
+        self.gradients[last].copy_from(d_output);
+        self.backward_from(last);
+    }
+
+    /// Backpropagation from the output error `dZ = ∂L/∂Z` of the last layer, skipping the output
+    /// activation (whose derivative the paired loss has already folded in; see `loss.rs`).
+    ///
+    /// # Panics
+    /// If the network does not end with an activation.
+    pub fn backward_from_output_error(&mut self, dz: &Matrix) {
+        let last = self.layers.len();
+        assert!(
+            matches!(self.layers[last - 1], Layer::Activation(_)),
+            "backward_from_output_error: the network must end with an activation"
+        );
+        self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
+        self.gradients[last - 1].copy_from(dz);
+        self.backward_from(last - 1);
+    }
+
+    /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`.
+    fn backward_from(&mut self, start: usize) {
+        for l in (0..start).rev() {
+            // gradients[l + 1] is read while gradients[l] is written.
+            let (before, after) = self.gradients.split_at_mut(l + 1);
+            let d_input = if l > 0 || self.input_gradient {
+                Some(&mut before[l])
+            } else {
+                None
+            };
+            self.layers[l].backward(
+                d_input,
+                &after[0],
+                &self.values[l],
+                &self.values[l + 1],
+                self.training,
+            );
+        }
+    }
+
+    fn assert_gradient_shape(&self, gradient: &Matrix, slot: usize, operation: &str) {
+        assert!(
+            gradient.shape() == self.values[slot].shape(),
+            "{operation}: the gradient is {:?} but the value it belongs to is {:?}",
+            gradient.shape(),
+            self.values[slot].shape()
+        );
+    }
+
+    /// Calls `f(index, kind, parameter, gradient)` for every parameter tensor, in stack order
+    /// (`W¹, b¹, W², b², …`, with `γ, β` where batch normalisation sits). Optimizers use it to
+    /// apply updates; `index` numbers the tensors from 0 so they can keep per-tensor state.
+    pub fn for_each_parameter(
+        &mut self,
+        mut f: impl FnMut(usize, ParameterKind, &mut Matrix, &Matrix),
+    ) {
+        let mut index = 0;
+        for layer in &mut self.layers {
+            match layer {
+                Layer::Dense(dense) => {
+                    f(index, ParameterKind::Weights, &mut dense.w, &dense.dw);
+                    f(index + 1, ParameterKind::Biases, &mut dense.b, &dense.db);
+                    index += 2;
+                }
+                Layer::BatchNorm(norm) => {
+                    f(index, ParameterKind::Gamma, &mut norm.gamma, &norm.d_gamma);
+                    f(index + 1, ParameterKind::Beta, &mut norm.beta, &norm.d_beta);
+                    index += 2;
+                }
+                Layer::Activation(_) | Layer::Dropout(_) => {}
+            }
+        }
+    }
+
+    /// The kind of each parameter tensor, in the order of [`Network::for_each_parameter`].
+    pub fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        let mut kinds = Vec::new();
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense(_) => kinds.extend([ParameterKind::Weights, ParameterKind::Biases]),
+                Layer::BatchNorm(_) => kinds.extend([ParameterKind::Gamma, ParameterKind::Beta]),
+                Layer::Activation(_) | Layer::Dropout(_) => {}
+            }
+        }
+        kinds
+    }
+
+    /// `‖dWˡ‖` for each dense layer l of the last backward pass: how strongly the loss pulls on
+    /// each layer's weights. Orders of magnitude between neighbours signal vanishing or exploding
+    /// gradients.
+    pub fn gradient_norms(&self) -> Vec<f64> {
+        self.dense_layers().map(|dense| dense.dw.norm()).collect()
+    }
+
+    /// `‖Wˡ‖` for each dense layer.
+    pub fn weight_norms(&self) -> Vec<f64> {
+        self.dense_layers().map(|dense| dense.w.norm()).collect()
+    }
+
+    /// Freezes (or unfreezes) every dropout mask, so repeated training-mode forward passes see the
+    /// same network: gradient checks need this.
+    pub fn freeze_dropout_masks(&mut self, frozen: bool) {
+        for layer in &mut self.layers {
+            if let Layer::Dropout(dropout) = layer {
+                dropout.frozen = frozen;
+            }
+        }
+    }
+}
+
+/// `n` written in superscript digits, for layer numbers: `superscript(12)` is `"¹²"`.
+pub fn superscript(n: usize) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    n.to_string()
+        .chars()
+        .map(|c| DIGITS[c.to_digit(10).unwrap_or(0) as usize])
+        .collect()
+}
+
+impl Network {
+    /// A name for each parameter tensor in the order of [`Network::for_each_parameter`]:
+    /// `W¹, b¹, W², b², …`, with `γ¹, β¹` for the first batch-normalisation layer.
+    pub fn parameter_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let (mut dense, mut norms) = (0, 0);
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense(_) => {
+                    dense += 1;
+                    names.push(format!("W{}", superscript(dense)));
+                    names.push(format!("b{}", superscript(dense)));
+                }
+                Layer::BatchNorm(_) => {
+                    norms += 1;
+                    names.push(format!("γ{}", superscript(norms)));
+                    names.push(format!("β{}", superscript(norms)));
+                }
+                Layer::Activation(_) | Layer::Dropout(_) => {}
+            }
+        }
+        names
+    }
+}

@@ -1,0 +1,267 @@
+//! A run: everything from a task's name to a trained network, in one place.
+//!
+//! ```text
+//! options → data (generate or read CSV) → split → standardise → network → optimizer → train
+//! ```
+//!
+//! `train`, `compare`, `plot` and the tests all go through [`execute`], so a number printed by
+//! one of them is the number the others get for the same options and seed.
+
+use crate::activation::Activation;
+use crate::data::csv::{self, TargetKind};
+use crate::data::{Dataset, Standardizer, Task};
+use crate::error::{Error, Result};
+use crate::network::{Architecture, Network};
+use crate::optim::{Optimizer, Rule, Schedule};
+use crate::rng::Rng;
+use crate::tasks::{self, Source, TaskSpec};
+use crate::train::{self, EpochStats, History, TrainConfig};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the data comes from: a named task or any CSV file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataSource {
+    /// A task of `tasks.rs`.
+    Task(TaskSpec),
+    /// A CSV file (last column is the target).
+    Csv(PathBuf),
+}
+
+/// Every setting of a run. [`RunOptions::for_task`] fills in the task's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOptions {
+    /// The data.
+    pub source: DataSource,
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Update rule.
+    pub rule: Rule,
+    /// Learning rate η.
+    pub lr: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Rows per step; 0 for full batch.
+    pub batch_size: usize,
+    /// L2 weight decay λ.
+    pub l2: f64,
+    /// Dropout rate after each hidden activation.
+    pub dropout: f64,
+    /// Batch normalisation before each hidden activation.
+    pub batch_norm: bool,
+    /// Clip the global gradient norm (None: off).
+    pub clip: Option<f64>,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// The seed of everything random in the run.
+    pub seed: u64,
+    /// Samples to generate (generated tasks).
+    pub samples: usize,
+    /// Noise level (generated tasks).
+    pub noise: f64,
+    /// Fraction of the rows held out for testing.
+    pub test_fraction: f64,
+    /// Standardise the features with the training split's statistics.
+    pub standardize: bool,
+    /// How to read a CSV target.
+    pub target: TargetKind,
+}
+
+impl RunOptions {
+    /// The defaults of a named task.
+    pub fn for_task(spec: &TaskSpec) -> RunOptions {
+        let d = &spec.defaults;
+        RunOptions {
+            source: DataSource::Task(spec.clone()),
+            hidden: d.hidden.to_vec(),
+            activation: d.activation,
+            rule: Rule::from_name(d.optimizer).unwrap_or(Rule::Sgd),
+            lr: d.lr,
+            epochs: d.epochs,
+            batch_size: d.batch_size,
+            l2: 0.0,
+            dropout: 0.0,
+            batch_norm: false,
+            clip: None,
+            schedule: Schedule::Constant,
+            seed: 42,
+            samples: d.samples,
+            noise: d.noise,
+            test_fraction: 0.2,
+            standardize: matches!(spec.source, Source::Shipped(_)),
+            target: TargetKind::Auto,
+        }
+    }
+
+    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam, 200 epochs of
+    /// mini-batches of 32, standardised features.
+    pub fn for_csv(path: PathBuf) -> RunOptions {
+        let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
+        options.source = DataSource::Csv(path);
+        options.hidden = vec![16];
+        options.standardize = true;
+        options
+    }
+
+    /// The short name of the data: the task's name or the CSV file's stem.
+    pub fn data_name(&self) -> String {
+        match &self.source {
+            DataSource::Task(spec) => spec.name.to_string(),
+            DataSource::Csv(path) => path
+                .file_stem()
+                .map_or("data".to_string(), |s| s.to_string_lossy().into_owned()),
+        }
+    }
+}
+
+/// The data of a run, ready to train on.
+#[derive(Clone, Debug)]
+pub struct PreparedData {
+    /// The training rows (standardised if asked).
+    pub train: Dataset,
+    /// The test rows (standardised with the training statistics); for xor the same four points.
+    pub test: Dataset,
+    /// The statistics used, if standardised.
+    pub standardizer: Option<Standardizer>,
+}
+
+/// Loads or generates the data, splits it and standardises it.
+///
+/// # Errors
+/// If a CSV file cannot be read or is malformed, or there are too few rows to split.
+pub fn prepare_data(options: &RunOptions, rng: &mut Rng) -> Result<PreparedData> {
+    let data = match &options.source {
+        DataSource::Task(spec) => match spec.source {
+            Source::Generated => tasks::generate(spec, options.samples, options.noise, rng),
+            Source::Shipped(file) => tasks::load_shipped(file, options.target)?,
+        },
+        DataSource::Csv(path) => csv::load(path, options.target)?,
+    };
+    // XOR is four points: the network is trained and judged on all of them.
+    let (train, test) = if data.name == "xor" && data.len() == 4 {
+        (data.clone(), data)
+    } else {
+        let n_test = (data.len() as f64 * options.test_fraction).round() as usize;
+        if n_test == 0 || n_test >= data.len() {
+            return Err(Error::Input(format!(
+                "{}: {} rows cannot be split with --test-fraction {} into non-empty training and test sets; use more rows or another fraction",
+                data.name,
+                data.len(),
+                options.test_fraction
+            )));
+        }
+        data.split(options.test_fraction, rng)
+    };
+    if !options.standardize {
+        return Ok(PreparedData {
+            train,
+            test,
+            standardizer: None,
+        });
+    }
+    let standardizer = Standardizer::fit(&train.x);
+    let train = Dataset {
+        x: standardizer.apply(&train.x),
+        ..train
+    };
+    let test = Dataset {
+        x: standardizer.apply(&test.x),
+        ..test
+    };
+    Ok(PreparedData {
+        train,
+        test,
+        standardizer: Some(standardizer),
+    })
+}
+
+/// The network architecture for the options and the data's task.
+pub fn architecture(options: &RunOptions, train: &Dataset) -> Architecture {
+    let (n_out, output) = match train.task {
+        Task::Binary => (1, Activation::Sigmoid),
+        Task::Multiclass { classes } => (classes, Activation::Softmax),
+        Task::Regression => (train.y.cols(), Activation::Identity),
+    };
+    Architecture {
+        n_in: train.x.cols(),
+        hidden: options.hidden.clone(),
+        activation: options.activation,
+        n_out,
+        output,
+        batch_norm: options.batch_norm,
+        dropout: options.dropout,
+    }
+}
+
+/// The optimizer for the options.
+pub fn optimizer(options: &RunOptions) -> Optimizer {
+    let mut optimizer = Optimizer::new(options.rule, options.lr);
+    optimizer.l2 = options.l2;
+    optimizer.clip = options.clip;
+    optimizer.schedule = options.schedule;
+    optimizer
+}
+
+/// A finished run.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The options it ran with.
+    pub options: RunOptions,
+    /// Its data.
+    pub data: PreparedData,
+    /// The network as it was before training (for "before and after" pictures).
+    pub initial: Network,
+    /// The trained network.
+    pub network: Network,
+    /// Every epoch's measurements.
+    pub history: History,
+    /// Seconds spent in the training loop alone.
+    pub train_seconds: f64,
+}
+
+/// Prepares the data, builds the network and trains it; `on_epoch` sees every epoch.
+///
+/// The seed drives, in this order, the data (generation and split), the initial weights, and
+/// the mini-batch order, each from its own forked generator so one does not shift the others.
+///
+/// # Errors
+/// If the data cannot be prepared.
+pub fn execute(
+    options: &RunOptions,
+    on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
+) -> Result<Run> {
+    let mut seeds = Rng::new(options.seed);
+    let mut data_rng = seeds.fork();
+    let mut weight_rng = seeds.fork();
+    let shuffle_seed = seeds.next_u64();
+    let data = prepare_data(options, &mut data_rng)?;
+    let mut network = Network::mlp(&architecture(options, &data.train), &mut weight_rng);
+    let initial = network.clone();
+    let mut optimizer = optimizer(options);
+    let config = TrainConfig {
+        epochs: options.epochs,
+        batch_size: options.batch_size,
+        shuffle_seed,
+    };
+    let start = Instant::now();
+    let history = train::train(
+        &mut network,
+        &mut optimizer,
+        &data.train,
+        Some(&data.test),
+        &config,
+        on_epoch,
+    );
+    let train_seconds = start.elapsed().as_secs_f64();
+    Ok(Run {
+        options: options.clone(),
+        data,
+        initial,
+        network,
+        history,
+        train_seconds,
+    })
+}

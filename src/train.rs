@@ -1,0 +1,271 @@
+//! The training loop: forward, loss, backward, update, over and over.
+//!
+//! ```text
+//! for epoch in 0..epochs:
+//!     η ← schedule(epoch)
+//!     shuffle the training rows (mini-batches only)
+//!     for each batch (X, y):
+//!         ŷ  = network.forward(X)                      network.rs
+//!         L  = loss(ŷ, y)                              loss.rs
+//!         dZ = (ŷ − y)/n                               loss.rs   Loss::output_error
+//!         dW, db for every layer = network.backward(dZ) network.rs, dense.rs, activation.rs
+//!         W ← W − η·dW  (or the chosen rule)           optim.rs
+//!     record the epoch: losses, metric, ‖dWˡ‖ and ‖ΔWˡ‖ per layer
+//! ```
+//!
+//! With `batch_size = 0` every step sees the whole training set (full-batch gradient descent);
+//! otherwise the rows are shuffled each epoch with the seeded generator and cut into batches
+//! (stochastic mini-batch gradient descent: noisier steps, many more of them per epoch).
+//!
+//! The loop stops at once when the loss or a gradient stops being a finite number (a learning
+//! rate too large makes the weights overflow) and says in which epoch and layer, instead of
+//! carrying on with NaN.
+//!
+//! After the first step the loop allocates nothing per step: batches, values, gradients and the
+//! output error are written into matrices that are reused.
+
+use crate::data::{class_ids, Dataset, Task};
+use crate::loss::Loss;
+use crate::matrix::Matrix;
+use crate::network::{superscript, Network, ParameterKind};
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+use std::ops::ControlFlow;
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Rows per step; 0 means the whole training set (full batch).
+    pub batch_size: usize,
+    /// Seed of the generator that shuffles mini-batches.
+    pub shuffle_seed: u64,
+}
+
+/// What is measured besides the loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// The fraction of examples whose predicted class is right, in [0, 1].
+    Accuracy,
+    /// Mean squared error.
+    Mse,
+}
+
+impl Metric {
+    /// Accuracy for classification, MSE for regression.
+    pub fn for_task(task: Task) -> Metric {
+        if task.is_classification() {
+            Metric::Accuracy
+        } else {
+            Metric::Mse
+        }
+    }
+
+    /// `accuracy` or `mse`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::Mse => "mse",
+        }
+    }
+
+    /// The metric of predictions `ŷ` against targets `y`.
+    pub fn value(&self, y_hat: &Matrix, y: &Matrix, task: Task) -> f64 {
+        match self {
+            Metric::Accuracy => accuracy(y_hat, y, task),
+            Metric::Mse => Loss::MeanSquaredError.value(y_hat, y),
+        }
+    }
+}
+
+/// The fraction of rows whose predicted class (ŷ ≥ 0.5, or the largest ŷ) matches the target's.
+pub fn accuracy(y_hat: &Matrix, y: &Matrix, task: Task) -> f64 {
+    let predicted = class_ids(y_hat, task);
+    let actual = class_ids(y, task);
+    let correct = predicted
+        .iter()
+        .zip(&actual)
+        .filter(|(p, a)| p == a)
+        .count();
+    correct as f64 / actual.len().max(1) as f64
+}
+
+/// One epoch of training, as measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochStats {
+    /// The epoch, counting from 1.
+    pub epoch: usize,
+    /// The learning rate in force.
+    pub lr: f64,
+    /// Mean training loss over the epoch's steps (each measured before its update).
+    pub train_loss: f64,
+    /// The metric on the training rows, from the same forward passes.
+    pub train_metric: f64,
+    /// Loss on the test set after the epoch, in inference mode (None without a test set).
+    pub test_loss: Option<f64>,
+    /// Metric on the test set after the epoch.
+    pub test_metric: Option<f64>,
+    /// `‖dWˡ‖` per dense layer, averaged over the epoch's steps.
+    pub gradient_norms: Vec<f64>,
+    /// `‖ΔWˡ‖` per dense layer, averaged over the epoch's steps.
+    pub update_norms: Vec<f64>,
+    /// `‖Wˡ‖` per dense layer at the end of the epoch.
+    pub weight_norms: Vec<f64>,
+}
+
+/// Where and how training stopped making sense.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    /// The epoch (from 1) in which a non-finite number appeared.
+    pub epoch: usize,
+    /// What became non-finite: `the loss`, or `the gradient of W²`.
+    pub culprit: String,
+}
+
+/// The record of a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// The metric recorded in `EpochStats::train_metric` and `test_metric`.
+    pub metric: Metric,
+    /// One entry per completed epoch.
+    pub epochs: Vec<EpochStats>,
+    /// Set when training stopped early because numbers overflowed.
+    pub divergence: Option<Divergence>,
+}
+
+impl History {
+    /// The last completed epoch.
+    pub fn last(&self) -> Option<&EpochStats> {
+        self.epochs.last()
+    }
+}
+
+/// The loss and metric of `network` on a whole dataset, in inference mode.
+pub fn evaluate(network: &mut Network, data: &Dataset) -> (f64, f64) {
+    let y_hat = network.forward(&data.x, false);
+    let loss = data.task.loss().value(y_hat, &data.y);
+    let metric = Metric::for_task(data.task).value(y_hat, &data.y, data.task);
+    (loss, metric)
+}
+
+/// Trains `network` on `train` with `optimizer`, evaluating on `test` after every epoch.
+///
+/// `on_epoch` sees each epoch's stats and the network as they are at its end; returning
+/// `ControlFlow::Break(())` stops training early. The returned history holds every completed
+/// epoch; if numbers overflowed it says where in `divergence`, and the network is left as it was
+/// at that point.
+pub fn train(
+    network: &mut Network,
+    optimizer: &mut Optimizer,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
+) -> History {
+    let loss = train.task.loss();
+    let metric = Metric::for_task(train.task);
+    let n = train.len();
+    let batch_size = if config.batch_size == 0 {
+        n
+    } else {
+        config.batch_size.min(n)
+    };
+    let weight_slots: Vec<usize> = network
+        .parameter_kinds()
+        .iter()
+        .enumerate()
+        .filter(|(_, kind)| **kind == ParameterKind::Weights)
+        .map(|(i, _)| i)
+        .collect();
+    let n_layers = weight_slots.len();
+
+    let mut rng = Rng::new(config.shuffle_seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut batch_x = Matrix::zeros(0, 0);
+    let mut batch_y = Matrix::zeros(0, 0);
+    let mut output_error = Matrix::zeros(0, 0);
+    let mut history = History {
+        metric,
+        epochs: Vec::with_capacity(config.epochs),
+        divergence: None,
+    };
+
+    'epochs: for epoch in 1..=config.epochs {
+        optimizer.start_epoch(epoch - 1);
+        if batch_size < n {
+            rng.shuffle(&mut order);
+        }
+        let mut loss_sum = 0.0;
+        let mut metric_sum = 0.0;
+        let mut gradient_norms = vec![0.0; n_layers];
+        let mut update_norms = vec![0.0; n_layers];
+        let mut steps = 0;
+        for batch in order.chunks(batch_size) {
+            let (x, y) = if batch_size == n {
+                (&train.x, &train.y)
+            } else {
+                train.x.select_rows_into(batch, &mut batch_x);
+                train.y.select_rows_into(batch, &mut batch_y);
+                (&batch_x, &batch_y)
+            };
+            let y_hat = network.forward(x, true);
+            let batch_loss = loss.value(y_hat, y);
+            if !batch_loss.is_finite() {
+                history.divergence = Some(Divergence {
+                    epoch,
+                    culprit: "the loss".to_string(),
+                });
+                break 'epochs;
+            }
+            loss_sum += batch_loss * batch.len() as f64;
+            metric_sum += metric.value(y_hat, y, train.task) * batch.len() as f64;
+            loss.output_error(&mut output_error, y_hat, y);
+            network.backward_from_output_error(&output_error);
+
+            for (l, dense) in network.dense_layers().enumerate() {
+                let norm = dense.dw.norm();
+                if !norm.is_finite() || !dense.db.is_finite() {
+                    history.divergence = Some(Divergence {
+                        epoch,
+                        culprit: format!("the gradient of W{}", superscript(l + 1)),
+                    });
+                    break 'epochs;
+                }
+                gradient_norms[l] += norm;
+            }
+            optimizer.step(network);
+            for (l, &slot) in weight_slots.iter().enumerate() {
+                update_norms[l] += optimizer.update_norms()[slot];
+            }
+            steps += 1;
+        }
+        let steps = steps.max(1) as f64;
+        gradient_norms.iter_mut().for_each(|g| *g /= steps);
+        update_norms.iter_mut().for_each(|u| *u /= steps);
+        let (test_loss, test_metric) = match test {
+            Some(test) => {
+                let (l, m) = evaluate(network, test);
+                (Some(l), Some(m))
+            }
+            None => (None, None),
+        };
+        let stats = EpochStats {
+            epoch,
+            lr: optimizer.current_lr(),
+            train_loss: loss_sum / n as f64,
+            train_metric: metric_sum / n as f64,
+            test_loss,
+            test_metric,
+            gradient_norms,
+            update_norms,
+            weight_norms: network.weight_norms(),
+        };
+        let flow = on_epoch(&stats, network);
+        history.epochs.push(stats);
+        if flow.is_break() {
+            break;
+        }
+    }
+    history
+}
