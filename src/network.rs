@@ -182,15 +182,25 @@ impl Network {
     }
 
     /// One line: `2 → 10 relu → 1 sigmoid · 41 parameters`.
+    ///
+    /// Batch normalisation and dropout are named once at the end, however many layers use them:
+    /// `4 → 8 tanh → 8 tanh → 3 softmax +batchnorm +dropout 0.2 · 171 parameters`.
     pub fn description(&self) -> String {
         let mut text = self.n_in().to_string();
         let mut pending: Option<usize> = None;
-        let mut extras = String::new();
+        let mut extras: Vec<String> = Vec::new();
         for layer in &self.layers {
+            let extra = match layer {
+                Layer::BatchNorm(_) => Some(" +batchnorm".to_string()),
+                Layer::Dropout(d) => Some(format!(" +dropout {}", d.rate)),
+                Layer::Dense(_) | Layer::Activation(_) => None,
+            };
+            if let Some(extra) = extra.filter(|e| !extras.contains(e)) {
+                extras.push(extra);
+            }
             match layer {
                 Layer::Dense(dense) => pending = Some(dense.n_out()),
-                Layer::BatchNorm(_) => extras.push_str(" +batchnorm"),
-                Layer::Dropout(d) => extras.push_str(&format!(" +dropout {}", d.rate)),
+                Layer::BatchNorm(_) | Layer::Dropout(_) => {}
                 Layer::Activation(f) => {
                     let units = pending.take().map_or(String::new(), |u| u.to_string());
                     text.push_str(&format!(" → {units} {}", f.name()));
@@ -200,6 +210,7 @@ impl Network {
         if let Some(units) = pending {
             text.push_str(&format!(" → {units}"));
         }
+        let extras = extras.concat();
         format!("{text}{extras} · {} parameters", self.parameter_count())
     }
 
