@@ -150,7 +150,8 @@ impl Activation {
         }
     }
 
-    /// `A ← f(Z)`, entry by entry (row by row for softmax). `A` is resized to `Z`'s shape.
+    /// `A ← f(Z)`, entry by entry (row by row for softmax). `Z` is (n_samples × k) and `A` is
+    /// resized to match. Nothing is cached: backward is handed `Z` and `A` again by the network.
     pub fn forward(&self, z: &Matrix, a: &mut Matrix) {
         a.resize(z.rows(), z.cols());
         match *self {
@@ -177,11 +178,14 @@ impl Activation {
         }
     }
 
-    /// `dZ ← dA ⊙ f′(Z)` (for softmax, `dz = J·da` for each row).
+    /// `dZ ← dA ⊙ f′(Z)` (for softmax, `dz = J·da` for each row); `dZ` takes the shape of `Z`.
     ///
     /// The forward pass was `A = f(Z)`. Sigmoid and tanh have derivatives written in terms of
     /// their own output (`σ′ = A·(1 − A)`, `tanh′ = 1 − A²`), which is why `A` is passed in too:
     /// it saves recomputing an exponential per entry.
+    ///
+    /// # Panics
+    /// If `dA`, `Z` and `A` do not all have the same shape.
     pub fn backward(&self, dz: &mut Matrix, da: &Matrix, z: &Matrix, a: &Matrix) {
         assert!(
             da.shape() == z.shape() && a.shape() == z.shape(),
@@ -243,8 +247,19 @@ pub fn sigmoid(z: f64) -> f64 {
 /// One row of softmax: `sⱼ = e^(zⱼ − m) / Σₖ e^(zₖ − m)` with `m = maxₖ zₖ`.
 ///
 /// Subtracting the row's maximum changes nothing mathematically (it cancels between numerator and
-/// denominator) but keeps every exponent ≤ 0, so `e^1000` never overflows.
+/// denominator) but keeps every exponent ≤ 0, so `e^1000` never overflows; and the largest term
+/// is `e⁰ = 1`, so the sum is at least 1 and the division is safe.
+///
+/// # Panics
+/// If `z` and `s` differ in length.
 pub fn softmax_row(z: &[f64], s: &mut [f64]) {
+    assert_eq!(
+        z.len(),
+        s.len(),
+        "softmax_row: z has {} entries but s has {}",
+        z.len(),
+        s.len()
+    );
     let max = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
     let mut total = 0.0;
     for (s, &z) in s.iter_mut().zip(z) {

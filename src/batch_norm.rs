@@ -12,6 +12,7 @@
 //!   X̂  = (X − μ) / √(σ² + ε)            normalised input       (n × k)
 //!   Y  = γ ⊙ X̂ + β                      scaled and shifted     (n × k)
 //!   running μ ← 0.9·running μ + 0.1·μ   (and the same for σ²), remembered for inference
+//!   (σ² here divides by n, as the normalisation does; PyTorch keeps the n − 1 version instead)
 //!
 //! forward (inference): the running averages stand in for μ and σ².
 //!
@@ -27,7 +28,10 @@
 //! others were normalised with. The two sums are those indirect paths.
 //!
 //! Because it needs whole-batch statistics, batch normalisation is the one layer for which a
-//! batch split into shards (see `parallel.rs`) would not give the same result.
+//! batch split into shards and processed separately would not give the same result.
+//!
+//! Like the dense layer, backward overwrites `dγ` and `dβ` rather than adding to them: each
+//! parameter is used once per step (see `dense.rs`).
 
 use crate::matrix::Matrix;
 
@@ -78,7 +82,12 @@ impl BatchNorm {
         self.gamma.cols()
     }
 
-    /// `Y ← γ ⊙ X̂ + β`, with batch statistics in training and running ones at inference.
+    /// `Y ← γ ⊙ X̂ + β` for `X` (n × k), with batch statistics in training (which also moves the
+    /// running averages) and the running ones at inference. `X̂` and `1/√(σ² + ε)` are cached for
+    /// backward.
+    ///
+    /// # Panics
+    /// If `X` does not have k columns.
     pub fn forward(&mut self, y: &mut Matrix, x: &Matrix, training: bool) {
         let (n, k) = x.shape();
         assert_eq!(
@@ -128,8 +137,12 @@ impl BatchNorm {
         }
     }
 
-    /// Stores `dγ` and `dβ` and writes `dX`, after a training-mode forward pass (see the module
-    /// docs for the formulas).
+    /// Stores `dγ` (1 × k) and `dβ` (1 × k) and writes `dX` (n × k) from `dY` (n × k), after a
+    /// training-mode forward pass (see the module docs for the formulas). After an inference pass
+    /// μ and σ² are constants and the formula would be a different one; training never does that.
+    ///
+    /// # Panics
+    /// If `dY` is not the shape of the last forward pass's input.
     pub fn backward(&mut self, dx: &mut Matrix, dy: &Matrix) {
         let (n, k) = dy.shape();
         assert!(

@@ -21,6 +21,22 @@
 //!
 //! The `1/n` of the mean loss is already inside `dZ` (see `loss.rs`), so no division appears here.
 //!
+//! Where the layer is followed by an activation `A = f(Z)`, the `dZ` it receives was made by
+//! `dZ = dA ⊙ f′(Z)` (`activation.rs`), and the `dX` it returns is the `dA` of the layer before.
+//!
+//! Readers of Nielsen's *Neural Networks and Deep Learning* will know these as the four equations
+//! BP1–BP4. His δ is our `dZ`, and his matrices are the transpose of ours: he stores one sample
+//! per **column** and `wˡ` as (n_out × n_in), we store one sample per **row** and `W` as
+//! (n_in × n_out), so that `Z = X·W + b` works on a whole batch at once.
+//!
+//! ```text
+//! Nielsen (one sample, columns)            here (a batch, rows)
+//! BP1  δᴸ = ∇ₐC ⊙ σ′(zᴸ)                  dZ = dA ⊙ f′(Z)       for the last layer
+//! BP2  δˡ = ((wˡ⁺¹)ᵀ·δˡ⁺¹) ⊙ σ′(zˡ)        dX = dZ·Wᵀ, then dZ = dA ⊙ f′(Z) one layer down
+//! BP3  ∂C/∂bˡ = δˡ                         db = Σ_rows dZ        (the sum runs over the batch)
+//! BP4  ∂C/∂wˡⱼₖ = aˡ⁻¹ₖ·δˡⱼ                dW = Xᵀ·dZ            (X is the previous A)
+//! ```
+//!
 //! This layer **computes** `dW` and `db` and stores them; it never changes `W` or `b`. Applying
 //! the gradients is the optimizer's job (`optim.rs`), a separate step, so gradients can be
 //! checked, printed and plotted before anything moves.
@@ -133,6 +149,9 @@ impl Dense {
 
     /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
     /// needs `X`, which the network keeps.
+    ///
+    /// # Panics
+    /// If `X` does not have n_in columns.
     pub fn forward(&self, z: &mut Matrix, x: &Matrix) {
         x.matmul_into(&self.w, z);
         z.add_row_in_place(&self.b);
@@ -141,7 +160,11 @@ impl Dense {
     /// Stores `dW = Xᵀ·dZ` and `db = Σ_rows dZ`, and writes `dX = dZ·Wᵀ` when `dx` is given (the
     /// first layer skips it: nothing upstream needs the gradient of the data).
     ///
-    /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in.
+    /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in. `dW` and `db` are
+    /// overwritten, not added to (see the module docs for why that is right here).
+    ///
+    /// # Panics
+    /// If `dZ` is not n × n_out or `X` is not n × n_in for the same n.
     pub fn backward(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
         assert!(
             dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
@@ -151,11 +174,12 @@ impl Dense {
             self.n_in(),
             self.n_out()
         );
-        // Forward was Z = X·W + b, so ∂Z/∂W pairs each input column with each output error...
+        // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
+        // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
         x.t_matmul_into(dz, &mut self.dw);
-        // ...b was broadcast to every row, so its gradient is the sum over rows...
+        // b[j] is added to every row, so db[j] = Σ_i dZ[i,j] (1 × n_out).
         dz.sum_rows_into(&mut self.db);
-        // ...and X was multiplied by W, so the error flows back through Wᵀ.
+        // X[i,p] reaches every Z[i,j] through W[p,j], so dX[i,p] = Σ_j dZ[i,j]·W[p,j]: dX = dZ·Wᵀ.
         if let Some(dx) = dx {
             dz.matmul_t_into(&self.w, dx);
         }

@@ -23,7 +23,8 @@ pub struct Dropout {
     pub rate: f64,
     /// The last mask `M`, entries 0 or 1/(1 − p); the same shape as the layer's input.
     pub mask: Matrix,
-    /// When true, training-mode forward passes reuse `mask` instead of drawing a new one.
+    /// When true, training-mode forward passes reuse `mask` instead of drawing a new one (a new
+    /// one is still drawn if the input's shape changed).
     pub frozen: bool,
     rng: Rng,
 }
@@ -47,7 +48,8 @@ impl Dropout {
         }
     }
 
-    /// Training: `A ← X ⊙ M` with a new mask `M` (unless frozen). Inference: `A ← X`.
+    /// Training: `A ← X ⊙ M` with a new mask `M` (unless frozen), cached for backward.
+    /// Inference: `A ← X`. `A` takes the shape of `X`.
     pub fn forward(&mut self, a: &mut Matrix, x: &Matrix, training: bool) {
         if !training || self.rate == 0.0 {
             a.copy_from(x);
@@ -71,9 +73,18 @@ impl Dropout {
     }
 
     /// `dX ← dA ⊙ M` (after a training forward pass), or `dX ← dA` after an inference pass.
+    ///
+    /// # Panics
+    /// In training mode, if `dA` is not the shape of the last mask.
     pub fn backward(&self, dx: &mut Matrix, da: &Matrix, training: bool) {
         dx.copy_from(da);
         if training && self.rate > 0.0 {
+            assert!(
+                da.shape() == self.mask.shape(),
+                "Dropout backward: dA is {:?} but the last mask was {:?}",
+                da.shape(),
+                self.mask.shape()
+            );
             // Forward was A = X ⊙ M, so ∂A/∂X = M entry by entry.
             for (d, &m) in dx.as_mut_slice().iter_mut().zip(self.mask.as_slice()) {
                 *d *= m;

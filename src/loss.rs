@@ -20,7 +20,8 @@
 //! pairing of loss and output activation almost everything cancels:
 //!
 //! ```text
-//! sigmoid + BCE:       ∂L/∂ŷ = (ŷ − y)/(ŷ(1−ŷ)·n),  σ′(Z) = ŷ(1−ŷ)           ⇒ dZ = (ŷ − y)/n
+//! sigmoid + BCE:       ∂L/∂ŷ = (ŷ − y)/(ŷ(1−ŷ)·n·k),  σ′(Z) = ŷ(1−ŷ)       ⇒ dZ = (ŷ − y)/(n·k)
+//!                      (k = 1 for a binary classifier, where this is (ŷ − y)/n)
 //! softmax + CE:        dz = J·da with J = diag(ŷ) − ŷŷᵀ and da = −y/(ŷ·n)
 //!                      dzⱼ = ŷⱼ·(−yⱼ/(ŷⱼn) + Σₖ ŷₖ·yₖ/(ŷₖn)) = (ŷⱼ − yⱼ)/n   (as Σₖ yₖ = 1)
 //!                                                                          ⇒ dZ = (ŷ − y)/n
@@ -74,6 +75,9 @@ impl Loss {
     }
 
     /// The mean loss `L` of predictions `ŷ` (n × k) against targets `y` (n × k).
+    ///
+    /// # Panics
+    /// If `ŷ` and `y` differ in shape.
     pub fn value(&self, y_hat: &Matrix, y: &Matrix) -> f64 {
         assert_same_shape(y_hat, y, self.name());
         let n = y_hat.rows() as f64;
@@ -102,7 +106,11 @@ impl Loss {
         }
     }
 
-    /// The general gradient `dŶ ← ∂L/∂ŷ` (n × k), before any output activation.
+    /// The general gradient `dŶ ← ∂L/∂ŷ` (n × k), before any output activation: the formulas in
+    /// the right-hand column of the module docs, the `1/n` (or `1/(n·k)`) of the mean included.
+    ///
+    /// # Panics
+    /// If `ŷ` and `y` differ in shape.
     pub fn gradient(&self, d_y_hat: &mut Matrix, y_hat: &Matrix, y: &Matrix) {
         assert_same_shape(y_hat, y, self.name());
         d_y_hat.resize(y_hat.rows(), y_hat.cols());
@@ -121,8 +129,12 @@ impl Loss {
         }
     }
 
-    /// The output error `dZ ← ∂L/∂Z` of the last layer, when its activation is
-    /// [`Loss::output_activation`]: `(ŷ − y)/n` for the cross-entropies, `2(ŷ − y)/(n·k)` for MSE.
+    /// The output error `dZ ← ∂L/∂Z` (n × k) of the last layer, when its activation is
+    /// [`Loss::output_activation`]: `(ŷ − y)/n` for softmax cross-entropy, `(ŷ − y)/(n·k)` for
+    /// binary cross-entropy (k = 1 for one sigmoid output) and `2(ŷ − y)/(n·k)` for MSE.
+    ///
+    /// # Panics
+    /// If `ŷ` and `y` differ in shape.
     pub fn output_error(&self, dz: &mut Matrix, y_hat: &Matrix, y: &Matrix) {
         assert_same_shape(y_hat, y, self.name());
         dz.resize(y_hat.rows(), y_hat.cols());

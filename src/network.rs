@@ -19,6 +19,10 @@
 //!
 //! In docs and printed output a superscript numbers the dense layers: `W¹`, `b¹` and `Z¹` belong
 //! to the first, `A¹ = f(Z¹)` is its activation.
+//!
+//! Backward writes every gradient afresh each step rather than adding to what was there: in a
+//! stack each value and each parameter is used exactly once, so there is nothing to accumulate
+//! (see `dense.rs` for when `+=` would be needed).
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
@@ -94,7 +98,11 @@ impl Network {
 
     /// A multi-layer perceptron: for each hidden size `h`, `Dense(·→h)`, batch norm if asked,
     /// the activation, dropout if asked; then `Dense(·→n_out)` and the output activation. Weights
-    /// are initialised for the activation that follows them (see `dense.rs`).
+    /// are initialised for the activation that follows them (see `dense.rs`), drawing from `rng`
+    /// in layer order; each dropout layer gets a generator forked from it.
+    ///
+    /// # Panics
+    /// If the dropout rate is 1 or more.
     pub fn mlp(architecture: &Architecture, rng: &mut Rng) -> Network {
         let mut layers = Vec::new();
         let mut n_in = architecture.n_in;
@@ -214,8 +222,12 @@ impl Network {
         format!("{text}{extras} · {} parameters", self.parameter_count())
     }
 
-    /// Runs the stack on `x` (n × n_in) and returns `ŷ`. In training mode dropout is active and
-    /// batch normalisation uses (and updates) batch statistics.
+    /// Runs the stack on `x` (n × n_in) and returns `ŷ` (n × n_out), keeping every intermediate
+    /// value for backward. In training mode dropout is active and batch normalisation uses (and
+    /// updates) batch statistics.
+    ///
+    /// # Panics
+    /// If `x` does not have the n_in columns the first layer expects.
     pub fn forward(&mut self, x: &Matrix, training: bool) -> &Matrix {
         self.training = training;
         self.values[0].copy_from(x);
@@ -232,7 +244,11 @@ impl Network {
         self.forward(x, false).clone()
     }
 
-    /// Backpropagation from `d_output = ∂L/∂ŷ` through every layer, the output activation too.
+    /// Backpropagation from `d_output = ∂L/∂ŷ` through every layer, the output activation too,
+    /// in the reverse order of forward. Each layer's parameter gradients are overwritten.
+    ///
+    /// # Panics
+    /// If `d_output` is not the shape of the last `ŷ`.
     pub fn backward(&mut self, d_output: &Matrix) {
         let last = self.layers.len();
         self.assert_gradient_shape(d_output, last, "backward");
@@ -244,7 +260,7 @@ impl Network {
     /// activation (whose derivative the paired loss has already folded in; see `loss.rs`).
     ///
     /// # Panics
-    /// If the network does not end with an activation.
+    /// If the network does not end with an activation, or `dz` is not the shape of the last `Z`.
     pub fn backward_from_output_error(&mut self, dz: &Matrix) {
         let last = self.layers.len();
         assert!(

@@ -18,15 +18,16 @@
 //! (`dW²` and the division are entry by entry.) Momentum follows the form PyTorch uses, so the
 //! numbers can be compared with it.
 //!
-//! Before the rule is applied, the gradient may be changed in two ways:
+//! Before the rule is applied, the gradient may be changed in two ways, clipping first:
 //!
 //! ```text
-//! L2 weight decay   dW ← dW + λ·W          (the gradient of (λ/2)·‖W‖² added to the loss;
-//!                                           weights only: biases and γ, β are not decayed)
-//! clipping          g = √(Σ over all tensors ‖dW‖²)
+//! clipping          g = √(Σ over all tensors ‖dW‖²)      (of the gradients backward left)
 //!                   if g > c:  dW ← dW · c/g   for every tensor (one global norm, so the
 //!                                           direction of the whole step is kept)
+//! L2 weight decay   dW ← dW + λ·W          (the gradient of (λ/2)·‖W‖² added to the loss;
+//!                                           weights only: biases and γ, β are not decayed)
 //! ```
+//! so the rule sees `dW · min(1, c/g) + λ·W`; the decay term is not clipped.
 //!
 //! and the learning rate may follow a schedule over the epochs (see [`Schedule`]).
 
@@ -204,7 +205,8 @@ impl Optimizer {
     }
 
     /// Applies one update to every parameter of `network` from the gradients its last backward
-    /// pass stored.
+    /// pass stored (clipped, then decayed, then the rule; see the module docs), and records
+    /// `‖ΔW‖` per tensor. The network's gradients are read, never changed.
     pub fn step(&mut self, network: &mut Network) {
         self.step_count += 1;
         let clip_scale = self.clip_scale(network);

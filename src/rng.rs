@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014;
-//! the version Vigna recommends for seeding xoshiro generators):
+//! the version Vigna recommends for seeding xoshiro generators, https://prng.di.unimi.it/splitmix64.c;
+//! seeded with 0 it starts 0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4, 0x06c45d188009454f):
 //!
 //!   state ← state + 0x9E3779B97F4A7C15          (the golden ratio in 64-bit fixed point)
 //!   z ← state
@@ -54,12 +55,15 @@ impl Rng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A uniform sample from `[low, high)`.
+    /// A uniform sample from `[low, high)`: `low + (high − low)·u`.
     pub fn uniform_range(&mut self, low: f64, high: f64) -> f64 {
         low + (high - low) * self.uniform()
     }
 
     /// A standard normal sample (mean 0, standard deviation 1) by the Box–Muller transform.
+    ///
+    /// Two uniforms give two independent normals, `r·cos θ` and `r·sin θ` with `r = √(−2 ln u₁)`
+    /// and `θ = 2π u₂`; the first is returned and the second kept for the next call.
     pub fn normal(&mut self) -> f64 {
         if let Some(z) = self.spare_normal.take() {
             return z;
@@ -73,7 +77,7 @@ impl Rng {
         radius * angle.cos()
     }
 
-    /// A normal sample with the given mean and standard deviation.
+    /// A normal sample with the given mean and standard deviation: `mean + std_dev·z`.
     pub fn normal_with(&mut self, mean: f64, std_dev: f64) -> f64 {
         mean + std_dev * self.normal()
     }

@@ -508,6 +508,7 @@ fn check_network_leaves_the_network_as_it_found_it() {
     let mut rng = Rng::new(13);
     let mut network = Network::new(vec![
         Layer::Dense(Dense::new(2, 3, Init::Glorot, &mut rng)),
+        Layer::BatchNorm(BatchNorm::new(3)),
         Layer::Activation(Activation::Tanh),
         Layer::Dropout(Dropout::new(0.5, rng.fork())),
         Layer::Dense(Dense::new(3, 1, Init::Glorot, &mut rng)),
@@ -517,6 +518,11 @@ fn check_network_leaves_the_network_as_it_found_it() {
     let y = Matrix::from_rows(&[[0.0], [1.0], [1.0], [0.0]]);
     let mut before = Vec::new();
     network.for_each_parameter(|_, _, p, _| before.push(p.clone()));
+    let running = |network: &Network| match &network.layers()[1] {
+        Layer::BatchNorm(norm) => (norm.running_mean.clone(), norm.running_var.clone()),
+        _ => unreachable!("layer 1 is batch norm"),
+    };
+    let running_before = running(&network);
     check_network(
         &mut network,
         Loss::BinaryCrossEntropy,
@@ -528,6 +534,11 @@ fn check_network_leaves_the_network_as_it_found_it() {
     let mut after = Vec::new();
     network.for_each_parameter(|_, _, p, _| after.push(p.clone()));
     assert_eq!(before, after, "parameters restored bit for bit");
+    assert_eq!(
+        running(&network),
+        running_before,
+        "running averages restored"
+    );
     assert!(!network.input_gradient, "input_gradient restored");
     let dropout_frozen = network
         .layers()
