@@ -1,6 +1,7 @@
 //! The matrix against its definitions: every fast product is compared with `matmul_naive`, the
 //! textbook triple loop, on awkward shapes (1×n, n×1, 1×1, non-square, sizes either side of the
-//! 4/8/16/64 boundaries a blocked or vectorised kernel splits at).
+//! 4/6/8/16/64/120/256 boundaries where a vectorised, register-tiled or cache-blocked kernel
+//! splits its loops, and products both below and above the sizes where a fast path takes over).
 //!
 //! Two kinds of comparison:
 //! - entries that are small integers make every product and partial sum an exact integer in f64,
@@ -14,7 +15,7 @@ use backprop::rng::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Sizes either side of the boundaries where a kernel splits its loops.
-const SIZES: [usize; 14] = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 64, 65];
+const SIZES: [usize; 17] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64, 65, 120, 121];
 
 /// A random matrix of small integers in −4..=4: products are exact in f64.
 fn integer_matrix(rows: usize, cols: usize, rng: &mut Rng) -> Matrix {
@@ -35,6 +36,12 @@ fn shapes(rng: &mut Rng) -> Vec<(usize, usize, usize)> {
         (3, 17, 2), // non-square
         (64, 64, 64),
         (65, 33, 17),
+        (6, 300, 8),    // one register tile, the inner dimension past a 256 block
+        (121, 257, 13), // row and inner blocks each one past a boundary
+        (7, 513, 9),
+        (100, 300, 70), // large enough for every fast path
+        (1, 300, 1),
+        (300, 1, 3),
     ];
     for _ in 0..40 {
         let pick = |rng: &mut Rng| SIZES[rng.below(SIZES.len())];
