@@ -151,7 +151,7 @@ impl BatchNorm {
             dy.shape(),
             self.x_hat.shape()
         );
-        // Forward was Y = γ ⊙ X̂ + β.
+        // Forward was Y = γ ⊙ X̂ + β, so dγ = Σ_rows (dY ⊙ X̂), dβ = Σ_rows dY and dX̂ = dY ⊙ γ.
         self.d_gamma.resize(1, k);
         self.d_beta.resize(1, k);
         self.d_gamma.as_mut_slice().fill(0.0);

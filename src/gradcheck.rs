@@ -107,7 +107,7 @@ pub fn forward_backward(
 ) -> f64 {
     let y_hat = network.forward(x, true);
     let value = loss.value(y_hat, y);
-    let mut gradient = Matrix::zeros(0, 0);
+    let mut gradient = Matrix::zeros(0, 0); // (n_samples, n_out): dZ of the last layer, or ∂L/∂ŷ
     match start {
         Start::OutputError => {
             loss.output_error(&mut gradient, y_hat, y);
@@ -181,7 +181,7 @@ pub fn check_network(
         checks.push(GradientCheck::new(name, analytic, numeric));
     }
 
-    let mut shifted = x.clone();
+    let mut shifted = x.clone(); // X with one entry moved by ±h at a time
     let numeric = central_differences(x.as_slice().len(), h, |entry, delta| {
         shifted.as_mut_slice()[entry] = x.as_slice()[entry] + delta;
         let value = loss.value(network.forward(&shifted, true), y);

@@ -11,16 +11,19 @@
 //! the plane until one can:
 //!
 //! ```
-//! use backprop::{data::generate, network::{Architecture, Network}, optim::{Optimizer, Rule}};
-//! use backprop::{activation::Activation, rng::Rng, train};
+//! use backprop::activation::Activation;
+//! use backprop::network::{Architecture, Network};
+//! use backprop::optim::{Optimizer, Rule};
+//! use backprop::{data::generate, rng::Rng, train};
+//! use std::ops::ControlFlow;
 //!
 //! let xor = generate::xor(); // X: (0,0) (0,1) (1,0) (1,1), y: 0 1 1 0
 //! let shape = Architecture { n_in: 2, hidden: vec![8], activation: Activation::Tanh, n_out: 1,
-//!     output: Activation::Sigmoid, batch_norm: false, dropout: 0.0 };
+//!                            output: Activation::Sigmoid, batch_norm: false, dropout: 0.0 };
 //! let mut network = Network::mlp(&shape, &mut Rng::new(1)); // 2 → 8 tanh → 1 sigmoid
-//! let mut optimizer = Optimizer::new(Rule::from_name("adam").unwrap(), 0.05);
+//! let mut adam = Optimizer::new(Rule::from_name("adam").unwrap(), 0.05);
 //! let config = train::TrainConfig { epochs: 300, batch_size: 0, shuffle_seed: 1 };
-//! train::train(&mut network, &mut optimizer, &xor, None, &config, |_, _| std::ops::ControlFlow::Continue(()));
+//! train::train(&mut network, &mut adam, &xor, None, &config, |_, _| ControlFlow::Continue(()));
 //! let y_hat = network.predict(&xor.x);
 //! assert_eq!(train::accuracy(&y_hat, &xor.y, xor.task), 1.0);
 //! ```

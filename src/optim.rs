@@ -232,6 +232,7 @@ impl Optimizer {
             let state2 = second_state[index].as_mut_slice();
             let mut update_squared = 0.0;
             for (e, (w, &dw)) in w.as_mut_slice().iter_mut().zip(dw.as_slice()).enumerate() {
+                // g = dW·min(1, c/‖g‖) + λ·W: clipped gradient, then the L2 term.
                 let g = clip_scale * dw + l2 * *w;
                 let step = match rule {
                     Rule::Sgd => lr * g,
