@@ -1,7 +1,7 @@
 //! A small JSON writer, enough for `summary.json`: objects of numbers, strings, lists, nesting.
 //!
-//! Numbers are written with Rust's shortest round-trip formatting, so they read back exactly;
-//! NaN and infinities, which JSON cannot express, are written as `null`.
+//! Numbers are written with Rust's shortest round-trip formatting, so they read back exactly
+//! (see [`format_number`]); NaN and infinities, which JSON cannot express, are written as `null`.
 
 use std::fmt::Write;
 
@@ -52,9 +52,7 @@ impl Json {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Number(x) if x.is_finite() => {
-                let _ = write!(out, "{x}");
-            }
+            Json::Number(x) if x.is_finite() => out.push_str(&format_number(*x)),
             Json::Number(_) => out.push_str("null"),
             Json::String(s) => write_string(out, s),
             Json::Array(items) => {
@@ -80,6 +78,18 @@ impl Json {
                 out.push('}');
             }
         }
+    }
+}
+
+/// `x` in the shortest text that reads back as exactly `x`: plain decimals for everyday sizes
+/// (`0.125`, `42`), scientific notation for the very large or small (`6.5e153`, `1.5e-9`), which
+/// plain `{}` would spell out in hundreds of digits. Used for JSON and CSV output alike.
+pub fn format_number(x: f64) -> String {
+    let magnitude = x.abs();
+    if x != 0.0 && x.is_finite() && !(1e-6..1e16).contains(&magnitude) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 

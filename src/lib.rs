@@ -79,6 +79,7 @@ pub mod rng;
 
 // Learning from data.
 pub mod data;
+pub mod diagnose;
 pub mod run;
 pub mod tasks;
 pub mod train;

@@ -96,12 +96,13 @@ impl RunOptions {
         }
     }
 
-    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam, 200 epochs of
-    /// mini-batches of 32, standardised features.
+    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam (η = 0.01), 200
+    /// full-batch epochs (a table of any size fits), standardised features.
     pub fn for_csv(path: PathBuf) -> RunOptions {
         let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
         options.source = DataSource::Csv(path);
         options.hidden = vec![16];
+        options.batch_size = 0;
         options.standardize = true;
         options
     }
@@ -238,6 +239,14 @@ pub fn execute(
     let mut weight_rng = seeds.fork();
     let shuffle_seed = seeds.next_u64();
     let data = prepare_data(options, &mut data_rng)?;
+    if options.batch_size > data.train.len() {
+        return Err(Error::Usage(format!(
+            "--batch-size {} is larger than the {} training rows; use at most {} (or 0 for the full batch)",
+            options.batch_size,
+            data.train.len(),
+            data.train.len()
+        )));
+    }
     let mut network = Network::mlp(&architecture(options, &data.train), &mut weight_rng);
     let initial = network.clone();
     let mut optimizer = optimizer(options);

@@ -119,7 +119,7 @@ pub struct EpochStats {
 pub struct Divergence {
     /// The epoch (from 1) in which a non-finite number appeared.
     pub epoch: usize,
-    /// What became non-finite: `the loss`, or `the gradient of W²`.
+    /// What became non-finite, in words: `the gradient of W²`, `the output of layer 2 (Z²)`, ….
     pub culprit: String,
 }
 
@@ -214,7 +214,7 @@ pub fn train(
             if !batch_loss.is_finite() {
                 history.divergence = Some(Divergence {
                     epoch,
-                    culprit: "the loss".to_string(),
+                    culprit: crate::diagnose::divergence_culprit(network),
                 });
                 break 'epochs;
             }
