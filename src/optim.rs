@@ -66,7 +66,7 @@ pub enum Rule {
 
 impl Rule {
     /// The rules by their command-line names.
-    pub const NAMES: [&'static str; 4] = ["sgd", "momentum", "rmsprop", "adam"];
+    pub const NAMES: [&'static str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "adam"];
 
     /// The rule named `name` with its usual hyper-parameters.
     pub fn from_name(name: &str) -> Option<Rule> {
