@@ -56,6 +56,7 @@ pub mod rng;
 
 // Learning from data.
 pub mod data;
+pub mod demo;
 pub mod run;
 pub mod tasks;
 pub mod train;
