@@ -728,7 +728,27 @@ fn backward(o: &mut String, story: &Story, style: Style) {
         )
     };
     line(o, &verdict);
+    if worst > gradcheck::TOLERANCE && at_kink(network) {
+        line(
+            o,
+            "Here a pre-activation sits at a kink (z = 0, where ReLU's slope jumps from 0 to 1): the\n\
+             central difference straddles it and measures the average of the two slopes, while\n\
+             backprop uses the slope 0 that activation.rs defines there. That is the caution in\n\
+             gradcheck.rs, not a mistake of the chain rule; another --seed or --step avoids the kink.",
+        );
+    }
     blank(o);
+}
+
+/// True when an input of a ReLU-like activation is within 1e-3 of its kink at 0 (far more than
+/// the finite-difference step moves it).
+fn at_kink(network: &Network) -> bool {
+    network.layers().iter().enumerate().any(|(l, layer)| {
+        matches!(
+            layer,
+            Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. })
+        ) && network.values()[l].as_slice().iter().any(|z| z.abs() < 1e-3)
+    })
 }
 
 fn transposed_shape(m: &Matrix) -> String {
@@ -795,14 +815,19 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
     );
     let y = story.data.y.row(k)[0];
     let n = story.data.len();
-    let v = |x: f64| format!("{x:.4}");
-    let p = |x: f64| {
-        if x < 0.0 {
-            format!("({x:.4})")
+    let v = |x: f64| number(x, VALUE_DIGITS);
+    // A factor in a product, in brackets when negative; gradients keep their extra digits so
+    // the products can be checked by hand to the printed precision.
+    let factor = |x: f64, digits: usize| {
+        let text = number(x, digits);
+        if text.starts_with('-') {
+            format!("({text})")
         } else {
-            format!("{x:.4}")
+            text
         }
     };
+    let p = |x: f64| factor(x, VALUE_DIGITS);
+    let g = |x: f64| factor(x, GRADIENT_DIGITS);
     line(
         o,
         &style.heading(&format!(
@@ -872,10 +897,10 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         line(
             o,
             &format!(
-                "  share of dW²{sj}₁ = a¹{sj}·dz² = {}·{} = {:.6}",
+                "  share of dW²{sj}₁ = a¹{sj}·dz² = {}·{} = {}",
                 p(a1[j]),
-                p(dz2),
-                a1[j] * dz2
+                g(dz2),
+                number(a1[j] * dz2, GRADIENT_DIGITS)
             ),
         );
     }
@@ -885,11 +910,12 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         line(
             o,
             &format!(
-                "  dz¹{sj} = dz²·W²{sj}₁·{}′(z¹{sj}) = {}·{}·{} = {dz1:.6}",
+                "  dz¹{sj} = dz²·W²{sj}₁·{}′(z¹{sj}) = {}·{}·{} = {}",
                 f.name(),
-                p(dz2),
+                g(dz2),
                 p(w2[(j, 0)]),
                 p(f.derivative(z1[j])),
+                number(dz1, GRADIENT_DIGITS),
             ),
         );
         for i in 0..x.len() {
@@ -897,10 +923,10 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
             line(
                 o,
                 &format!(
-                    "    share of dW¹{si}{sj} = x{si}·dz¹{sj} = {}·{} = {:.6}",
+                    "    share of dW¹{si}{sj} = x{si}·dz¹{sj} = {}·{} = {}",
                     p(x[i]),
-                    p(dz1),
-                    x[i] * dz1
+                    g(dz1),
+                    number(x[i] * dz1, GRADIENT_DIGITS)
                 ),
             );
         }
@@ -1166,7 +1192,7 @@ fn with_source(o: &mut String, text: &str, source: &str, style: Style) {
 
 /// The rows of `m` with aligned columns, each between brackets: `[ 0.1234 -0.5678 ]`.
 fn matrix_lines(m: &Matrix, digits: usize, style: Style) -> String {
-    let cells: Vec<String> = m.as_slice().iter().map(|x| format!("{x:.digits$}")).collect();
+    let cells: Vec<String> = m.as_slice().iter().map(|&x| number(x, digits)).collect();
     let width = cells.iter().map(|c| c.len()).max().unwrap_or(0);
     let (open, close) = style.brackets();
     let mut text = String::new();
@@ -1204,6 +1230,15 @@ fn side_by_side(blocks: &[String]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// `x` with `digits` decimals, without the sign of a value that rounds to zero (`-0.0000`).
+fn number(x: f64, digits: usize) -> String {
+    let text = format!("{x:.digits$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
+    }
 }
 
 /// The number of characters a terminal shows for `text`, not counting colour codes.
