@@ -276,7 +276,7 @@ fn compute(options: &DemoOptions) -> Story {
     optimizer.step(&mut network);
     let loss_after = loss.value(network.forward(&data.x, false), &data.y);
     let after_step = network.clone();
-    if step % every == 0 || step == options.epochs {
+    if step.is_multiple_of(every) || step == options.epochs {
         rows.push(Row {
             epoch: step,
             loss: loss_after,
@@ -329,18 +329,25 @@ fn train_epochs(
         shuffle_seed: 0,
     };
     // The schedule is constant, so restarting train::train's epoch count changes nothing.
-    train::train(network, optimizer, data, Some(data), &config, |stats, net| {
-        let epoch = first + stats.epoch;
-        if epoch % every == 0 || epoch == total {
-            let mut net = net.clone();
-            rows.push(Row {
-                epoch,
-                loss: stats.test_loss.unwrap_or(f64::NAN),
-                y_hat: net.predict(&data.x).as_slice().to_vec(),
-            });
-        }
-        ControlFlow::Continue(())
-    });
+    train::train(
+        network,
+        optimizer,
+        data,
+        Some(data),
+        &config,
+        |stats, net| {
+            let epoch = first + stats.epoch;
+            if epoch.is_multiple_of(every) || epoch == total {
+                let mut net = net.clone();
+                rows.push(Row {
+                    epoch,
+                    loss: stats.test_loss.unwrap_or(f64::NAN),
+                    y_hat: net.predict(&data.x).as_slice().to_vec(),
+                });
+            }
+            ControlFlow::Continue(())
+        },
+    );
 }
 
 /// The whole demo as text.
@@ -348,7 +355,7 @@ fn train_epochs(
 /// # Errors
 /// If `--sample` names a row that does not exist, or the options cannot be shown.
 pub fn render(options: &DemoOptions, style: Style) -> Result<String> {
-    if options.hidden == 0 || options.epochs == 0 || !(options.lr > 0.0) {
+    if options.hidden == 0 || options.epochs == 0 || options.lr.is_nan() || options.lr <= 0.0 {
         return Err(Error::Usage(
             "the demo needs at least 1 hidden unit, 1 epoch and a learning rate above 0".into(),
         ));
@@ -422,10 +429,7 @@ fn introduction(o: &mut String, options: &DemoOptions, story: &Story, style: Sty
 
     let network = &story.at_step;
     let description = network.description();
-    line(
-        o,
-        &style.heading(&format!("The network: {description}")),
-    );
+    line(o, &style.heading(&format!("The network: {description}")));
     let h = options.hidden;
     line(
         o,
@@ -446,7 +450,10 @@ fn introduction(o: &mut String, options: &DemoOptions, story: &Story, style: Sty
         };
         with_source(
             o,
-            &format!("Initial weights drawn with seed {} ({init}), biases 0", options.seed),
+            &format!(
+                "Initial weights drawn with seed {} ({init}), biases 0",
+                options.seed
+            ),
             "dense.rs Dense::new",
             style,
         );
@@ -541,9 +548,7 @@ fn forward(o: &mut String, story: &Story, style: Style) {
     let n = story.data.len();
     with_source(
         o,
-        &format!(
-            "L = −(1/n)·Σ [y·ln ŷ + (1 − y)·ln(1 − ŷ)]   binary cross-entropy, n = {n}"
-        ),
+        &format!("L = −(1/n)·Σ [y·ln ŷ + (1 − y)·ln(1 − ŷ)]   binary cross-entropy, n = {n}"),
         "loss.rs Loss::value",
         style,
     );
@@ -558,7 +563,10 @@ fn backward(o: &mut String, story: &Story, style: Style) {
     let names = value_names(network);
     let last = network.layers().len();
     let out_z = &names[last - 1];
-    line(o, &style.heading("3. Backward: the chain rule, from L back to every parameter"));
+    line(
+        o,
+        &style.heading("3. Backward: the chain rule, from L back to every parameter"),
+    );
     line(
         o,
         "A d prefix means ∂L/∂ of that quantity, with the same shape. Beside each parameter gradient,",
@@ -591,8 +599,15 @@ fn backward(o: &mut String, story: &Story, style: Style) {
         "loss.rs Loss::gradient",
         style,
     );
-    o.push_str(&indent(&matrix_lines(&story.d_y_hat, GRADIENT_DIGITS, style)));
-    line(o, &format!("The output error d{out_z} = ∂L/∂{out_z}, two ways:"));
+    o.push_str(&indent(&matrix_lines(
+        &story.d_y_hat,
+        GRADIENT_DIGITS,
+        style,
+    )));
+    line(
+        o,
+        &format!("The output error d{out_z} = ∂L/∂{out_z}, two ways:"),
+    );
     with_source(
         o,
         &format!("  chain rule:  d{out_z} = σ′({out_z}) ⊙ ∂L/∂ŷ,  σ′ = ŷ·(1 − ŷ)"),
@@ -681,11 +696,7 @@ fn backward(o: &mut String, story: &Story, style: Style) {
                     _ => String::new(),
                 };
                 let upstream = match &network.layers()[l + 1] {
-                    Layer::Dense(_) => format!(
-                        "(d{}·W{}ᵀ)",
-                        names[l + 2],
-                        superscript(dense + 1)
-                    ),
+                    Layer::Dense(_) => format!("(d{}·W{}ᵀ)", names[l + 2], superscript(dense + 1)),
                     _ => format!("d{output}"),
                 };
                 with_source(
@@ -747,7 +758,10 @@ fn at_kink(network: &Network) -> bool {
         matches!(
             layer,
             Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. })
-        ) && network.values()[l].as_slice().iter().any(|z| z.abs() < 1e-3)
+        ) && network.values()[l]
+            .as_slice()
+            .iter()
+            .any(|z| z.abs() < 1e-3)
     })
 }
 
@@ -880,17 +894,21 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         .join(" + ");
     line(
         o,
-        &format!("  z² = {symbols} + b²₁ = {numbers} + {} = {}", p(b2[(0, 0)]), v(z2)),
+        &format!(
+            "  z² = {symbols} + b²₁ = {numbers} + {} = {}",
+            p(b2[(0, 0)]),
+            v(z2)
+        ),
     );
     line(o, &format!("  ŷ = σ(z²) = σ({}) = {}", v(z2), v(y_hat)));
-    line(o, "Backward (this example's share; the gradients above sum the shares of all rows):");
+    line(
+        o,
+        "Backward (this example's share; the gradients above sum the shares of all rows):",
+    );
     let dz2 = gradients[3].row(k)[0];
     line(
         o,
-        &format!(
-            "  dz² = (ŷ − y)/n = ({} − {y})/{n} = {dz2:.6}",
-            v(y_hat)
-        ),
+        &format!("  dz² = (ŷ − y)/n = ({} − {y})/{n} = {dz2:.6}", v(y_hat)),
     );
     for j in 0..w2.rows() {
         let sj = subscript(j + 1);
@@ -935,7 +953,10 @@ fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
 }
 
 fn update(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
-    line(o, &style.heading("4. Update: every parameter takes one step downhill"));
+    line(
+        o,
+        &style.heading("4. Update: every parameter takes one step downhill"),
+    );
     with_source(
         o,
         &format!("W ← W − η·dW   with η = {}", options.lr),
@@ -1087,7 +1108,12 @@ fn hidden_space(o: &mut String, story: &Story, style: Style) {
             b.abs()
         ),
     );
-    with_source(o, "  w·a + b below is Z², as computed", "dense.rs Dense::forward", style);
+    with_source(
+        o,
+        "  w·a + b below is Z², as computed",
+        "dense.rs Dense::forward",
+        style,
+    );
     let labels = point_labels(&story.data);
     let (open, close) = style.brackets();
     let mut wrong = 0;
@@ -1115,9 +1141,10 @@ fn hidden_space(o: &mut String, story: &Story, style: Style) {
         );
     }
     let verdict = if wrong == 0 {
-        style.good(&format!(
-            "Every class-1 point is on the + side and every class-0 point on the − side: in hidden space\nthe classes are linearly separable, which they were not in the plane of X."
-        ))
+        style.good(
+            "Every class-1 point is on the + side and every class-0 point on the − side: in hidden space\n\
+             the classes are linearly separable, which they were not in the plane of X.",
+        )
     } else {
         format!("{wrong} point(s) are on the wrong side: more epochs or hidden units may separate them.")
     };
@@ -1187,7 +1214,10 @@ fn blank(o: &mut String) {
 /// `text`, padded, then the source that computed it: `[dense.rs Dense::forward]`.
 fn with_source(o: &mut String, text: &str, source: &str, style: Style) {
     let pad = WIDTH.saturating_sub(visible_len(text) + source.chars().count() + 2);
-    line(o, &format!("{text}{} {}", " ".repeat(pad.max(1)), style.source(source)));
+    line(
+        o,
+        &format!("{text}{} {}", " ".repeat(pad.max(1)), style.source(source)),
+    );
 }
 
 /// The rows of `m` with aligned columns, each between brackets: `[ 0.1234 -0.5678 ]`.

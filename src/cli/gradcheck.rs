@@ -137,20 +137,9 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
     }
     let x = data.train.x.select_rows(&rows);
     let y = data.train.y.select_rows(&rows);
-    let checks = gradcheck::check_network(
-        &mut network,
-        loss,
-        &x,
-        &y,
-        Start::OutputError,
-        h,
-    );
+    let checks = gradcheck::check_network(&mut network, loss, &x, &y, Start::OutputError, h);
 
-    writeln!(
-        stdout,
-        "gradcheck {task}: {}",
-        network.description()
-    )?;
+    writeln!(stdout, "gradcheck {task}: {}", network.description())?;
     let mut note = format!(
         "one forward and backward pass on {} rows, h = {:e}, tolerance {:e}",
         rows.len(),
@@ -218,8 +207,11 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         };
         table(title, 2, stdout)?;
     }
-    table("the input: dX, passed back through every layer".to_string(), 1, stdout)?;
-    drop(table);
+    table(
+        "the input: dX, passed back through every layer".to_string(),
+        1,
+        stdout,
+    )?;
 
     writeln!(stdout)?;
     if floored {
