@@ -1084,7 +1084,7 @@ fn hidden_space(o: &mut String, story: &Story, style: Style) {
     };
     line(
         o,
-        &format!("{shape_word}; training moved the points so that it separates the classes:"),
+        &format!("{shape_word}; training moves the points so that it separates the classes:"),
     );
     let terms = (0..h)
         .map(|j| {
@@ -1146,7 +1146,16 @@ fn hidden_space(o: &mut String, story: &Story, style: Style) {
              the classes are linearly separable, which they were not in the plane of X.",
         )
     } else {
-        format!("{wrong} point(s) are on the wrong side: more epochs or hidden units may separate them.")
+        let why = if network
+            .layers()
+            .iter()
+            .any(|l| matches!(l, Layer::Activation(Activation::Identity)))
+        {
+            " With the identity activation the hidden layer is linear and cannot bend the plane."
+        } else {
+            " More epochs, more hidden units or another --lr may separate them."
+        };
+        format!("{wrong} point(s) are on the wrong side.{why}")
     };
     line(o, &verdict);
     blank(o);
