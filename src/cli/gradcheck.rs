@@ -60,7 +60,8 @@ pub fn help_text() -> String {
         "backprop gradcheck [task] [flags]",
         "Builds the task's network, runs one forward and backward pass on a small batch, and\n\
          compares every gradient backpropagation computes with central finite differences.\n\
-         Exits with 0 when all agree to a relative error of 1e-6, and 1 when any does not.\n\
+         Exits with 0 when all agree to a relative error of 1e-6 (near-zero gradients: to 1e-9\n\
+         absolute, the rounding noise of the estimate), and 1 when any does not.\n\
          Without a task, checks xor.",
         FLAGS,
     )

@@ -197,7 +197,7 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
     );
     line(
         o,
-        "relative error |a − e|/max(|a|, |e|) in that row (a: backprop, e: the estimate).",
+        "relative error |a − e|/max(|a|, |e|, 1e-8) in that row (a: backprop, e: the estimate).",
     );
     let sources = format!(
         "{} {}",
