@@ -315,8 +315,17 @@ fn train_epochs(
 /// The whole demo as text.
 ///
 /// # Errors
-/// If `--sample` names a row that does not exist, or the options cannot be shown.
+/// For an unknown task, fewer than 2 points, no hidden unit, no epoch, a learning rate that is
+/// not above 0, a `step` after the last epoch, or a `sample` row that does not exist.
 pub fn render(options: &DemoOptions, style: Style) -> Result<String> {
+    if !TASKS.contains(&options.task.as_str()) || options.points < 2 {
+        return Err(Error::Usage(format!(
+            "the demo shows {} with at least 2 points, not '{}' with {}",
+            TASKS.join(", "),
+            options.task,
+            options.points
+        )));
+    }
     if options.hidden == 0 || options.epochs == 0 || options.lr.is_nan() || options.lr <= 0.0 {
         return Err(Error::Usage(
             "the demo needs at least 1 hidden unit, 1 epoch and a learning rate above 0".into(),

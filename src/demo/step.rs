@@ -100,7 +100,7 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
     line(
         o,
         &format!(
-            "W¹ is 2×{h}: column j holds the weights into hidden unit j. W² is {h}×1: one weight from each hidden unit to the output."
+            "W¹ is 2×{h}: column j holds the weights into hidden unit j.\nW² is {h}×1: one weight from each hidden unit to the output."
         ),
     );
     blank(o);
