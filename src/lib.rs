@@ -64,28 +64,55 @@
 // `x[(i, j)] - mean[j]` reads like the mathematics, an iterator chain does not.
 #![allow(clippy::needless_range_loop)]
 
-// The engine, in reading order.
-pub mod activation;
-pub mod batch_norm;
-pub mod dense;
-pub mod dropout;
-pub mod gradcheck;
-pub mod layer;
-pub mod loss;
+// The modules in reading order. (Each is preceded by a comment, which also keeps rustfmt from
+// sorting them alphabetically.)
+
+// Part 1, the engine.
+// The matrix and its products.
 pub mod matrix;
-pub mod network;
-pub mod optim;
+// Seeded random numbers.
 pub mod rng;
+// Non-linearities and their derivatives.
+pub mod activation;
+// Losses, their gradients and the output-error shortcut.
+pub mod loss;
+// The dense layer Z = X·W + b.
+pub mod dense;
+// Inverted dropout.
+pub mod dropout;
+// Batch normalisation.
+pub mod batch_norm;
+// One step of the stack.
+pub mod layer;
+// The stack, forward and backward.
+pub mod network;
+// Applying gradients: SGD, momentum, RMSprop, Adam.
+pub mod optim;
+// Checking gradients against central differences.
+pub mod gradcheck;
 
-// Learning from data.
+// Part 2, learning from data.
+// Datasets: generated, CSV, split, standardisation.
 pub mod data;
-pub mod diagnose;
-pub mod run;
-pub mod tasks;
+// The training loop and its history.
 pub mod train;
+// Noticing vanishing gradients, dead units and divergence.
+pub mod diagnose;
+// The named tasks and their defaults.
+pub mod tasks;
+// From options to a trained network.
+pub mod run;
 
-// Around it: errors, files, the command line.
-pub mod cli;
+// Part 3, showing it.
+// Backpropagation step by step, with real numbers.
+pub mod demo;
+
+// Part 4, around it.
+// User-facing errors.
 pub mod error;
+// Atomic file writing.
 pub mod files;
+// A small JSON writer.
 pub mod json;
+// The command line.
+pub mod cli;

@@ -9,6 +9,8 @@
 //! tests can capture the output.
 
 pub mod args;
+pub mod demo;
+pub mod gradcheck;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -22,6 +24,10 @@ pub const PROGRAM: &str = "backprop";
 pub enum Command {
     /// Train a network on a task or CSV file.
     Train,
+    /// Follow one training step with every number shown.
+    Demo,
+    /// Check every gradient against finite differences.
+    Gradcheck,
     /// Print the commands.
     Help,
     /// Print the version.
@@ -30,11 +36,21 @@ pub enum Command {
 
 impl Command {
     /// Every command with its one-line description, in the order help lists them.
-    pub const ALL: [(&'static str, Command, &'static str); 3] = [
+    pub const ALL: [(&'static str, Command, &'static str); 5] = [
         (
             "train",
             Command::Train,
             "train a network on a task or a CSV file and report what happened",
+        ),
+        (
+            "demo",
+            Command::Demo,
+            "one step of backpropagation on xor, every number shown and checked",
+        ),
+        (
+            "gradcheck",
+            Command::Gradcheck,
+            "compare every gradient with central finite differences",
         ),
         ("help", Command::Help, "show this help (or 'help COMMAND')"),
         ("version", Command::Version, "show the version"),
@@ -87,6 +103,8 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let rest = &words[1..];
     match Command::from_name(first)? {
         Command::Train => train::run(rest, stdout, stderr),
+        Command::Demo => demo::run(rest, stdout),
+        Command::Gradcheck => gradcheck::run(rest, stdout),
         Command::Help => help(rest, stdout),
         Command::Version => {
             writeln!(stdout, "{PROGRAM} {}", env!("CARGO_PKG_VERSION"))?;
@@ -101,6 +119,14 @@ fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
         return match command {
             Command::Train => {
                 write!(stdout, "{}", train::help_text())?;
+                Ok(())
+            }
+            Command::Demo => {
+                write!(stdout, "{}", demo::help_text())?;
+                Ok(())
+            }
+            Command::Gradcheck => {
+                write!(stdout, "{}", gradcheck::help_text())?;
                 Ok(())
             }
             Command::Help | Command::Version => help(&[], stdout),

@@ -1,0 +1,362 @@
+//! The demo: one complete training step of a small network, every number shown and checked.
+//!
+//! `backprop demo xor` is the page of the textbook a learner runs first. It follows the XOR
+//! network `2 → H tanh → 1 sigmoid` through one step of gradient descent with real numbers, then
+//! trains it to the end:
+//!
+//! ```text
+//! 1. data and network     X (n × 2), y (n × 1), the initial W¹ b¹ W² b²
+//! 2. forward              Z¹ = X·W¹ + b¹,  A¹ = tanh(Z¹),  Z² = A¹·W² + b²,  ŷ = σ(Z²),  L
+//! 3. backward             ∂L/∂ŷ,  dZ² = σ′(Z²) ⊙ ∂L/∂ŷ = (ŷ − y)/n,  dW² = A¹ᵀ·dZ²,  db²,
+//!                         dZ¹ = (dZ²·W²ᵀ) ⊙ tanh′(Z¹),  dW¹ = Xᵀ·dZ¹,  db¹
+//!                         each parameter gradient beside its central-difference estimate
+//! 4. update               W ← W − η·dW, and the loss before and after
+//! 5. training             a table every few epochs, the points in hidden space, the truth table
+//! ```
+//!
+//! Nothing here does arithmetic of its own that the learner is asked to trust: every printed
+//! number is read from the engine after it computed it (`Network::forward`, `Loss::gradient`,
+//! `Activation::backward`, `Network::backward_from_output_error`, `check_network`,
+//! `Optimizer::step`, `train::train`), and each step names the function that computed it, so the
+//! output doubles as an index into the source. The only products written here are the per-example
+//! shares of `--sample`, which spell out the sums the engine's matrix products perform.
+//!
+//! The network and data are seeded exactly as `backprop train` seeds them (`run.rs`), so
+//! `backprop demo xor` and `backprop train xor --hidden 3` start from the same weights and train
+//! the same way (a test checks it).
+//!
+//! ```text
+//! mod.rs       the options, and the computation: every number, from the engine, into a Story
+//! step.rs      sections 1–4: data and network, forward, backward, one example by hand, update
+//! trained.rs   sections 5–7: the training table, the points in hidden space, the truth table
+//! layout.rs    matrices, blocks side by side, source tags; colour and boxes on a terminal
+//! ```
+
+use crate::activation::Activation;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::gradcheck::{self, GradientCheck, Start};
+use crate::matrix::Matrix;
+use crate::network::{Architecture, Network};
+use crate::optim::{Optimizer, Rule};
+use crate::rng::Rng;
+use crate::tasks;
+use crate::train::{self, TrainConfig};
+use std::ops::ControlFlow;
+
+mod layout;
+mod step;
+mod trained;
+
+pub use layout::Style;
+use step::{backward, by_hand, forward, introduction, update};
+use trained::{hidden_space, training, truth_table};
+
+/// The tasks the demo can show: binary problems on the plane, small enough to print.
+pub const TASKS: [&str; 3] = ["xor", "circles", "moons"];
+
+/// What to show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoOptions {
+    /// `xor`, `circles` or `moons`.
+    pub task: String,
+    /// Units in the one hidden layer, H.
+    pub hidden: usize,
+    /// The hidden activation.
+    pub activation: Activation,
+    /// The learning rate η of plain gradient descent.
+    pub lr: f64,
+    /// Full-batch epochs (one step each).
+    pub epochs: usize,
+    /// Seed of the data and the initial weights (as in `backprop train`).
+    pub seed: u64,
+    /// The epoch whose step is shown in detail, from 1.
+    pub step: usize,
+    /// Follow this example (row, from 0) as scalar arithmetic too.
+    pub sample: Option<usize>,
+    /// Points in the batch (4 for xor; a few for circles and moons, so matrices fit a screen).
+    pub points: usize,
+}
+
+impl DemoOptions {
+    /// The defaults for `task`: H = 3 tanh units, η = 2, 50 epochs for xor (which reach 100 %
+    /// accuracy with the default seed), 8 points and 150 epochs for circles and moons.
+    ///
+    /// # Errors
+    /// If `task` is not one of [`TASKS`].
+    pub fn for_task(task: &str) -> Result<DemoOptions> {
+        let (points, epochs) = match task {
+            "xor" => (4, 50),
+            "circles" | "moons" => (8, 150),
+            other => {
+                let hint = match crate::cli::args::suggest(other, &TASKS) {
+                    Some(close) => format!("did you mean '{close}'?"),
+                    None => format!("the demo tasks are {}", TASKS.join(", ")),
+                };
+                return Err(Error::Usage(format!("unknown demo task '{other}'; {hint}")));
+            }
+        };
+        Ok(DemoOptions {
+            task: task.to_string(),
+            hidden: 3,
+            activation: Activation::Tanh,
+            lr: 2.0,
+            epochs,
+            seed: 42,
+            step: 1,
+            sample: None,
+            points,
+        })
+    }
+}
+
+/// The width formulas are padded to before their source tag.
+const WIDTH: usize = 78;
+/// Decimals of values and parameters.
+const VALUE_DIGITS: usize = 4;
+/// Decimals of gradients (they are smaller).
+const GRADIENT_DIGITS: usize = 6;
+
+/// The demo's data: the four XOR points, or `points` points of circles or moons drawn with the
+/// data generator `backprop train` would use for the seed.
+pub fn data(options: &DemoOptions) -> Dataset {
+    let (mut data_rng, _) = generators(options.seed);
+    let spec = tasks::find(&options.task).expect("the demo's tasks are tasks");
+    tasks::generate(&spec, options.points, spec.defaults.noise, &mut data_rng)
+}
+
+/// The demo's network `2 → H f → 1 sigmoid`, with the initial weights `backprop train` draws for
+/// the same seed.
+pub fn network(options: &DemoOptions) -> Network {
+    let (_, mut weight_rng) = generators(options.seed);
+    let architecture = Architecture {
+        n_in: 2,
+        hidden: vec![options.hidden],
+        activation: options.activation,
+        n_out: 1,
+        output: Activation::Sigmoid,
+        batch_norm: false,
+        dropout: 0.0,
+    };
+    Network::mlp(&architecture, &mut weight_rng)
+}
+
+/// The data and weight generators, forked from the seed in the order `run::execute` forks them.
+fn generators(seed: u64) -> (Rng, Rng) {
+    let mut seeds = Rng::new(seed);
+    let data_rng = seeds.fork();
+    let weight_rng = seeds.fork();
+    (data_rng, weight_rng)
+}
+
+/// One row of the training table: the loss and predictions after an epoch's update.
+#[derive(Clone, Debug)]
+struct Row {
+    epoch: usize,
+    loss: f64,
+    y_hat: Vec<f64>,
+}
+
+/// Everything the demo prints, computed by the engine before any text is written.
+struct Story {
+    data: Dataset,
+    /// The network as the detailed step left it after backward: values, gradients, parameters
+    /// before the update.
+    at_step: Network,
+    /// `∂L/∂ŷ` from `Loss::gradient`.
+    d_y_hat: Matrix,
+    /// `σ′(Z²) ⊙ ∂L/∂ŷ` from `Activation::backward`.
+    dz_chain: Matrix,
+    /// `(ŷ − y)/n` from `Loss::output_error`.
+    dz_shortcut: Matrix,
+    loss_before: f64,
+    /// Each parameter's gradient beside its central-difference estimate.
+    checks: Vec<GradientCheck>,
+    /// The network right after the detailed step's update.
+    after_step: Network,
+    loss_after: f64,
+    /// The trained network.
+    trained: Network,
+    rows: Vec<Row>,
+}
+
+/// Runs the demo's computations: trains to the detailed step, takes it with every intermediate
+/// kept, checks its gradients, and trains on to the end.
+fn compute(options: &DemoOptions) -> Story {
+    let data = data(options);
+    let loss = data.task.loss();
+    let mut network = network(options);
+    let mut optimizer = Optimizer::new(Rule::Sgd, options.lr);
+    let every = (options.epochs / 10).max(1);
+    let mut rows = vec![Row {
+        epoch: 0,
+        loss: loss.value(network.forward(&data.x, false), &data.y),
+        y_hat: network.output().as_slice().to_vec(),
+    }];
+
+    let step = options.step.clamp(1, options.epochs);
+    train_epochs(
+        &mut network,
+        &mut optimizer,
+        &data,
+        (0, step - 1),
+        every,
+        options.epochs,
+        &mut rows,
+    );
+
+    // The detailed step, exactly as train::train takes one (forward, output error, backward,
+    // update), with the general chain computed beside the shortcut.
+    optimizer.start_epoch(step - 1);
+    let y_hat = network.forward(&data.x, true).clone();
+    let loss_before = loss.value(&y_hat, &data.y);
+    let mut d_y_hat = Matrix::zeros(0, 0);
+    loss.gradient(&mut d_y_hat, &y_hat, &data.y);
+    let last = network.layers().len();
+    let output_activation = network
+        .output_activation()
+        .expect("the demo network ends with a sigmoid");
+    let mut dz_chain = Matrix::zeros(0, 0);
+    output_activation.backward(
+        &mut dz_chain,
+        &d_y_hat,
+        &network.values()[last - 1],
+        &network.values()[last],
+    );
+    let mut dz_shortcut = Matrix::zeros(0, 0);
+    loss.output_error(&mut dz_shortcut, &y_hat, &data.y);
+    network.backward_from_output_error(&dz_shortcut);
+    let at_step = network.clone();
+    let checks = gradcheck::check_network(
+        &mut network.clone(),
+        loss,
+        &data.x,
+        &data.y,
+        Start::OutputError,
+        gradcheck::DEFAULT_STEP,
+    );
+    optimizer.step(&mut network);
+    let loss_after = loss.value(network.forward(&data.x, false), &data.y);
+    let after_step = network.clone();
+    if step.is_multiple_of(every) || step == options.epochs {
+        rows.push(Row {
+            epoch: step,
+            loss: loss_after,
+            y_hat: network.output().as_slice().to_vec(),
+        });
+    }
+
+    train_epochs(
+        &mut network,
+        &mut optimizer,
+        &data,
+        (step, options.epochs - step),
+        every,
+        options.epochs,
+        &mut rows,
+    );
+    network.forward(&data.x, false);
+    Story {
+        data,
+        at_step,
+        d_y_hat,
+        dz_chain,
+        dz_shortcut,
+        loss_before,
+        checks,
+        after_step,
+        loss_after,
+        trained: network,
+        rows,
+    }
+}
+
+/// Trains `count` full-batch epochs with `train::train`, numbering them from `first + 1`, and
+/// records a row every `every` epochs and at epoch `total`.
+fn train_epochs(
+    network: &mut Network,
+    optimizer: &mut Optimizer,
+    data: &Dataset,
+    (first, count): (usize, usize),
+    every: usize,
+    total: usize,
+    rows: &mut Vec<Row>,
+) {
+    if count == 0 {
+        return;
+    }
+    let config = TrainConfig {
+        epochs: count,
+        batch_size: 0,
+        shuffle_seed: 0,
+    };
+    // The schedule is constant, so restarting train::train's epoch count changes nothing.
+    train::train(
+        network,
+        optimizer,
+        data,
+        Some(data),
+        &config,
+        |stats, net| {
+            let epoch = first + stats.epoch;
+            if epoch.is_multiple_of(every) || epoch == total {
+                let mut net = net.clone();
+                rows.push(Row {
+                    epoch,
+                    loss: stats.test_loss.unwrap_or(f64::NAN),
+                    y_hat: net.predict(&data.x).as_slice().to_vec(),
+                });
+            }
+            ControlFlow::Continue(())
+        },
+    );
+}
+
+/// The whole demo as text.
+///
+/// # Errors
+/// For an unknown task, fewer than 2 points, no hidden unit, no epoch, a learning rate that is
+/// not above 0, a `step` after the last epoch, or a `sample` row that does not exist.
+pub fn render(options: &DemoOptions, style: Style) -> Result<String> {
+    if !TASKS.contains(&options.task.as_str()) || options.points < 2 {
+        return Err(Error::Usage(format!(
+            "the demo shows {} with at least 2 points, not '{}' with {}",
+            TASKS.join(", "),
+            options.task,
+            options.points
+        )));
+    }
+    if options.hidden == 0 || options.epochs == 0 || options.lr.is_nan() || options.lr <= 0.0 {
+        return Err(Error::Usage(
+            "the demo needs at least 1 hidden unit, 1 epoch and a learning rate above 0".into(),
+        ));
+    }
+    if options.step > options.epochs {
+        return Err(Error::Usage(format!(
+            "--step: epoch {} is after the last epoch {}; choose a step from 1 to {}",
+            options.step, options.epochs, options.epochs
+        )));
+    }
+    if let Some(k) = options.sample {
+        if k >= options.points {
+            return Err(Error::Usage(format!(
+                "--sample: there is no row {k}; the rows are 0 to {}",
+                options.points - 1
+            )));
+        }
+    }
+    let story = compute(options);
+    let mut out = String::new();
+    let o = &mut out;
+    introduction(o, options, &story, style);
+    forward(o, &story, style);
+    backward(o, &story, style);
+    if let Some(k) = options.sample {
+        by_hand(o, &story, k, style);
+    }
+    update(o, options, &story, style);
+    training(o, options, &story, style);
+    hidden_space(o, &story, style);
+    truth_table(o, &story, style);
+    Ok(out)
+}

@@ -1,0 +1,621 @@
+//! The detailed step, section by section: the data and network, forward, backward with every
+//! gradient checked, one example by hand, and the update. Every number comes from the `Story`
+//! the engine filled in (`mod.rs`); this file only lays it out.
+
+use super::layout::{
+    blank, indent, labelled, line, matrix_lines, number, shape, side_by_side, subscript,
+    with_source,
+};
+use super::{DemoOptions, Story, Style, GRADIENT_DIGITS, VALUE_DIGITS};
+use crate::activation::Activation;
+use crate::dense::Init;
+use crate::gradcheck;
+use crate::layer::Layer;
+use crate::matrix::Matrix;
+use crate::network::{superscript, Network};
+
+pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
+    let data = &story.data;
+    let n = data.len();
+    line(o, &style.heading(&format!("1. The data: {}", options.task)));
+    line(
+        o,
+        &format!(
+            "X holds one example per row (n = {n}), y its target class; the task is to predict y."
+        ),
+    );
+    let x_and_y = side_by_side(&[
+        labelled("X", &data.x, VALUE_DIGITS, style),
+        labelled("y", &data.y, 0, style),
+    ]);
+    o.push_str(&x_and_y);
+    let why = match options.task.as_str() {
+        "xor" => {
+            "y = 1 when exactly one input is 1. No single line w₁·x₁ + w₂·x₂ + b = 0 puts (0,1) and\n\
+             (1,0) on one side and (0,0) and (1,1) on the other: XOR is not linearly separable. A\n\
+             network without a hidden layer predicts σ(X·W + b) ≥ 0.5 exactly when X·W + b ≥ 0, which\n\
+             is such a line; so it needs a hidden layer to bend the plane first."
+        }
+        "circles" => {
+            "One class lies inside the other: no line separates them, so the network needs a hidden\n\
+             layer to bend the plane first (a single layer σ(X·W + b) can only draw a line)."
+        }
+        _ => {
+            "The two moons interlock: no line separates them, so the network needs a hidden layer to\n\
+             bend the plane first (a single layer σ(X·W + b) can only draw a line)."
+        }
+    };
+    line(o, why);
+    blank(o);
+
+    let network = &story.at_step;
+    let description = network.description();
+    line(o, &style.heading(&format!("The network: {description}")));
+    let h = options.hidden;
+    line(
+        o,
+        &format!(
+            "The stack is [{}]; its values are X, Z¹, A¹, Z², ŷ.",
+            network
+                .layers()
+                .iter()
+                .map(|l| l.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    if options.step == 1 {
+        let init = match Init::for_activation(options.activation) {
+            Init::He => "He: Normal(0, √(2/n_in))",
+            Init::Glorot => "Glorot: Normal(0, √(2/(n_in + n_out)))",
+        };
+        with_source(
+            o,
+            &format!(
+                "Initial weights drawn with seed {} ({init}), biases 0",
+                options.seed
+            ),
+            "dense.rs Dense::new",
+            style,
+        );
+    } else {
+        with_source(
+            o,
+            &format!(
+                "The parameters after {} steps, at the start of epoch {}",
+                options.step - 1,
+                options.step
+            ),
+            "train.rs train",
+            style,
+        );
+    }
+    let mut blocks = Vec::new();
+    for (d, dense) in network.dense_layers().enumerate() {
+        let s = superscript(d + 1);
+        blocks.push(labelled(&format!("W{s}"), &dense.w, VALUE_DIGITS, style));
+        blocks.push(labelled(&format!("b{s}"), &dense.b, VALUE_DIGITS, style));
+    }
+    o.push_str(&side_by_side(&blocks));
+    line(
+        o,
+        &format!(
+            "W¹ is 2×{h}: column j holds the weights into hidden unit j.\nW² is {h}×1: one weight from each hidden unit to the output."
+        ),
+    );
+    blank(o);
+}
+
+/// The symbol of each value of the stack: `X, Z¹, A¹, Z², ŷ`.
+pub(super) fn value_names(network: &Network) -> Vec<String> {
+    let mut names = vec!["X".to_string()];
+    let mut dense = 0;
+    let last = network.layers().len() - 1;
+    for (l, layer) in network.layers().iter().enumerate() {
+        names.push(match layer {
+            Layer::Dense(_) => {
+                dense += 1;
+                format!("Z{}", superscript(dense))
+            }
+            _ if l == last => "ŷ".to_string(),
+            _ => format!("A{}", superscript(dense)),
+        });
+    }
+    names
+}
+
+fn function_symbol(f: Activation) -> String {
+    match f {
+        Activation::Sigmoid => "σ".to_string(),
+        other => other.name().to_string(),
+    }
+}
+
+pub(super) fn forward(o: &mut String, story: &Story, style: Style) {
+    let network = &story.at_step;
+    let values = network.values();
+    let names = value_names(network);
+    line(o, &style.heading("2. Forward: X → ŷ, one layer at a time"));
+    let mut dense = 0;
+    for (l, layer) in network.layers().iter().enumerate() {
+        let (input, output) = (&names[l], &names[l + 1]);
+        let formula = match layer {
+            Layer::Dense(d) => {
+                dense += 1;
+                let s = superscript(dense);
+                format!(
+                    "{output} = {input}·W{s} + b{s}      {} · {} + {} → {}",
+                    shape(&values[l]),
+                    shape(&d.w),
+                    shape(&d.b),
+                    shape(&values[l + 1])
+                )
+            }
+            Layer::Activation(f) => format!(
+                "{output} = {}({input})      entry by entry, {} → {}",
+                function_symbol(*f),
+                shape(&values[l]),
+                shape(&values[l + 1])
+            ),
+            other => format!("{output} = {}({input})", other.name()),
+        };
+        with_source(o, &formula, layer.forward_source(), style);
+        o.push_str(&indent(&matrix_lines(&values[l + 1], VALUE_DIGITS, style)));
+    }
+    let n = story.data.len();
+    with_source(
+        o,
+        &format!("L = −(1/n)·Σ [y·ln ŷ + (1 − y)·ln(1 − ŷ)]   binary cross-entropy, n = {n}"),
+        "loss.rs Loss::value",
+        style,
+    );
+    line(o, &format!("  L = {:.6}", story.loss_before));
+    blank(o);
+}
+
+pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
+    let network = &story.at_step;
+    let values = network.values();
+    let gradients = network.gradients();
+    let names = value_names(network);
+    let last = network.layers().len();
+    let out_z = &names[last - 1];
+    line(
+        o,
+        &style.heading("3. Backward: the chain rule, from L back to every parameter"),
+    );
+    line(
+        o,
+        "A d prefix means ∂L/∂ of that quantity, with the same shape. Beside each parameter gradient,",
+    );
+    line(
+        o,
+        &format!(
+            "its central-difference estimate (L(θ + h) − L(θ − h))/2h with h = {:e}, and the largest",
+            gradcheck::DEFAULT_STEP
+        ),
+    );
+    line(
+        o,
+        "relative error |a − e|/max(|a|, |e|, 1e-8) in that row (a: backprop, e: the estimate).",
+    );
+    let sources = format!(
+        "{} {}",
+        style.source("gradcheck.rs central_differences"),
+        style.source("gradcheck.rs relative_error")
+    );
+    line(o, &sources);
+    blank(o);
+
+    with_source(
+        o,
+        &format!(
+            "∂L/∂ŷ = (ŷ − y) / (ŷ·(1 − ŷ)·n)      {}",
+            shape(&story.d_y_hat)
+        ),
+        "loss.rs Loss::gradient",
+        style,
+    );
+    o.push_str(&indent(&matrix_lines(
+        &story.d_y_hat,
+        GRADIENT_DIGITS,
+        style,
+    )));
+    line(
+        o,
+        &format!("The output error d{out_z} = ∂L/∂{out_z}, two ways:"),
+    );
+    with_source(
+        o,
+        &format!("  chain rule:  d{out_z} = σ′({out_z}) ⊙ ∂L/∂ŷ,  σ′ = ŷ·(1 − ŷ)"),
+        "activation.rs Activation::backward",
+        style,
+    );
+    with_source(
+        o,
+        &format!("  shortcut:    d{out_z} = (ŷ − y)/n   the ŷ·(1 − ŷ) cancels"),
+        "loss.rs Loss::output_error",
+        style,
+    );
+    o.push_str(&indent(&side_by_side(&[
+        labelled("chain rule", &story.dz_chain, GRADIENT_DIGITS, style),
+        labelled("shortcut", &story.dz_shortcut, GRADIENT_DIGITS, style),
+    ])));
+    let disagreement = story.dz_chain.sub(&story.dz_shortcut).max_abs();
+    line(
+        o,
+        &style.good(&format!(
+            "  the two forms agree: max |difference| = {disagreement:.1e}; backward goes on from the shortcut"
+        )),
+    );
+    with_source(
+        o,
+        "Backward through the stack in reverse order",
+        "network.rs Network::backward_from_output_error",
+        style,
+    );
+    blank(o);
+
+    let mut dense = network.dense_layers().count();
+    for l in (0..last - 1).rev() {
+        let layer = &network.layers()[l];
+        let (input, output) = (&names[l], &names[l + 1]);
+        match layer {
+            Layer::Dense(d) => {
+                let s = superscript(dense);
+                with_source(
+                    o,
+                    &format!(
+                        "dW{s} = {input}ᵀ·d{output}      {} · {} → {}",
+                        transposed_shape(&values[l]),
+                        shape(&gradients[l + 1]),
+                        shape(&d.dw)
+                    ),
+                    layer.backward_source(),
+                    style,
+                );
+                checked(o, story, &format!("W{s}"), style);
+                with_source(
+                    o,
+                    &format!(
+                        "db{s} = Σ_rows d{output}      the bias was added to every row, {}",
+                        shape(&d.db)
+                    ),
+                    layer.backward_source(),
+                    style,
+                );
+                checked(o, story, &format!("b{s}"), style);
+                if l > 0 {
+                    with_source(
+                        o,
+                        &format!(
+                            "d{input} = d{output}·W{s}ᵀ      {} · {} → {}",
+                            shape(&gradients[l + 1]),
+                            transposed_shape(&d.w),
+                            shape(&gradients[l])
+                        ),
+                        layer.backward_source(),
+                        style,
+                    );
+                    o.push_str(&indent(&matrix_lines(
+                        &gradients[l],
+                        GRADIENT_DIGITS,
+                        style,
+                    )));
+                }
+                dense -= 1;
+            }
+            Layer::Activation(f) => {
+                let derivative = match f {
+                    Activation::Tanh => format!(" = 1 − ({output})²"),
+                    Activation::Sigmoid => format!(" = {output}·(1 − {output})"),
+                    Activation::Relu => format!(": 1 where {input} > 0, else 0"),
+                    _ => String::new(),
+                };
+                let upstream = match &network.layers()[l + 1] {
+                    Layer::Dense(_) => format!("(d{}·W{}ᵀ)", names[l + 2], superscript(dense + 1)),
+                    _ => format!("d{output}"),
+                };
+                with_source(
+                    o,
+                    &format!(
+                        "d{input} = {upstream} ⊙ {}′({input})      {} ⊙ {} → {}",
+                        f.name(),
+                        shape(&gradients[l + 1]),
+                        shape(&values[l]),
+                        shape(&gradients[l])
+                    ),
+                    layer.backward_source(),
+                    style,
+                );
+                line(o, &format!("  with {}′({input}){derivative}", f.name()));
+                o.push_str(&indent(&matrix_lines(
+                    &gradients[l],
+                    GRADIENT_DIGITS,
+                    style,
+                )));
+            }
+            other => with_source(o, other.name(), other.backward_source(), style),
+        }
+    }
+    let worst = story
+        .checks
+        .iter()
+        .filter(|c| c.name != "X")
+        .map(|c| c.max_relative_error)
+        .fold(0.0, f64::max);
+    let verdict = if worst <= gradcheck::TOLERANCE {
+        style.good(&format!(
+            "Every parameter gradient agrees with its estimate: largest rel_err {worst:.1e} (tolerance {:e}).",
+            gradcheck::TOLERANCE
+        ))
+    } else {
+        format!(
+            "A gradient disagrees with its estimate: largest rel_err {worst:.1e} (tolerance {:e}).",
+            gradcheck::TOLERANCE
+        )
+    };
+    line(o, &verdict);
+    if worst > gradcheck::TOLERANCE && at_kink(network) {
+        line(
+            o,
+            "Here a pre-activation sits at a kink (z = 0, where ReLU's slope jumps from 0 to 1): the\n\
+             central difference straddles it and measures the average of the two slopes, while\n\
+             backprop uses the slope 0 that activation.rs defines there. That is the caution in\n\
+             gradcheck.rs, not a mistake of the chain rule; another --seed or --step avoids the kink.",
+        );
+    }
+    blank(o);
+}
+
+/// True when an input of a ReLU-like activation is within 1e-3 of its kink at 0 (far more than
+/// the finite-difference step moves it).
+fn at_kink(network: &Network) -> bool {
+    network.layers().iter().enumerate().any(|(l, layer)| {
+        matches!(
+            layer,
+            Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. })
+        ) && network.values()[l]
+            .as_slice()
+            .iter()
+            .any(|z| z.abs() < 1e-3)
+    })
+}
+
+fn transposed_shape(m: &Matrix) -> String {
+    format!("{}×{}", m.cols(), m.rows())
+}
+
+/// The gradient of parameter `name`, each row beside its central-difference estimate and the
+/// row's largest relative error.
+fn checked(o: &mut String, story: &Story, name: &str, style: Style) {
+    let check = story
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .expect("check_network checks every parameter");
+    let analytic = matrix_lines(&check.analytic, GRADIENT_DIGITS, style);
+    let numeric = matrix_lines(&check.numeric, GRADIENT_DIGITS, style);
+    let width = analytic
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    line(
+        o,
+        &format!(
+            "  {:<width$}   {}",
+            format!("d{name}, backprop"),
+            "central difference"
+        ),
+    );
+    for (i, (a, e)) in analytic.lines().zip(numeric.lines()).enumerate() {
+        let row_error = check
+            .analytic
+            .row(i)
+            .iter()
+            .zip(check.numeric.row(i))
+            .map(|(&a, &e)| gradcheck::relative_error(a, e))
+            .fold(0.0, f64::max);
+        line(
+            o,
+            &format!(
+                "  {a:<width$} ≈ {e}   {}",
+                style.good(&format!("rel_err={row_error:.1e}"))
+            ),
+        );
+    }
+}
+
+pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
+    let network = &story.at_step;
+    let values = network.values();
+    let gradients = network.gradients();
+    let dense: Vec<_> = network.dense_layers().collect();
+    let (w1, b1, w2, b2) = (&dense[0].w, &dense[0].b, &dense[1].w, &dense[1].b);
+    let f = match &network.layers()[1] {
+        Layer::Activation(f) => *f,
+        _ => unreachable!("the demo network is [dense, f, dense, sigmoid]"),
+    };
+    let x = values[0].row(k);
+    let (z1, a1, z2, y_hat) = (
+        values[1].row(k),
+        values[2].row(k),
+        values[3].row(k)[0],
+        values[4].row(k)[0],
+    );
+    let y = story.data.y.row(k)[0];
+    let n = story.data.len();
+    let v = |x: f64| number(x, VALUE_DIGITS);
+    // A factor in a product, in brackets when negative; gradients keep their extra digits so
+    // the products can be checked by hand to the printed precision.
+    let factor = |x: f64, digits: usize| {
+        let text = number(x, digits);
+        if text.starts_with('-') {
+            format!("({text})")
+        } else {
+            text
+        }
+    };
+    let p = |x: f64| factor(x, VALUE_DIGITS);
+    let g = |x: f64| factor(x, GRADIENT_DIGITS);
+    line(
+        o,
+        &style.heading(&format!(
+            "3½. One example by hand: row {k}, x = ({}, {}), y = {y}",
+            v(x[0]),
+            v(x[1])
+        )),
+    );
+    line(
+        o,
+        "The same numbers as the matrices above, for one row, written out term by term.",
+    );
+    line(o, "Forward:");
+    for j in 0..w1.cols() {
+        let sj = subscript(j + 1);
+        let symbols = (0..x.len())
+            .map(|i| format!("x{}·W¹{}{sj}", subscript(i + 1), subscript(i + 1)))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let numbers = (0..x.len())
+            .map(|i| format!("{}·{}", p(x[i]), p(w1[(i, j)])))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        line(
+            o,
+            &format!(
+                "  z¹{sj} = {symbols} + b¹{sj} = {numbers} + {} = {}",
+                p(b1[(0, j)]),
+                v(z1[j])
+            ),
+        );
+        line(
+            o,
+            &format!(
+                "  a¹{sj} = {}(z¹{sj}) = {}({}) = {}",
+                f.name(),
+                f.name(),
+                v(z1[j]),
+                v(a1[j])
+            ),
+        );
+    }
+    let symbols = (0..w2.rows())
+        .map(|j| format!("a¹{}·W²{}₁", subscript(j + 1), subscript(j + 1)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let numbers = (0..w2.rows())
+        .map(|j| format!("{}·{}", p(a1[j]), p(w2[(j, 0)])))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    line(
+        o,
+        &format!(
+            "  z² = {symbols} + b²₁ = {numbers} + {} = {}",
+            p(b2[(0, 0)]),
+            v(z2)
+        ),
+    );
+    line(o, &format!("  ŷ = σ(z²) = σ({}) = {}", v(z2), v(y_hat)));
+    line(
+        o,
+        "Backward (this example's share; the gradients above sum the shares of all rows):",
+    );
+    let dz2 = gradients[3].row(k)[0];
+    line(
+        o,
+        &format!("  dz² = (ŷ − y)/n = ({} − {y})/{n} = {dz2:.6}", v(y_hat)),
+    );
+    for j in 0..w2.rows() {
+        let sj = subscript(j + 1);
+        line(
+            o,
+            &format!(
+                "  share of dW²{sj}₁ = a¹{sj}·dz² = {}·{} = {}",
+                p(a1[j]),
+                g(dz2),
+                number(a1[j] * dz2, GRADIENT_DIGITS)
+            ),
+        );
+    }
+    for j in 0..w1.cols() {
+        let sj = subscript(j + 1);
+        let dz1 = gradients[1].row(k)[j];
+        line(
+            o,
+            &format!(
+                "  dz¹{sj} = dz²·W²{sj}₁·{}′(z¹{sj}) = {}·{}·{} = {}",
+                f.name(),
+                g(dz2),
+                p(w2[(j, 0)]),
+                p(f.derivative(z1[j])),
+                number(dz1, GRADIENT_DIGITS),
+            ),
+        );
+        for i in 0..x.len() {
+            let si = subscript(i + 1);
+            line(
+                o,
+                &format!(
+                    "    share of dW¹{si}{sj} = x{si}·dz¹{sj} = {}·{} = {}",
+                    p(x[i]),
+                    g(dz1),
+                    number(x[i] * dz1, GRADIENT_DIGITS)
+                ),
+            );
+        }
+    }
+    blank(o);
+}
+
+pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
+    line(
+        o,
+        &style.heading("4. Update: every parameter takes one step downhill"),
+    );
+    with_source(
+        o,
+        &format!("W ← W − η·dW   with η = {}", options.lr),
+        "optim.rs Optimizer::step",
+        style,
+    );
+    let before: Vec<_> = story.at_step.dense_layers().collect();
+    let after: Vec<_> = story.after_step.dense_layers().collect();
+    for (d, (old, new)) in before.iter().zip(&after).enumerate() {
+        let s = superscript(d + 1);
+        for (name, old, gradient, new) in [
+            (format!("W{s}"), &old.w, &old.dw, &new.w),
+            (format!("b{s}"), &old.b, &old.db, &new.b),
+        ] {
+            o.push_str(&indent(&side_by_side(&[
+                labelled(&format!("{name} before"), old, VALUE_DIGITS, style),
+                labelled(&format!("d{name}"), gradient, GRADIENT_DIGITS, style),
+                labelled(&format!("{name} after"), new, VALUE_DIGITS, style),
+            ])));
+        }
+    }
+    let change = story.loss_before - story.loss_after;
+    with_source(
+        o,
+        &format!(
+            "The loss, forward again with the new parameters: {:.6} → {:.6}",
+            story.loss_before, story.loss_after
+        ),
+        "network.rs Network::forward",
+        style,
+    );
+    let text = if change > 0.0 {
+        format!(
+            "  it went down by {change:.6} ({:.1} %): the step followed −dW, the direction of steepest descent",
+            100.0 * change / story.loss_before
+        )
+    } else {
+        format!(
+            "  it went up by {:.6}: the step overshot; a smaller --lr takes smaller steps",
+            -change
+        )
+    };
+    line(o, &style.good(&text));
+    blank(o);
+}
