@@ -86,7 +86,11 @@ impl RunOptions {
             dropout: 0.0,
             batch_norm: false,
             clip: None,
-            schedule: Schedule::Constant,
+            schedule: if d.lr_decay < 1.0 {
+                Schedule::Exponential { rate: d.lr_decay }
+            } else {
+                Schedule::Constant
+            },
             seed: 42,
             samples: d.samples,
             noise: d.noise,
