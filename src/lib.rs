@@ -55,7 +55,9 @@ pub mod optim;
 pub mod rng;
 
 // Learning from data.
+pub mod compare;
 pub mod data;
+pub mod model_file;
 pub mod run;
 pub mod tasks;
 pub mod train;
@@ -65,3 +67,4 @@ pub mod cli;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod text_plot;

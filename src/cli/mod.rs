@@ -9,6 +9,8 @@
 //! tests can capture the output.
 
 pub mod args;
+pub mod compare;
+pub mod predict;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -22,6 +24,10 @@ pub const PROGRAM: &str = "backprop";
 pub enum Command {
     /// Train a network on a task or CSV file.
     Train,
+    /// Train one task once per variant of a setting.
+    Compare,
+    /// Predict with a saved model.
+    Predict,
     /// Print the commands.
     Help,
     /// Print the version.
@@ -30,15 +36,35 @@ pub enum Command {
 
 impl Command {
     /// Every command with its one-line description, in the order help lists them.
-    pub const ALL: [(&'static str, Command, &'static str); 3] = [
+    pub const ALL: &'static [(&'static str, Command, &'static str)] = &[
         (
             "train",
             Command::Train,
             "train a network on a task or a CSV file and report what happened",
         ),
+        (
+            "compare",
+            Command::Compare,
+            "train one task once per activation, learning rate, size, depth or optimizer",
+        ),
+        (
+            "predict",
+            Command::Predict,
+            "predict with a model saved by 'train --save FILE'",
+        ),
         ("help", Command::Help, "show this help (or 'help COMMAND')"),
         ("version", Command::Version, "show the version"),
     ];
+
+    /// The command's own help text (its flags), for commands that have flags.
+    pub fn help_text(&self) -> Option<String> {
+        match self {
+            Command::Train => Some(train::help_text()),
+            Command::Compare => Some(compare::help_text()),
+            Command::Predict => Some(predict::help_text()),
+            Command::Help | Command::Version => None,
+        }
+    }
 
     /// The command called `name`.
     ///
@@ -87,6 +113,8 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let rest = &words[1..];
     match Command::from_name(first)? {
         Command::Train => train::run(rest, stdout, stderr),
+        Command::Compare => compare::run(rest, stdout, stderr),
+        Command::Predict => predict::run(rest, stdout, stderr),
         Command::Help => help(rest, stdout),
         Command::Version => {
             writeln!(stdout, "{PROGRAM} {}", env!("CARGO_PKG_VERSION"))?;
@@ -97,13 +125,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
 
 fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
     if let Some(topic) = rest.first() {
-        let command = Command::from_name(topic)?;
-        return match command {
-            Command::Train => {
-                write!(stdout, "{}", train::help_text())?;
+        return match Command::from_name(topic)?.help_text() {
+            Some(text) => {
+                write!(stdout, "{text}")?;
                 Ok(())
             }
-            Command::Help | Command::Version => help(&[], stdout),
+            None => help(&[], stdout),
         };
     }
     writeln!(

@@ -6,20 +6,27 @@
 //!
 //! ```text
 //! stderr   progress while training (a live line on a terminal, plain lines otherwise)
-//! stdout   the summary: architecture, epochs, seconds, losses and metrics
+//! stdout   the summary: architecture, epochs, seconds, losses and metrics, a sparkline of
+//!          the loss, and a picture (decision regions for 2-D classes, the curve for sine)
 //! out/<task>/history.csv    one row per epoch
 //! out/<task>/summary.json   the summary, for scripts
+//! --save FILE               the trained model as text (see `model_file.rs`)
 //! ```
+//!
+//! Without a task, `train` runs the original design's three examples in turn: circles, sine,
+//! and the comparison of activations on circles (`compare activations`).
 
 use super::args::{self, Flag, Parsed};
 use crate::data::csv::TargetKind;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::json::Json;
+use crate::model_file::Model;
 use crate::network::superscript;
 use crate::optim::{Rule, Schedule};
 use crate::run::{self, Run, RunOptions};
 use crate::tasks;
+use crate::text_plot;
 use crate::train::{EpochStats, Metric};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -49,6 +56,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--regression", value: "", default: "", help: "treat a CSV target as a number to predict" },
     Flag { name: "--classification", value: "", default: "", help: "treat a CSV target as class labels" },
     Flag { name: "--out", value: "DIR", default: "out/<task>", help: "folder for history.csv and summary.json" },
+    Flag { name: "--save", value: "FILE", default: "", help: "write the trained model to FILE as text (for 'predict')" },
     Flag { name: "--quiet", value: "", default: "", help: "print nothing while training" },
 ];
 
@@ -56,7 +64,8 @@ pub const FLAGS: &[Flag] = &[
 pub fn help_text() -> String {
     let mut about = String::from(
         "Trains a network on a named task or on any CSV file (header row, last column is the\n\
-         target) and prints what happened. Without a task, trains circles and then sine.\n\ntasks:\n",
+         target) and prints what happened. Without a task, runs the three examples of the\n\
+         original design in turn: circles, sine, and 'compare activations' on circles.\n\ntasks:\n",
     );
     for task in tasks::all() {
         let _ = writeln!(about, "  {:<14} {}", task.name, task.about);
@@ -78,26 +87,51 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         write!(stdout, "{}", help_text())?;
         return Ok(());
     }
-    let targets: Vec<String> = if parsed.positionals.is_empty() {
-        vec!["circles".to_string(), "sine".to_string()]
-    } else {
-        parsed.positionals.clone()
-    };
-    if targets.len() > 1 && !parsed.positionals.is_empty() {
-        return Err(Error::Usage(format!(
-            "train takes one task or CSV file, got {}: {}",
-            targets.len(),
-            targets.join(" ")
-        )));
-    }
-    for (i, target) in targets.iter().enumerate() {
-        if i > 0 {
-            writeln!(stdout)?;
+    match parsed.positionals.as_slice() {
+        [target] => {
+            let options = options_from(target, &parsed)?;
+            train_one(&options, &parsed, stdout, stderr)?;
+            Ok(())
         }
-        let options = options_from(target, &parsed)?;
-        train_one(&options, &parsed, stdout, stderr)?;
+        [] => the_three_examples(&parsed, stdout, stderr),
+        more => Err(Error::Usage(format!(
+            "train takes one task or CSV file, got {}: {}",
+            more.len(),
+            more.join(" ")
+        ))),
     }
-    Ok(())
+}
+
+/// `train` without a task: circles, sine, then the activations compared on circles, each
+/// under a heading. Flags apply to the two training runs; `--out` and `--save` need one task.
+fn the_three_examples(parsed: &Parsed, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<()> {
+    for flag in ["--out", "--save"] {
+        if parsed.text(flag).is_some() {
+            return Err(Error::Usage(format!(
+                "{flag} needs a task: write 'backprop train TASK {flag} …'"
+            )));
+        }
+    }
+    for (i, task) in ["circles", "sine"].iter().enumerate() {
+        writeln!(stdout, "── example {} of 3: train {task} ──", i + 1)?;
+        let options = options_from(task, parsed)?;
+        train_one(&options, parsed, stdout, stderr)?;
+        writeln!(stdout)?;
+    }
+    writeln!(stdout, "── example 3 of 3: compare activations on circles ──")?;
+    let spec = tasks::find("circles").expect("circles is a task");
+    let mut base = RunOptions::for_task(&spec);
+    if let Some(seed) = parsed.value::<u64>("--seed", "a whole number")? {
+        base.seed = seed;
+    }
+    super::compare::run_study(
+        crate::compare::Study::Activations,
+        &base,
+        &Path::new("out").join("compare").join("circles"),
+        parsed.switch("--quiet"),
+        stdout,
+        stderr,
+    )
 }
 
 /// The run options for `target` (a task name or a CSV path) with the flags applied and checked.
@@ -257,19 +291,23 @@ fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
     Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
-/// Trains one task and writes its report.
-fn train_one(
+/// Trains one task, writes its files and prints its report; returns the run.
+///
+/// The steps after training are separate calls, so that more outputs (figures, a web page) can
+/// be added as one more call in the list.
+pub fn train_one(
     options: &RunOptions,
     parsed: &Parsed,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Run> {
     let started = Instant::now();
     let out_dir = parsed
         .text("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("out").join(options.data_name()));
     files::prepare_folder(&out_dir)?;
+    let save = parsed.text("--save").map(PathBuf::from);
 
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
@@ -303,19 +341,65 @@ fn train_one(
         return Err(e.into());
     }
 
+    if let Some(divergence) = &run.history.divergence {
+        // Write what there is (the history shows the way to the overflow), then fail.
+        files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
+        return Err(Error::Failed(format!(
+            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs",
+            divergence.epoch, divergence.culprit, options.lr
+        )));
+    }
+
     files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
+    if let Some(path) = &save {
+        Model::from_run(&run).save(path)?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     files::write_atomic(
         &out_dir.join("summary.json"),
         summary_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
     write_summary(&run, seconds, &out_dir, stdout)?;
+    if let Some(path) = &save {
+        writeln!(stdout, "model       {}", path.display())?;
+    }
+    write_pictures(&run, stdout)?;
+    Ok(run)
+}
 
-    if let Some(divergence) = &run.history.divergence {
-        return Err(Error::Failed(format!(
-            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs",
-            divergence.epoch, divergence.culprit, options.lr
-        )));
+/// The loss sparkline and, where the data allows, a character picture of what was learned.
+fn write_pictures(run: &Run, stdout: &mut dyn Write) -> Result<()> {
+    let losses: Vec<f64> = run.history.epochs.iter().map(|e| e.train_loss).collect();
+    if let (Some(first), Some(last)) = (losses.first(), losses.last()) {
+        writeln!(
+            stdout,
+            "loss        {} {first:.4} → {last:.4} (log scale)",
+            text_plot::sparkline(&losses, 50)
+        )?;
+    }
+    let mut network = run.network.clone();
+    let data = &run.data;
+    if text_plot::can_draw_regions(&data.test) {
+        writeln!(
+            stdout,
+            "\ndecision regions and test points ({})",
+            text_plot::regions_legend(&data.test.class_names)
+        )?;
+        write!(
+            stdout,
+            "{}",
+            text_plot::decision_regions(&mut network, &data.test, 60, 20)
+        )?;
+    } else if text_plot::can_draw_curve(&data.train) {
+        writeln!(
+            stdout,
+            "\nthe network's curve █ over the training points ·"
+        )?;
+        write!(
+            stdout,
+            "{}",
+            text_plot::curve(&mut network, &data.train, 60, 16)
+        )?;
     }
     Ok(())
 }
@@ -403,10 +487,12 @@ pub fn summary_json(run: &Run, seconds: f64) -> Json {
                 .with("test_mse", test_metric);
             if let Some(clean) = &run.data.test.clean_y {
                 let y_hat = network.predict(&run.data.test.x);
-                json = json.with(
-                    "test_mse_true",
-                    crate::loss::Loss::MeanSquaredError.value(&y_hat, clean),
-                );
+                json = json
+                    .with(
+                        "test_mse_true",
+                        crate::loss::Loss::MeanSquaredError.value(&y_hat, clean),
+                    )
+                    .with("noise_floor", o.noise * o.noise);
             }
             json
         }
@@ -455,7 +541,9 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
     if let Some(true_mse) = get("test_mse_true") {
         writeln!(
             stdout,
-            "            mse against the true curve {true_mse:.4}"
+            "            mse against the true curve {true_mse:.4} (the noise σ = {} alone gives σ² = {:.4} against the noisy targets)",
+            run.options.noise,
+            run.options.noise * run.options.noise
         )?;
     }
     let norms: Vec<String> = run
