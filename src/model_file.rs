@@ -275,6 +275,7 @@ impl Model {
         while r.peek_key() == Some("class") {
             class_names.push(r.keyed("class")?.1.to_string());
         }
+        r.expect_more("the feature lines")?;
         let target = match target.as_str() {
             "binary" if class_names.len() == 2 => Task::Binary,
             "multiclass" if class_names.len() > 2 => Task::Multiclass {
@@ -301,6 +302,7 @@ impl Model {
         while r.peek_key() == Some("feature") {
             feature_names.push(r.keyed("feature")?.1.to_string());
         }
+        r.expect_more("'standardize yes' or 'standardize no'")?;
         if feature_names.is_empty() {
             return Err(r.error_here("expected at least one 'feature NAME' line"));
         }
@@ -518,11 +520,23 @@ impl<'a> Reader<'a> {
                 Ok((n, line))
             }
             None => Err(Error::Input(format!(
-                "{} line {}: the file ends where {what} was expected; it is truncated",
+                "{} line {}: the file ends where {what} should follow; it is truncated",
                 self.source,
                 self.line_number + 1
             ))),
         }
+    }
+
+    /// An error saying the file is truncated if it has ended where `what` should follow.
+    fn expect_more(&mut self, what: &str) -> Result<()> {
+        if self.lines.peek().is_none() {
+            return Err(Error::Input(format!(
+                "{} line {}: the file ends where {what} should follow; it is truncated",
+                self.source,
+                self.line_number + 1
+            )));
+        }
+        Ok(())
     }
 
     /// The first word of the next line, without consuming it.
