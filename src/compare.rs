@@ -8,7 +8,7 @@
 //! study            variants
 //! activations      relu, leaky_relu, tanh, sigmoid, swish, identity (identity: no non-linearity,
 //!                  so the network is a linear model whatever its depth)
-//! learning-rates   the task's η × 0.01, 0.1, 1, 10 (too small crawls, too large diverges)
+//! learning-rates   the task's η × 0.01, 0.1, 1, 10, 100 (too small crawls, too large may diverge)
 //! hidden-sizes     one hidden layer of 5, 10, 20, 50 units (under- and over-fitting)
 //! depths           1, 2, 3 hidden layers of the task's first hidden size
 //! optimizers       sgd, momentum, nesterov, rmsprop, adam, each with a learning rate usual for it
@@ -85,7 +85,7 @@ impl Study {
                     (name.to_string(), with(&|o| o.activation = f))
                 })
                 .collect(),
-            Study::LearningRates => [0.01, 0.1, 1.0, 10.0]
+            Study::LearningRates => [0.01, 0.1, 1.0, 10.0, 100.0]
                 .iter()
                 .map(|factor| {
                     let lr = base.lr * factor;
@@ -109,7 +109,10 @@ impl Study {
                                 .collect::<Vec<_>>()
                                 .join(",")
                         );
-                        (format!("hidden {label}"), with(&|o| o.hidden = hidden.clone()))
+                        (
+                            format!("hidden {label}"),
+                            with(&|o| o.hidden = hidden.clone()),
+                        )
                     })
                     .collect()
             }

@@ -325,7 +325,9 @@ impl Model {
             other => {
                 return Err(r.error_at(
                     n,
-                    &format!("'standardize {other}': expected 'standardize yes' or 'standardize no'"),
+                    &format!(
+                        "'standardize {other}': expected 'standardize yes' or 'standardize no'"
+                    ),
                 ))
             }
         };
@@ -441,9 +443,7 @@ impl Model {
         if width != n_out {
             return Err(r.error_at(
                 r.line_number,
-                &format!(
-                    "the network has {width} outputs but the target needs {n_out}"
-                ),
+                &format!("the network has {width} outputs but the target needs {n_out}"),
             ));
         }
         if !layers.iter().any(|l| matches!(l, Layer::Dense(_))) {
@@ -457,10 +457,7 @@ impl Model {
             ));
         }
         if let Some((n, extra)) = r.lines.next() {
-            return Err(r.error_at(
-                n,
-                &format!("unexpected text after 'end': '{extra}'"),
-            ));
+            return Err(r.error_at(n, &format!("unexpected text after 'end': '{extra}'")));
         }
         Ok(Model {
             task,

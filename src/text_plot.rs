@@ -34,10 +34,7 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     // Column c averages values[c·n/columns .. (c+1)·n/columns].
     let means: Vec<f64> = (0..columns)
         .map(|c| {
-            let (start, end) = (
-                c * values.len() / columns,
-                (c + 1) * values.len() / columns,
-            );
+            let (start, end) = (c * values.len() / columns, (c + 1) * values.len() / columns);
             values[start..end].iter().sum::<f64>() / (end - start) as f64
         })
         .collect();
@@ -94,15 +91,11 @@ pub fn decision_regions(
         for col in 0..width {
             let i = row * width + col;
             grid[(i, 0)] = x_range.0 + (col as f64 + 0.5) / width as f64 * (x_range.1 - x_range.0);
-            grid[(i, 1)] =
-                y_range.1 - (row as f64 + 0.5) / height as f64 * (y_range.1 - y_range.0);
+            grid[(i, 1)] = y_range.1 - (row as f64 + 0.5) / height as f64 * (y_range.1 - y_range.0);
         }
     }
     let regions = class_ids(&network.predict(&grid), data.task);
-    let mut cells: Vec<char> = regions
-        .iter()
-        .map(|&c| REGION[c % REGION.len()])
-        .collect();
+    let mut cells: Vec<char> = regions.iter().map(|&c| REGION[c % REGION.len()]).collect();
 
     let predicted = class_ids(&network.predict(&data.x), data.task);
     let actual = data.class_ids();
@@ -138,10 +131,7 @@ pub fn regions_legend(class_names: &[String]) -> String {
             )
         })
         .collect();
-    format!(
-        "{}; lower case = misclassified",
-        parts.join(", ")
-    )
+    format!("{}; lower case = misclassified", parts.join(", "))
 }
 
 /// A 1-D regression: the points of `data` as `·` and the network's curve `ŷ(x)` as `█`, over
@@ -168,7 +158,12 @@ pub fn curve(network: &mut Network, data: &Dataset, width: usize, height: usize)
     let both = Matrix::from_vec(
         data.len() + width,
         1,
-        data.y.as_slice().iter().chain(y_hat.as_slice()).copied().collect(),
+        data.y
+            .as_slice()
+            .iter()
+            .chain(y_hat.as_slice())
+            .copied()
+            .collect(),
     );
     let y_range = padded_range(&both, 0);
     let mut cells = vec![' '; width * height];

@@ -37,7 +37,7 @@ pub fn help_text() -> String {
                  metric reached 90 % of its final value, and seconds.\n\n\
                  studies:\n  \
                  activations      relu, leaky_relu, tanh, sigmoid, swish, identity\n  \
-                 learning-rates   the task's η × 0.01, 0.1, 1, 10\n  \
+                 learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
                  hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
                  depths           1, 2 and 3 hidden layers\n  \
                  optimizers       sgd, momentum, nesterov, rmsprop, adam";
@@ -108,7 +108,14 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         .text("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("out").join("compare").join(task));
-    run_study(study, &base, &out_dir, parsed.switch("--quiet"), stdout, stderr)
+    run_study(
+        study,
+        &base,
+        &out_dir,
+        parsed.switch("--quiet"),
+        stdout,
+        stderr,
+    )
 }
 
 /// Runs one study around `base`, prints its table and writes its files into `out_dir`.

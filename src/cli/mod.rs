@@ -147,7 +147,9 @@ fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
     }
     writeln!(
         stdout,
-        "\n'{PROGRAM} help COMMAND' or '{PROGRAM} COMMAND --help' shows a command's flags."
+        "\n'{PROGRAM} help COMMAND' or '{PROGRAM} COMMAND --help' shows a command's flags.\n\
+         '{PROGRAM}' alone (or '{PROGRAM} train') runs three examples: circles, sine, and\n\
+         'compare activations'."
     )?;
     Ok(())
 }

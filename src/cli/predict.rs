@@ -84,7 +84,11 @@ pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) ->
         (Some(data), true) => {
             let (x, targets) = crate::data::csv::load_features(Path::new(data), n_in)?;
             let y_hat = model.predict(&x);
-            write!(stdout, "{}", predictions_csv(&model, &y_hat, targets.as_deref()))?;
+            write!(
+                stdout,
+                "{}",
+                predictions_csv(&model, &y_hat, targets.as_deref())
+            )?;
             Ok(())
         }
     }

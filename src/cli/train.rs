@@ -68,7 +68,28 @@ pub fn help_text() -> String {
          original design in turn: circles, sine, and 'compare activations' on circles.\n\ntasks:\n",
     );
     for task in tasks::all() {
+        let d = &task.defaults;
+        let hidden: Vec<String> = d.hidden.iter().map(usize::to_string).collect();
+        let batch = match d.batch_size {
+            0 => "full batch".to_string(),
+            n => format!("batches of {n}"),
+        };
+        let decay = if d.lr_decay < 1.0 {
+            format!(" × {} per epoch", d.lr_decay)
+        } else {
+            String::new()
+        };
         let _ = writeln!(about, "  {:<14} {}", task.name, task.about);
+        let _ = writeln!(
+            about,
+            "  {:<14} defaults: hidden {} {}, {} η = {}{decay}, {} epochs, {batch}",
+            "",
+            hidden.join(","),
+            d.activation.name(),
+            d.optimizer,
+            d.lr,
+            d.epochs
+        );
     }
     args::help(
         "backprop train <task|file.csv> [flags]",
@@ -104,7 +125,11 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
 
 /// `train` without a task: circles, sine, then the activations compared on circles, each
 /// under a heading. Flags apply to the two training runs; `--out` and `--save` need one task.
-fn the_three_examples(parsed: &Parsed, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<()> {
+fn the_three_examples(
+    parsed: &Parsed,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<()> {
     for flag in ["--out", "--save"] {
         if parsed.text(flag).is_some() {
             return Err(Error::Usage(format!(
@@ -118,7 +143,10 @@ fn the_three_examples(parsed: &Parsed, stdout: &mut dyn Write, stderr: &mut dyn 
         train_one(&options, parsed, stdout, stderr)?;
         writeln!(stdout)?;
     }
-    writeln!(stdout, "── example 3 of 3: compare activations on circles ──")?;
+    writeln!(
+        stdout,
+        "── example 3 of 3: compare activations on circles ──"
+    )?;
     let spec = tasks::find("circles").expect("circles is a task");
     let mut base = RunOptions::for_task(&spec);
     if let Some(seed) = parsed.value::<u64>("--seed", "a whole number")? {
@@ -391,10 +419,7 @@ fn write_pictures(run: &Run, stdout: &mut dyn Write) -> Result<()> {
             text_plot::decision_regions(&mut network, &data.test, 60, 20)
         )?;
     } else if text_plot::can_draw_curve(&data.train) {
-        writeln!(
-            stdout,
-            "\nthe network's curve █ over the training points ·"
-        )?;
+        writeln!(stdout, "\nthe network's curve █ over the training points ·")?;
         write!(
             stdout,
             "{}",
