@@ -101,14 +101,11 @@ impl Study {
                 (1..=3)
                     .map(|depth| {
                         let hidden = vec![width; depth];
-                        let label = format!(
-                            "{}",
-                            hidden
-                                .iter()
-                                .map(usize::to_string)
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        );
+                        let label = hidden
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",");
                         (
                             format!("hidden {label}"),
                             with(&|o| o.hidden = hidden.clone()),

@@ -20,7 +20,11 @@ fn trained(task: &str, change: impl Fn(&mut RunOptions)) -> (Model, run::Run) {
 fn assert_round_trip(model: &Model, run: &run::Run) {
     let text = model.to_text();
     let mut loaded = Model::parse(&text, "model.txt").unwrap();
-    assert_eq!(loaded.to_text(), text, "save → load → save changed the text");
+    assert_eq!(
+        loaded.to_text(),
+        text,
+        "save → load → save changed the text"
+    );
 
     // The test rows are already standardised: undo that to get raw inputs, as predict sees them.
     let raw = match &run.data.standardizer {
@@ -41,7 +45,11 @@ fn assert_round_trip(model: &Model, run: &run::Run) {
     let bits = |m: &backprop::matrix::Matrix| -> Vec<u64> {
         m.as_slice().iter().map(|v| v.to_bits()).collect()
     };
-    assert_eq!(bits(&got), bits(&expected), "predictions differ after loading");
+    assert_eq!(
+        bits(&got),
+        bits(&expected),
+        "predictions differ after loading"
+    );
 }
 
 #[test]
@@ -143,7 +151,10 @@ fn error_for(text: &str, line: usize) -> String {
 fn the_example_file_is_valid_and_canonical() {
     let model = Model::parse(GOOD, "good.txt").unwrap();
     assert_eq!(model.to_text(), GOOD);
-    assert_eq!(model.network.description(), "2 → 3 tanh → 1 sigmoid · 13 parameters");
+    assert_eq!(
+        model.network.description(),
+        "2 → 3 tanh → 1 sigmoid · 13 parameters"
+    );
 }
 
 #[test]
@@ -177,7 +188,10 @@ fn a_truncated_file_names_the_line_where_it_ends() {
 #[test]
 fn a_value_that_is_not_a_number_is_named() {
     let message = error_for(&GOOD.replace("W -0.1 -0.2 -0.3", "W -0.1 x -0.3"), 14);
-    assert!(message.contains("'x' in the W line is not a finite number"), "{message}");
+    assert!(
+        message.contains("'x' in the W line is not a finite number"),
+        "{message}"
+    );
     let message = error_for(&GOOD.replace("mean 0.5 -1", "mean 0.5 NaN"), 9);
     assert!(message.contains("not a finite number"), "{message}");
 }
@@ -189,13 +203,19 @@ fn shapes_that_do_not_fit_are_refused() {
     assert!(message.contains("has 2 numbers; expected 3"), "{message}");
     // A layer that takes a different number of inputs than the one before gives.
     let message = error_for(&GOOD.replace("layer 3 dense 3 1", "layer 3 dense 4 1"), 17);
-    assert!(message.contains("takes 4 inputs but receives 3"), "{message}");
+    assert!(
+        message.contains("takes 4 inputs but receives 3"),
+        "{message}"
+    );
     // Standardisation statistics for the wrong number of features.
     let message = error_for(&GOOD.replace("std 2 0.25", "std 2"), 10);
     assert!(message.contains("expected 2"), "{message}");
     // Two classes need one output.
     let message = error_for(&GOOD.replace("class yes\n", "class yes\nclass maybe\n"), 3);
-    assert!(message.contains("does not fit the 3 class lines"), "{message}");
+    assert!(
+        message.contains("does not fit the 3 class lines"),
+        "{message}"
+    );
 }
 
 #[test]
