@@ -67,7 +67,7 @@ fn train_circles_reaches_the_promised_accuracy_and_writes_its_files() {
         text.contains("2 → 10 relu → 1 sigmoid · 41 parameters"),
         "{text}"
     );
-    assert!(text.contains("1000 epochs of sgd"), "{text}");
+    assert!(text.contains("300 epochs of sgd"), "{text}");
     // The sparkline and the decision regions with their legend.
     let sparkline = text.lines().find(|l| l.starts_with("loss ")).unwrap();
     assert!(
@@ -101,7 +101,7 @@ fn train_circles_reaches_the_promised_accuracy_and_writes_its_files() {
     assert!(history.starts_with(
         "epoch,lr,train_loss,test_loss,train_accuracy,test_accuracy,grad_norm_1,update_norm_1"
     ));
-    assert_eq!(history.lines().count(), 1 + 1000);
+    assert_eq!(history.lines().count(), 1 + 300);
     let _ = std::fs::remove_dir_all(out);
 }
 
