@@ -541,13 +541,26 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
     };
     writeln!(stdout, "task        {}", run.options.data_name())?;
     writeln!(stdout, "network     {}", run.network.description())?;
+    let o = &run.options;
+    let schedule = match o.schedule {
+        crate::optim::Schedule::Exponential { rate } => format!(" × {rate} per epoch"),
+        crate::optim::Schedule::Step { every, factor } => {
+            format!(" × {factor} every {every} epochs")
+        }
+        crate::optim::Schedule::Constant => String::new(),
+    };
+    let batches = match o.batch_size {
+        0 => "full batch".to_string(),
+        n => format!("batches of {n}"),
+    };
     writeln!(
         stdout,
-        "training    {} epochs of {} (η = {}) in {:.3} s",
+        "training    {} epochs of {} (η = {}{schedule}), {batches}, in {:.3} s ({:.3} s in all)",
         run.history.epochs.len(),
-        run.options.rule.name(),
-        run.options.lr,
-        run.train_seconds
+        o.rule.name(),
+        o.lr,
+        run.train_seconds,
+        seconds
     )?;
     let metric = run.history.metric.name();
     let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
