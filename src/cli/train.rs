@@ -47,7 +47,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--dropout", value: "P", default: "0", help: "dropout rate after each hidden layer, in [0, 1)" },
     Flag { name: "--batch-norm", value: "", default: "", help: "batch normalisation before each hidden activation" },
     Flag { name: "--clip", value: "NORM", default: "off", help: "clip the global gradient norm to NORM" },
-    Flag { name: "--lr-decay", value: "RATE", default: "1", help: "multiply η by RATE every epoch (exponential decay)" },
+    Flag { name: "--lr-decay", value: "RATE", default: "per task", help: "multiply η by RATE every epoch (exponential decay); 1 for a constant η" },
     Flag { name: "--seed", value: "N", default: "42", help: "seed of the data, the weights and the batch order" },
     Flag { name: "--samples", value: "N", default: "per task", help: "samples to generate (generated tasks)" },
     Flag { name: "--noise", value: "σ", default: "per task", help: "noise of the generated data" },
