@@ -100,12 +100,18 @@ impl RunOptions {
         }
     }
 
-    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam, 200 epochs of
-    /// mini-batches of 32, standardised features.
+    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam with η = 0.01, 200
+    /// epochs of mini-batches of 32, standardised features.
     pub fn for_csv(path: PathBuf) -> RunOptions {
         let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
         options.source = DataSource::Csv(path);
         options.hidden = vec![16];
+        options.activation = Activation::Relu;
+        options.rule = Rule::from_name("adam").expect("adam is a rule");
+        options.lr = 0.01;
+        options.epochs = 200;
+        options.batch_size = 32;
+        options.schedule = Schedule::Constant;
         options.standardize = true;
         options
     }

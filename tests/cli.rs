@@ -167,6 +167,14 @@ fn a_saved_model_predicts_rows_and_csv_files() {
         .unwrap()
         .starts_with("backprop-model 1\n"));
 
+    // A row may start with a minus sign without being taken for a flag.
+    let output = backprop(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "-5.1,3.5,1.4,0.2",
+    ]);
+    assert_success(&output);
     let output = backprop(&[
         "predict",
         "--model",

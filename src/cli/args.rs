@@ -104,7 +104,9 @@ pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> 
             continue;
         }
         if !word.starts_with("--") || word == "--" {
-            if word.starts_with('-') && word.len() > 1 && word.parse::<f64>().is_err() {
+            // `-0.5` and `-0.5,0.2` are numbers (a value or an input row), not flags.
+            let numeric = word[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+            if word.starts_with('-') && word.len() > 1 && !numeric {
                 return Err(unknown_flag(word, flags, command));
             }
             parsed.positionals.push(word.clone());
