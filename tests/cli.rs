@@ -390,6 +390,10 @@ fn mistakes_get_one_line_with_the_fix_and_exit_code_2() {
             &["help", "trainn"],
             "unknown command 'trainn'; did you mean 'train'?",
         ),
+        (
+            &["train", "xor", "--quiet", "--save", "no/such/folder/m.txt"],
+            "--save: the folder no/such/folder does not exist; create it or save elsewhere",
+        ),
     ];
     for (words, message) in cases {
         let output = backprop(words);

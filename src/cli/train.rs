@@ -334,9 +334,20 @@ pub fn train_one(
         .text("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("out").join(options.data_name()));
-    files::prepare_folder(&out_dir)?;
     let save = parsed.text("--save").map(PathBuf::from);
+    if let Some(folder) = save
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty() && !p.is_dir())
+    {
+        // Found out before training rather than after it.
+        return Err(Error::Input(format!(
+            "--save: the folder {} does not exist; create it or save elsewhere",
+            folder.display()
+        )));
+    }
 
+    files::prepare_folder(&out_dir)?;
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
     let report_every = (options.epochs / 10).max(1);
