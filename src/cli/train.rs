@@ -169,8 +169,11 @@ fn the_three_examples(
 pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     let mut options = if let Some(spec) = tasks::find(target) {
         RunOptions::for_task(&spec)
-    } else if target.ends_with(".csv") || Path::new(target).is_file() {
+    } else if Path::new(target).is_file() {
         RunOptions::for_csv(PathBuf::from(target))
+    } else if target.ends_with(".csv") {
+        // Said before an output folder is made for it.
+        return Err(Error::Input(format!("cannot read {target}: no such file")));
     } else {
         let names = tasks::names();
         let hint = match args::suggest(target, &names) {
