@@ -229,6 +229,35 @@ mod tests {
     }
 
     #[test]
+    fn regions_split_where_the_network_changes_its_mind() {
+        use crate::activation::Activation;
+        use crate::dense::Dense;
+        use crate::layer::Layer;
+        // ŷ = σ(x₁): class 1 right of x₁ = 0.
+        let dense = Dense::from_parameters(
+            Matrix::from_rows(&[[1.0], [0.0]]),
+            Matrix::from_rows(&[[0.0]]),
+        );
+        let mut network = Network::new(vec![
+            Layer::Dense(dense),
+            Layer::Activation(Activation::Sigmoid),
+        ]);
+        let data = Dataset {
+            name: "two".to_string(),
+            x: Matrix::from_rows(&[[-1.0, -1.0], [1.0, 1.0], [0.9, -1.0]]),
+            y: Matrix::from_rows(&[[0.0], [1.0], [0.0]]),
+            task: Task::Binary,
+            feature_names: vec!["x₁".to_string(), "x₂".to_string()],
+            class_names: vec!["left".to_string(), "right".to_string()],
+            clean_y: None,
+        };
+        let picture = decision_regions(&mut network, &data, 10, 3);
+        // Class 0 on ' ' at left, class 1 on '·' at right; the point (0.9, −1) is class 0 but
+        // falls on the right, so it is drawn in lower case.
+        assert_eq!(picture, "│     ····B│\n│     ·····│\n│A    ····a│\n");
+    }
+
+    #[test]
     fn long_series_are_averaged_into_the_width() {
         let values: Vec<f64> = (1..=100).map(|v| 101.0 - v as f64).collect();
         let line = sparkline(&values, 10);
