@@ -235,3 +235,43 @@ pub fn compare_with(
         variants,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variants_are_the_ones_the_original_design_names() {
+        let base = RunOptions::for_task(&tasks::find("circles").unwrap());
+        let labels = |study: Study| -> Vec<String> {
+            study.variants(&base).into_iter().map(|(l, _)| l).collect()
+        };
+        assert_eq!(
+            labels(Study::HiddenSizes),
+            ["hidden 5", "hidden 10", "hidden 20", "hidden 50"]
+        );
+        assert_eq!(
+            labels(Study::Depths),
+            ["hidden 10", "hidden 10,10", "hidden 10,10,10"]
+        );
+        assert!(labels(Study::Activations).contains(&"identity".to_string()));
+        for (name, study) in Study::ALL {
+            assert_eq!(Study::from_name(name), Some(study));
+            assert_eq!(study.name(), name);
+        }
+    }
+
+    #[test]
+    fn every_variant_shares_the_seed_and_changes_one_setting() {
+        let comparison = run_comparison(Study::HiddenSizes, "xor", 3).unwrap();
+        assert_eq!(comparison.variants.len(), 4);
+        for v in &comparison.variants {
+            assert_eq!(v.options.seed, 3);
+            assert_eq!(v.history.epochs.len(), 50);
+            let first = v.epochs_to_90_percent().unwrap();
+            let last = v.history.last().unwrap().test_metric.unwrap();
+            assert!(v.history.epochs[first - 1].test_metric.unwrap() >= 0.9 * last);
+        }
+        assert!(run_comparison(Study::Depths, "circle", 0).is_err());
+    }
+}
