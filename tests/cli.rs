@@ -446,3 +446,31 @@ fn a_damaged_model_or_wrong_input_width_is_an_input_error() {
     );
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn train_without_a_task_runs_the_three_examples() {
+    let folder = temp_folder("examples");
+    let output = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(["train", "--quiet"])
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let text = stdout(&output);
+    for heading in [
+        "── example 1 of 3: train circles ──",
+        "── example 2 of 3: train sine ──",
+        "── example 3 of 3: compare activations on circles ──",
+    ] {
+        assert!(text.contains(heading), "{heading} missing: {text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("identity ")), "{text}");
+    for file in [
+        "out/circles/summary.json",
+        "out/sine/summary.json",
+        "out/compare/circles/activations.csv",
+    ] {
+        assert!(folder.join(file).exists(), "{file} missing");
+    }
+    let _ = std::fs::remove_dir_all(folder);
+}
