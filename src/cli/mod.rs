@@ -4,6 +4,10 @@
 //! declares its flags (see `args.rs`), so its help text is generated from what it accepts.
 //! `src/main.rs` only calls [`main_with`] and exits with the code it returns.
 //!
+//! Adding a command takes four lines in this file: a [`Command`] variant, its entry in
+//! [`Command::ALL`] (name and one line for help), its arm in [`run`], and its arm in
+//! [`Command::help_text`].
+//!
 //! Everything is written to the `stdout` and `stderr` handed in, never with `println!`, so a
 //! closed pipe (`backprop demo xor | head`) ends the program quietly instead of panicking, and
 //! tests can capture the output.
