@@ -22,7 +22,7 @@ use crate::activation::Activation;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::{superscript, Network};
-use crate::train::EpochStats;
+use crate::train::{EpochStats, History};
 use std::fmt;
 
 /// Smallest/largest layer gradient norm below which gradients are called vanishing.
@@ -276,4 +276,16 @@ pub fn divergence_culprit(network: &Network) -> String {
         "the loss (the largest pre-activation, in {}, reached {:.1e})",
         largest.1, largest.0
     )
+}
+
+/// Every finding of a finished run: the gradient problems its history shows (replayed through a
+/// [`Monitor`]) and the dead or saturated units of the trained network on the inputs `x`.
+pub fn diagnose_run(history: &History, network: &Network, x: &Matrix) -> Vec<Finding> {
+    let mut monitor = Monitor::new();
+    for stats in &history.epochs {
+        monitor.observe(stats);
+    }
+    let mut findings = monitor.findings().to_vec();
+    findings.extend(inspect_units(&mut network.clone(), x));
+    findings
 }

@@ -102,10 +102,16 @@ pub mod diagnose;
 pub mod tasks;
 // From options to a trained network.
 pub mod run;
+// Many runs side by side: activations, learning rates, sizes, depths, optimizers.
+pub mod compare;
+// Saving and loading trained networks as plain text.
+pub mod model_file;
 
 // Part 3, showing it.
 // Backpropagation step by step, with real numbers.
 pub mod demo;
+// Sparklines and character pictures for the terminal.
+pub mod text_plot;
 
 // Part 4, around it.
 // User-facing errors.

@@ -86,7 +86,11 @@ impl RunOptions {
             dropout: 0.0,
             batch_norm: false,
             clip: None,
-            schedule: Schedule::Constant,
+            schedule: if d.lr_decay < 1.0 {
+                Schedule::Exponential { rate: d.lr_decay }
+            } else {
+                Schedule::Constant
+            },
             seed: 42,
             samples: d.samples,
             noise: d.noise,
@@ -96,13 +100,18 @@ impl RunOptions {
         }
     }
 
-    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam (η = 0.01), 200
-    /// full-batch epochs (a table of any size fits), standardised features.
+    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam with η = 0.01, 200
+    /// epochs of mini-batches of 32, standardised features.
     pub fn for_csv(path: PathBuf) -> RunOptions {
         let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
         options.source = DataSource::Csv(path);
         options.hidden = vec![16];
-        options.batch_size = 0;
+        options.activation = Activation::Relu;
+        options.rule = Rule::from_name("adam").expect("adam is a rule");
+        options.lr = 0.01;
+        options.epochs = 200;
+        options.batch_size = 32;
+        options.schedule = Schedule::Constant;
         options.standardize = true;
         options
     }
@@ -234,19 +243,32 @@ pub fn execute(
     options: &RunOptions,
     on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
 ) -> Result<Run> {
+    let data = prepare(options)?;
+    Ok(train_prepared(options, data, on_epoch))
+}
+
+/// The first half of [`execute`]: the run's data, drawn with the first generator forked from
+/// the seed. Callers that want to check the data before training (the command line checks a
+/// `--batch-size` against the number of training rows) call this, then [`train_prepared`].
+///
+/// # Errors
+/// If the data cannot be prepared.
+pub fn prepare(options: &RunOptions) -> Result<PreparedData> {
     let mut seeds = Rng::new(options.seed);
-    let mut data_rng = seeds.fork();
+    prepare_data(options, &mut seeds.fork())
+}
+
+/// The second half of [`execute`]: builds the network from the second generator forked from the
+/// seed and trains it on `data`. A batch size larger than the training set trains full batch.
+pub fn train_prepared(
+    options: &RunOptions,
+    data: PreparedData,
+    on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
+) -> Run {
+    let mut seeds = Rng::new(options.seed);
+    let _data_rng = seeds.fork();
     let mut weight_rng = seeds.fork();
     let shuffle_seed = seeds.next_u64();
-    let data = prepare_data(options, &mut data_rng)?;
-    if options.batch_size > data.train.len() {
-        return Err(Error::Usage(format!(
-            "--batch-size {} is larger than the {} training rows; use at most {} (or 0 for the full batch)",
-            options.batch_size,
-            data.train.len(),
-            data.train.len()
-        )));
-    }
     let mut network = Network::mlp(&architecture(options, &data.train), &mut weight_rng);
     let initial = network.clone();
     let mut optimizer = optimizer(options);
@@ -265,12 +287,12 @@ pub fn execute(
         on_epoch,
     );
     let train_seconds = start.elapsed().as_secs_f64();
-    Ok(Run {
+    Run {
         options: options.clone(),
         data,
         initial,
         network,
         history,
         train_seconds,
-    })
+    }
 }

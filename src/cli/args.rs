@@ -104,7 +104,9 @@ pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> 
             continue;
         }
         if !word.starts_with("--") || word == "--" {
-            if word.starts_with('-') && word.len() > 1 && word.parse::<f64>().is_err() {
+            // `-0.5` and `-0.5,0.2` are numbers (a value or an input row), not flags.
+            let numeric = word[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+            if word.starts_with('-') && word.len() > 1 && !numeric {
                 return Err(unknown_flag(word, flags, command));
             }
             parsed.positionals.push(word.clone());
@@ -164,20 +166,30 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance: the fewest single-letter insertions, deletions and substitutions that
-/// turn `a` into `b`.
+/// Edit distance (optimal string alignment): the fewest single-letter insertions, deletions,
+/// substitutions and swaps of two neighbouring letters that turn `a` into `b`. Swaps count as
+/// one edit because they are the commonest typo (`adma` for `adam`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
+    // d[i][j]: the distance between the first i letters of a and the first j of b.
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = substitution.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The help text of a command: its usage line, a description, and one line per flag.
@@ -205,4 +217,18 @@ pub fn help(usage: &str, about: &str, flags: &[Flag]) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_are_one_or_two_edits_away() {
+        assert_eq!(edit_distance("circle", "circles"), 1);
+        assert_eq!(edit_distance("adma", "adam"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(suggest("rellu", &["relu", "tanh"]), Some("relu"));
+        assert_eq!(suggest("banana", &["relu", "tanh"]), None);
+    }
 }

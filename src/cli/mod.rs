@@ -4,13 +4,19 @@
 //! declares its flags (see `args.rs`), so its help text is generated from what it accepts.
 //! `src/main.rs` only calls [`main_with`] and exits with the code it returns.
 //!
+//! Adding a command takes four lines in this file: a [`Command`] variant, its entry in
+//! [`Command::ALL`] (name and one line for help), its arm in [`run`], and its arm in
+//! [`Command::help_text`].
+//!
 //! Everything is written to the `stdout` and `stderr` handed in, never with `println!`, so a
 //! closed pipe (`backprop demo xor | head`) ends the program quietly instead of panicking, and
 //! tests can capture the output.
 
 pub mod args;
+pub mod compare;
 pub mod demo;
 pub mod gradcheck;
+pub mod predict;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -28,6 +34,10 @@ pub enum Command {
     Demo,
     /// Check every gradient against finite differences.
     Gradcheck,
+    /// Train one task once per variant of a setting.
+    Compare,
+    /// Predict with a saved model.
+    Predict,
     /// Print the commands.
     Help,
     /// Print the version.
@@ -36,7 +46,7 @@ pub enum Command {
 
 impl Command {
     /// Every command with its one-line description, in the order help lists them.
-    pub const ALL: [(&'static str, Command, &'static str); 5] = [
+    pub const ALL: &'static [(&'static str, Command, &'static str)] = &[
         (
             "train",
             Command::Train,
@@ -52,9 +62,31 @@ impl Command {
             Command::Gradcheck,
             "compare every gradient with central finite differences",
         ),
+        (
+            "compare",
+            Command::Compare,
+            "train one task once per activation, learning rate, size, depth or optimizer",
+        ),
+        (
+            "predict",
+            Command::Predict,
+            "predict with a model saved by 'train --save FILE'",
+        ),
         ("help", Command::Help, "show this help (or 'help COMMAND')"),
         ("version", Command::Version, "show the version"),
     ];
+
+    /// The command's own help text (its flags), for commands that have flags.
+    pub fn help_text(&self) -> Option<String> {
+        match self {
+            Command::Train => Some(train::help_text()),
+            Command::Compare => Some(compare::help_text()),
+            Command::Predict => Some(predict::help_text()),
+            Command::Demo => Some(demo::help_text()),
+            Command::Gradcheck => Some(gradcheck::help_text()),
+            Command::Help | Command::Version => None,
+        }
+    }
 
     /// The command called `name`.
     ///
@@ -105,6 +137,8 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         Command::Train => train::run(rest, stdout, stderr),
         Command::Demo => demo::run(rest, stdout),
         Command::Gradcheck => gradcheck::run(rest, stdout),
+        Command::Compare => compare::run(rest, stdout, stderr),
+        Command::Predict => predict::run(rest, stdout, stderr),
         Command::Help => help(rest, stdout),
         Command::Version => {
             writeln!(stdout, "{PROGRAM} {}", env!("CARGO_PKG_VERSION"))?;
@@ -115,21 +149,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
 
 fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
     if let Some(topic) = rest.first() {
-        let command = Command::from_name(topic)?;
-        return match command {
-            Command::Train => {
-                write!(stdout, "{}", train::help_text())?;
+        return match Command::from_name(topic)?.help_text() {
+            Some(text) => {
+                write!(stdout, "{text}")?;
                 Ok(())
             }
-            Command::Demo => {
-                write!(stdout, "{}", demo::help_text())?;
-                Ok(())
-            }
-            Command::Gradcheck => {
-                write!(stdout, "{}", gradcheck::help_text())?;
-                Ok(())
-            }
-            Command::Help | Command::Version => help(&[], stdout),
+            None => help(&[], stdout),
         };
     }
     writeln!(
@@ -146,7 +171,9 @@ fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
     }
     writeln!(
         stdout,
-        "\n'{PROGRAM} help COMMAND' or '{PROGRAM} COMMAND --help' shows a command's flags."
+        "\n'{PROGRAM} help COMMAND' or '{PROGRAM} COMMAND --help' shows a command's flags.\n\
+         '{PROGRAM}' alone (or '{PROGRAM} train') runs three examples: circles, sine, and\n\
+         'compare activations'."
     )?;
     Ok(())
 }

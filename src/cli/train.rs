@@ -6,20 +6,28 @@
 //!
 //! ```text
 //! stderr   progress while training (a live line on a terminal, plain lines otherwise)
-//! stdout   the summary: architecture, epochs, seconds, losses and metrics
+//! stdout   the summary: architecture, epochs, seconds, losses and metrics, a sparkline of
+//!          the loss, and a picture (decision regions for 2-D classes, the curve for sine)
 //! out/<task>/history.csv    one row per epoch
 //! out/<task>/summary.json   the summary, for scripts
+//! --save FILE               the trained model as text (see `model_file.rs`)
 //! ```
+//!
+//! Without a task, `train` runs the original design's three examples in turn: circles, sine,
+//! and the comparison of activations on circles (`compare activations`).
 
 use super::args::{self, Flag, Parsed};
 use crate::data::csv::TargetKind;
+use crate::diagnose::{self, Monitor};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::json::Json;
+use crate::model_file::Model;
 use crate::network::superscript;
 use crate::optim::{Rule, Schedule};
 use crate::run::{self, Run, RunOptions};
 use crate::tasks;
+use crate::text_plot;
 use crate::train::{EpochStats, Metric};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -40,7 +48,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--dropout", value: "P", default: "0", help: "dropout rate after each hidden layer, in [0, 1)" },
     Flag { name: "--batch-norm", value: "", default: "", help: "batch normalisation before each hidden activation" },
     Flag { name: "--clip", value: "NORM", default: "off", help: "clip the global gradient norm to NORM" },
-    Flag { name: "--lr-decay", value: "RATE", default: "1", help: "multiply η by RATE every epoch (exponential decay)" },
+    Flag { name: "--lr-decay", value: "RATE", default: "per task", help: "multiply η by RATE every epoch (exponential decay); 1 for a constant η" },
     Flag { name: "--seed", value: "N", default: "42", help: "seed of the data, the weights and the batch order" },
     Flag { name: "--samples", value: "N", default: "per task", help: "samples to generate (generated tasks)" },
     Flag { name: "--noise", value: "σ", default: "per task", help: "noise of the generated data" },
@@ -49,6 +57,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--regression", value: "", default: "", help: "treat a CSV target as a number to predict" },
     Flag { name: "--classification", value: "", default: "", help: "treat a CSV target as class labels" },
     Flag { name: "--out", value: "DIR", default: "out/<task>", help: "folder for history.csv and summary.json" },
+    Flag { name: "--save", value: "FILE", default: "", help: "write the trained model to FILE as text (for 'predict')" },
     Flag { name: "--quiet", value: "", default: "", help: "print nothing while training" },
 ];
 
@@ -56,10 +65,32 @@ pub const FLAGS: &[Flag] = &[
 pub fn help_text() -> String {
     let mut about = String::from(
         "Trains a network on a named task or on any CSV file (header row, last column is the\n\
-         target) and prints what happened. Without a task, trains circles and then sine.\n\ntasks:\n",
+         target) and prints what happened. Without a task, runs the three examples of the\n\
+         original design in turn: circles, sine, and 'compare activations' on circles.\n\ntasks:\n",
     );
     for task in tasks::all() {
+        let d = &task.defaults;
+        let hidden: Vec<String> = d.hidden.iter().map(usize::to_string).collect();
+        let batch = match d.batch_size {
+            0 => "full batch".to_string(),
+            n => format!("batches of {n}"),
+        };
+        let decay = if d.lr_decay < 1.0 {
+            format!(" × {} per epoch", d.lr_decay)
+        } else {
+            String::new()
+        };
         let _ = writeln!(about, "  {:<14} {}", task.name, task.about);
+        let _ = writeln!(
+            about,
+            "  {:<14} defaults: hidden {} {}, {} η = {}{decay}, {} epochs, {batch}",
+            "",
+            hidden.join(","),
+            d.activation.name(),
+            d.optimizer,
+            d.lr,
+            d.epochs
+        );
     }
     args::help(
         "backprop train <task|file.csv> [flags]",
@@ -78,26 +109,58 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         write!(stdout, "{}", help_text())?;
         return Ok(());
     }
-    let targets: Vec<String> = if parsed.positionals.is_empty() {
-        vec!["circles".to_string(), "sine".to_string()]
-    } else {
-        parsed.positionals.clone()
-    };
-    if targets.len() > 1 && !parsed.positionals.is_empty() {
-        return Err(Error::Usage(format!(
-            "train takes one task or CSV file, got {}: {}",
-            targets.len(),
-            targets.join(" ")
-        )));
-    }
-    for (i, target) in targets.iter().enumerate() {
-        if i > 0 {
-            writeln!(stdout)?;
+    match parsed.positionals.as_slice() {
+        [target] => {
+            let options = options_from(target, &parsed)?;
+            train_one(&options, &parsed, stdout, stderr)?;
+            Ok(())
         }
-        let options = options_from(target, &parsed)?;
-        train_one(&options, &parsed, stdout, stderr)?;
+        [] => the_three_examples(&parsed, stdout, stderr),
+        more => Err(Error::Usage(format!(
+            "train takes one task or CSV file, got {}: {}",
+            more.len(),
+            more.join(" ")
+        ))),
     }
-    Ok(())
+}
+
+/// `train` without a task: circles, sine, then the activations compared on circles, each
+/// under a heading. Flags apply to the two training runs; `--out` and `--save` need one task.
+fn the_three_examples(
+    parsed: &Parsed,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    for flag in ["--out", "--save"] {
+        if parsed.text(flag).is_some() {
+            return Err(Error::Usage(format!(
+                "{flag} needs a task: write 'backprop train TASK {flag} …'"
+            )));
+        }
+    }
+    for (i, task) in ["circles", "sine"].iter().enumerate() {
+        writeln!(stdout, "── example {} of 3: train {task} ──", i + 1)?;
+        let options = options_from(task, parsed)?;
+        train_one(&options, parsed, stdout, stderr)?;
+        writeln!(stdout)?;
+    }
+    writeln!(
+        stdout,
+        "── example 3 of 3: compare activations on circles ──"
+    )?;
+    let spec = tasks::find("circles").expect("circles is a task");
+    let mut base = RunOptions::for_task(&spec);
+    if let Some(seed) = parsed.value::<u64>("--seed", "a whole number")? {
+        base.seed = seed;
+    }
+    super::compare::run_study(
+        crate::compare::Study::Activations,
+        &base,
+        &Path::new("out").join("compare").join("circles"),
+        parsed.switch("--quiet"),
+        stdout,
+        stderr,
+    )
 }
 
 /// The run options for `target` (a task name or a CSV path) with the flags applied and checked.
@@ -107,8 +170,11 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
 pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     let mut options = if let Some(spec) = tasks::find(target) {
         RunOptions::for_task(&spec)
-    } else if target.ends_with(".csv") || Path::new(target).is_file() {
+    } else if Path::new(target).is_file() {
         RunOptions::for_csv(PathBuf::from(target))
+    } else if target.ends_with(".csv") {
+        // Said before an output folder is made for it.
+        return Err(Error::Input(format!("cannot read {target}: no such file")));
     } else {
         let names = tasks::names();
         let hint = match args::suggest(target, &names) {
@@ -257,36 +323,76 @@ fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
     Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
-/// Trains one task and writes its report.
-fn train_one(
+/// Trains one task, writes its files and prints its report; returns the run.
+///
+/// The steps after training are separate calls, so that more outputs (figures, a web page) can
+/// be added as one more call in the list.
+pub fn train_one(
     options: &RunOptions,
     parsed: &Parsed,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Run> {
     let started = Instant::now();
     let out_dir = parsed
         .text("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("out").join(options.data_name()));
-    files::prepare_folder(&out_dir)?;
+    let save = parsed.text("--save").map(PathBuf::from);
+    if let Some(folder) = save
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty() && !p.is_dir())
+    {
+        // Found out before training rather than after it.
+        return Err(Error::Input(format!(
+            "--save: the folder {} does not exist; create it or save elsewhere",
+            folder.display()
+        )));
+    }
 
+    files::prepare_folder(&out_dir)?;
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
     let report_every = (options.epochs / 10).max(1);
     let mut last_draw = Instant::now();
     let mut progress_error = None;
-    let run = run::execute(options, |stats, _| {
+    let data = run::prepare(options)?;
+    if let Some(batch) = parsed.value::<usize>("--batch-size", "a whole number of rows")? {
+        if batch > data.train.len() {
+            return Err(Error::Usage(format!(
+                "--batch-size {batch} is larger than the {} training rows; use at most {} (or 0 for the full batch)",
+                data.train.len(),
+                data.train.len()
+            )));
+        }
+    }
+    let mut monitor = Monitor::new();
+    let run = run::train_prepared(options, data, |stats, network| {
+        // A gradient problem is reported once, the moment it appears.
+        for finding in monitor.observe(stats) {
+            if !quiet {
+                let _ = writeln!(stderr, "{}warning: {finding}", if live { "\n" } else { "" });
+            }
+        }
         if !quiet {
             let result = if live {
                 if last_draw.elapsed().as_millis() >= 100 || stats.epoch == options.epochs {
                     last_draw = Instant::now();
-                    write!(stderr, "\r{}", progress_line(stats, options.epochs, true))
+                    write!(
+                        stderr,
+                        "\r{}",
+                        progress_line(stats, network, options.epochs, true)
+                    )
                 } else {
                     Ok(())
                 }
             } else if stats.epoch % report_every == 0 || stats.epoch == 1 {
-                writeln!(stderr, "{}", progress_line(stats, options.epochs, false))
+                writeln!(
+                    stderr,
+                    "{}",
+                    progress_line(stats, network, options.epochs, false)
+                )
             } else {
                 Ok(())
             };
@@ -295,7 +401,7 @@ fn train_one(
             }
         }
         ControlFlow::Continue(())
-    })?;
+    });
     if live && !quiet {
         writeln!(stderr)?;
     }
@@ -303,26 +409,82 @@ fn train_one(
         return Err(e.into());
     }
 
+    if let Some(divergence) = &run.history.divergence {
+        // Write what there is (the history shows the way to the overflow), then fail.
+        files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
+        return Err(Error::Failed(format!(
+            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs",
+            divergence.epoch, divergence.culprit, options.lr
+        )));
+    }
+
     files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
+    if let Some(path) = &save {
+        Model::from_run(&run).save(path)?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     files::write_atomic(
         &out_dir.join("summary.json"),
         summary_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
     write_summary(&run, seconds, &out_dir, stdout)?;
+    if let Some(path) = &save {
+        writeln!(stdout, "model       {}", path.display())?;
+    }
+    write_pictures(&run, stdout)?;
+    Ok(run)
+}
 
-    if let Some(divergence) = &run.history.divergence {
-        return Err(Error::Failed(format!(
-            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs",
-            divergence.epoch, divergence.culprit, options.lr
-        )));
+/// The loss sparkline and, where the data allows, a character picture of what was learned.
+fn write_pictures(run: &Run, stdout: &mut dyn Write) -> Result<()> {
+    let losses: Vec<f64> = run.history.epochs.iter().map(|e| e.train_loss).collect();
+    if let (Some(first), Some(last)) = (losses.first(), losses.last()) {
+        writeln!(
+            stdout,
+            "loss        {} {first:.4} → {last:.4} (log scale)",
+            text_plot::sparkline(&losses, 50)
+        )?;
+    }
+    let mut network = run.network.clone();
+    let data = &run.data;
+    if text_plot::can_draw_regions(&data.test) {
+        writeln!(
+            stdout,
+            "\ndecision regions and test points ({})",
+            text_plot::regions_legend(&data.test.class_names)
+        )?;
+        write!(
+            stdout,
+            "{}",
+            text_plot::decision_regions(&mut network, &data.test, 60, 20)
+        )?;
+    } else if text_plot::can_draw_curve(&data.train) {
+        writeln!(stdout, "\nthe network's curve █ over the training points ·")?;
+        write!(
+            stdout,
+            "{}",
+            text_plot::curve(&mut network, &data.train, 60, 16)
+        )?;
     }
     Ok(())
 }
 
-fn progress_line(stats: &EpochStats, epochs: usize, bar: bool) -> String {
-    let metric = match (stats.test_metric, stats.train_metric) {
-        (Some(m), _) | (None, m) => m,
+/// `epoch 30/300  loss 0.4289  test accuracy 0.8056  ‖dW‖ 8.14e-2`, and a bar on a terminal.
+/// `‖dW‖` is the norm of all the weight gradients together, √(Σₗ ‖dWˡ‖²).
+fn progress_line(
+    stats: &EpochStats,
+    network: &crate::network::Network,
+    epochs: usize,
+    bar: bool,
+) -> String {
+    let (which, metric) = match (stats.test_metric, stats.train_metric) {
+        (Some(m), _) => ("test", m),
+        (None, m) => ("train", m),
+    };
+    // A regression network ends in the identity; its metric is the MSE.
+    let name = match network.output_activation() {
+        Some(crate::activation::Activation::Identity) => "mse",
+        _ => "accuracy",
     };
     let gradient: f64 = stats
         .gradient_norms
@@ -331,7 +493,7 @@ fn progress_line(stats: &EpochStats, epochs: usize, bar: bool) -> String {
         .sum::<f64>()
         .sqrt();
     let mut line = format!(
-        "epoch {:>5}/{epochs}  loss {:.4}  metric {:.4}  ‖dW‖ {:.2e}",
+        "epoch {:>5}/{epochs}  loss {:.4}  {which} {name} {:.4}  ‖dW‖ {:.2e}",
         stats.epoch, stats.train_loss, metric, gradient
     );
     if bar {
@@ -403,15 +565,23 @@ pub fn summary_json(run: &Run, seconds: f64) -> Json {
                 .with("test_mse", test_metric);
             if let Some(clean) = &run.data.test.clean_y {
                 let y_hat = network.predict(&run.data.test.x);
-                json = json.with(
-                    "test_mse_true",
-                    crate::loss::Loss::MeanSquaredError.value(&y_hat, clean),
-                );
+                json = json
+                    .with(
+                        "test_mse_true",
+                        crate::loss::Loss::MeanSquaredError.value(&y_hat, clean),
+                    )
+                    .with("noise_floor", o.noise * o.noise);
             }
             json
         }
     };
+    let diagnosis: Vec<String> =
+        diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     json.with("diverged", run.history.divergence.is_some())
+        .with("diagnosis", diagnosis)
 }
 
 fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write) -> Result<()> {
@@ -430,13 +600,26 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
     };
     writeln!(stdout, "task        {}", run.options.data_name())?;
     writeln!(stdout, "network     {}", run.network.description())?;
+    let o = &run.options;
+    let schedule = match o.schedule {
+        crate::optim::Schedule::Exponential { rate } => format!(" × {rate} per epoch"),
+        crate::optim::Schedule::Step { every, factor } => {
+            format!(" × {factor} every {every} epochs")
+        }
+        crate::optim::Schedule::Constant => String::new(),
+    };
+    let batches = match o.batch_size {
+        0 => "full batch".to_string(),
+        n => format!("batches of {n}"),
+    };
     writeln!(
         stdout,
-        "training    {} epochs of {} (η = {}) in {:.3} s",
+        "training    {} epochs of {} (η = {}{schedule}), {batches}, in {:.3} s ({:.3} s in all)",
         run.history.epochs.len(),
-        run.options.rule.name(),
-        run.options.lr,
-        run.train_seconds
+        o.rule.name(),
+        o.lr,
+        run.train_seconds,
+        seconds
     )?;
     let metric = run.history.metric.name();
     let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
@@ -455,7 +638,9 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
     if let Some(true_mse) = get("test_mse_true") {
         writeln!(
             stdout,
-            "            mse against the true curve {true_mse:.4}"
+            "            mse against the true curve {true_mse:.4} (the noise σ = {} alone gives σ² = {:.4} against the noisy targets)",
+            run.options.noise,
+            run.options.noise * run.options.noise
         )?;
     }
     let norms: Vec<String> = run
@@ -470,6 +655,17 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
         })
         .unwrap_or_default();
     writeln!(stdout, "gradients   {}", norms.join("  "))?;
+    let findings = diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x);
+    if findings.is_empty() {
+        writeln!(
+            stdout,
+            "diagnosis   no vanishing or exploding gradients, dead or saturated units"
+        )?;
+    }
+    for (i, finding) in findings.iter().enumerate() {
+        let label = if i == 0 { "diagnosis" } else { "" };
+        writeln!(stdout, "{label:<11} {finding}")?;
+    }
     writeln!(stdout, "files       {}", out_dir.display())?;
     Ok(())
 }

@@ -245,3 +245,71 @@ pub fn io_reason(error: &std::io::Error) -> String {
         }
     }
 }
+
+/// Reads rows to predict on from the CSV file at `path`: a header row, then rows of either
+/// `n_features` numbers, or `n_features` numbers and a target (the last column, as in training
+/// files), which is returned as text beside the features.
+///
+/// # Errors
+/// If the file cannot be read, has no rows, rows of another width, or features that are not
+/// finite numbers; the message names the file, line and column.
+pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<Vec<String>>)> {
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Input(format!("cannot read {source}: {}", io_reason(&e))))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim_end_matches('\r')))
+        .filter(|(_, line)| !line.trim().is_empty());
+    let (header_line, header) = lines.next().ok_or_else(|| {
+        Error::Input(format!(
+            "{source}: the file is empty; expected a header row and data rows"
+        ))
+    })?;
+    let header = split_fields(header, &source, header_line)?;
+    let has_target = match header.len() {
+        n if n == n_features => false,
+        n if n == n_features + 1 => true,
+        n => {
+            return Err(Error::Input(format!(
+                "{source} line {header_line}: {n} columns, but the model takes {n_features} features (optionally followed by the target)"
+            )))
+        }
+    };
+    let mut features = Vec::new();
+    let mut targets = Vec::new();
+    for (line_number, line) in lines {
+        let fields = split_fields(line, &source, line_number)?;
+        if fields.len() != header.len() {
+            return Err(Error::Input(format!(
+                "{source} line {line_number}: {} fields, but the header has {}; every row needs one value per column",
+                fields.len(),
+                header.len()
+            )));
+        }
+        for (column, field) in fields[..n_features].iter().enumerate() {
+            features.push(parse_number(
+                field,
+                &source,
+                line_number,
+                column,
+                &header[column],
+            )?);
+        }
+        if has_target {
+            targets.push(fields[n_features].clone());
+        }
+    }
+    let n = features.len() / n_features.max(1);
+    if n == 0 {
+        return Err(Error::Input(format!(
+            "{source}: the file has a header but no data rows"
+        )));
+    }
+    Ok((
+        Matrix::from_vec(n, n_features, features),
+        has_target.then_some(targets),
+    ))
+}

@@ -4,9 +4,9 @@
 //! xor       the four corners of the unit square; class 1 where exactly one coordinate is 1.
 //!           No straight line separates the classes: the smallest problem that needs a hidden
 //!           layer.
-//! circles   two concentric rings: outer radius 1 (class 0), inner radius `factor` (class 1),
-//!           plus Gaussian noise on each coordinate.
-//! moons     two interleaved half circles, upper (class 0) and lower-shifted (class 1).
+//! circles   two concentric rings: outer radius 1 (class 0, "outer"), inner radius `factor`
+//!           (class 1, "inner"), plus Gaussian noise on each coordinate.
+//! moons     two interleaved half circles, "upper" (class 0) and "lower" (class 1, shifted).
 //! spiral    K arms winding out from the centre, one class per arm, with noise on the angle.
 //! blobs     K Gaussian clusters around random centres in [−10, 10]², one class per cluster.
 //! sine      x evenly spaced on [−2π, 2π], y = sin x + Gaussian noise (regression).
@@ -24,7 +24,7 @@ use std::f64::consts::PI;
 pub fn xor() -> Dataset {
     let x = Matrix::from_rows(&[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
     let y = Matrix::from_rows(&[[0.0], [1.0], [1.0], [0.0]]);
-    binary("xor", x, y)
+    binary("xor", x, y, ["0", "1"])
 }
 
 /// `n_samples` points scattered around the four XOR corners with Gaussian noise σ = `noise`,
@@ -40,7 +40,7 @@ pub fn xor_cloud(n_samples: usize, noise: f64, rng: &mut Rng) -> Dataset {
         ]);
         labels.push(a ^ b);
     }
-    shuffled_binary("xor", rows, labels, rng)
+    shuffled_binary("xor", rows, labels, ["0", "1"], rng)
 }
 
 /// Two concentric circles: half the points on radius 1 (class 0), half on radius `factor`
@@ -60,7 +60,7 @@ pub fn circles(n_samples: usize, noise: f64, factor: f64, rng: &mut Rng) -> Data
             labels.push(label);
         }
     }
-    shuffled_binary("circles", rows, labels, rng)
+    shuffled_binary("circles", rows, labels, ["outer", "inner"], rng)
 }
 
 /// Two interleaving half circles: `(cos t, sin t)` for class 0 and `(1 − cos t, 0.5 − sin t)` for
@@ -85,7 +85,7 @@ pub fn moons(n_samples: usize, noise: f64, rng: &mut Rng) -> Dataset {
             labels.push(label);
         }
     }
-    shuffled_binary("moons", rows, labels, rng)
+    shuffled_binary("moons", rows, labels, ["upper", "lower"], rng)
 }
 
 /// `arms` spiral arms of `points_per_arm` points each. Along arm k the radius grows evenly from 0
@@ -155,22 +155,28 @@ pub fn sine(n_samples: usize, noise: f64, rng: &mut Rng) -> Dataset {
     }
 }
 
-fn binary(name: &str, x: Matrix, y: Matrix) -> Dataset {
+fn binary(name: &str, x: Matrix, y: Matrix, class_names: [&str; 2]) -> Dataset {
     Dataset {
         name: name.to_string(),
         x,
         y,
         task: Task::Binary,
         feature_names: vec!["x₁".to_string(), "x₂".to_string()],
-        class_names: vec!["0".to_string(), "1".to_string()],
+        class_names: class_names.iter().map(|c| c.to_string()).collect(),
         clean_y: None,
     }
 }
 
-fn shuffled_binary(name: &str, rows: Vec<[f64; 2]>, labels: Vec<usize>, rng: &mut Rng) -> Dataset {
+fn shuffled_binary(
+    name: &str,
+    rows: Vec<[f64; 2]>,
+    labels: Vec<usize>,
+    class_names: [&str; 2],
+    rng: &mut Rng,
+) -> Dataset {
     let (x, labels) = shuffle_rows(rows, labels, rng);
     let y = Matrix::from_vec(labels.len(), 1, labels.iter().map(|&l| l as f64).collect());
-    binary(name, x, y)
+    binary(name, x, y, class_names)
 }
 
 fn shuffled_multiclass(

@@ -1,0 +1,302 @@
+//! `backprop compare <study> [--task circles]`: one task trained once per variant, side by side.
+//!
+//! The runs themselves are `compare.rs` in the library (so a plotting module can call
+//! [`crate::compare::run_comparison`] and draw the same histories); this file prints the table
+//! and writes the data:
+//!
+//! ```text
+//! stdout                          the table: final losses and metrics, epochs to 90 %, seconds
+//! out/compare/<task>/<study>.csv          one row per variant and epoch (the curves)
+//! out/compare/<task>/<study>_summary.csv  one row per variant (the table)
+//! ```
+
+use super::args::{self, Flag};
+use crate::compare::{self, Comparison, Study};
+use crate::error::{Error, Result};
+use crate::files;
+use crate::run::RunOptions;
+use crate::tasks;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The flags of `compare`.
+#[rustfmt::skip]
+pub const FLAGS: &[Flag] = &[
+    Flag { name: "--task", value: "NAME", default: "circles", help: "the named task every variant trains on" },
+    Flag { name: "--seed", value: "N", default: "42", help: "seed of the data, the weights and the batch order (the same for every variant)" },
+    Flag { name: "--epochs", value: "N", default: "per task", help: "passes over the training set for every variant" },
+    Flag { name: "--out", value: "DIR", default: "out/compare/<task>", help: "folder for <study>.csv and <study>_summary.csv" },
+    Flag { name: "--quiet", value: "", default: "", help: "print nothing while training" },
+];
+
+/// The help text of `compare`.
+pub fn help_text() -> String {
+    let about = "Trains the same task (same seed, same data) once per variant of one setting and\n\
+                 prints a table: final train and test loss and metric, the first epoch whose test\n\
+                 metric reached 90 % of its final value, and seconds.\n\n\
+                 studies:\n  \
+                 activations      relu, leaky_relu, tanh, sigmoid, swish, identity\n  \
+                 learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
+                 hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
+                 depths           1, 2 and 3 hidden layers\n  \
+                 optimizers       sgd, momentum, nesterov, rmsprop, adam";
+    args::help(
+        "backprop compare activations|learning-rates|hidden-sizes|depths|optimizers [flags]",
+        about,
+        FLAGS,
+    )
+}
+
+/// Runs `compare` with the words after the command's name.
+///
+/// # Errors
+/// For a missing or unknown study or task, a bad flag, or an output folder that cannot be written.
+pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<()> {
+    let parsed = args::parse(words, FLAGS, "compare")?;
+    if parsed.switch("--help") {
+        write!(stdout, "{}", help_text())?;
+        return Ok(());
+    }
+    let studies = Study::names();
+    let study = match parsed.positionals.as_slice() {
+        [name] => Study::from_name(name).ok_or_else(|| {
+            let hint = match args::suggest(name, &studies) {
+                Some(close) => format!("did you mean '{close}'?"),
+                None => format!("choose one of {}", studies.join(", ")),
+            };
+            Error::Usage(format!("unknown comparison '{name}'; {hint}"))
+        })?,
+        [] => {
+            return Err(Error::Usage(format!(
+                "compare needs what to compare: one of {}",
+                studies.join(", ")
+            )))
+        }
+        more => {
+            return Err(Error::Usage(format!(
+                "compare takes one study, got {}: {}",
+                more.len(),
+                more.join(" ")
+            )))
+        }
+    };
+    let task = parsed.text("--task").unwrap_or("circles");
+    let spec = tasks::find(task).ok_or_else(|| {
+        let names = tasks::names();
+        let hint = match args::suggest(task, &names) {
+            Some(close) => format!("did you mean '{close}'?"),
+            None => format!("the tasks are {}", names.join(", ")),
+        };
+        Error::Usage(format!("unknown task '{task}'; {hint}"))
+    })?;
+    let mut base = RunOptions::for_task(&spec);
+    if let Some(seed) =
+        parsed.value::<u64>("--seed", "a whole number from 0 to 18446744073709551615")?
+    {
+        base.seed = seed;
+    }
+    if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
+        if epochs == 0 {
+            return Err(Error::Usage(
+                "--epochs: 0 is out of range; expected at least 1".to_string(),
+            ));
+        }
+        base.epochs = epochs;
+    }
+    let out_dir = parsed
+        .text("--out")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new("out").join("compare").join(task));
+    run_study(
+        study,
+        &base,
+        &out_dir,
+        parsed.switch("--quiet"),
+        stdout,
+        stderr,
+    )
+}
+
+/// Runs one study around `base`, prints its table and writes its files into `out_dir`.
+///
+/// # Errors
+/// If the folder cannot be written or the data cannot be prepared.
+pub fn run_study(
+    study: Study,
+    base: &RunOptions,
+    out_dir: &Path,
+    quiet: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    files::prepare_folder(out_dir)?;
+    let total = study.variants(base).len();
+    let mut progress_error = None;
+    let comparison = compare::compare_with(study, base, |i, v| {
+        if !quiet {
+            if let Err(e) = writeln!(
+                stderr,
+                "compare {}: {}/{total} {} done in {:.2} s",
+                study.name(),
+                i + 1,
+                v.label,
+                v.train_seconds
+            ) {
+                progress_error = Some(e);
+            }
+        }
+    })?;
+    if let Some(e) = progress_error {
+        return Err(e.into());
+    }
+    let curves = out_dir.join(format!("{}.csv", study.name()));
+    let summary = out_dir.join(format!("{}_summary.csv", study.name()));
+    files::write_atomic(&curves, curves_csv(&comparison).as_bytes())?;
+    files::write_atomic(&summary, summary_csv(&comparison).as_bytes())?;
+    write!(stdout, "{}", table(&comparison))?;
+    writeln!(
+        stdout,
+        "files       {} and {}",
+        curves.display(),
+        summary.display()
+    )?;
+    Ok(())
+}
+
+/// The printed table.
+pub fn table(c: &Comparison) -> String {
+    let metric = c
+        .variants
+        .first()
+        .map_or("metric", |v| v.history.metric.name());
+    let width = c
+        .variants
+        .iter()
+        .map(|v| v.label.chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut t = format!(
+        "compare {} on {} (seed {}, {} epochs each)\n\n",
+        c.study.name(),
+        c.task,
+        c.seed,
+        c.variants.first().map_or(0, |v| v.options.epochs)
+    );
+    let _ = writeln!(
+        t,
+        "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}  {:>7}",
+        "variant",
+        "train loss",
+        "test loss",
+        format!("train {}", short(metric)),
+        format!("test {}", short(metric)),
+        "to 90 %",
+        "seconds"
+    );
+    for v in &c.variants {
+        let label = &v.label;
+        let Some(last) = v.history.last() else {
+            let _ = writeln!(t, "{label:<width$}  (no epoch completed)");
+            continue;
+        };
+        if let Some(d) = &v.history.divergence {
+            let _ = writeln!(
+                t,
+                "{label:<width$}  diverged in epoch {}: {} became infinite or NaN",
+                d.epoch, d.culprit
+            );
+            continue;
+        }
+        let _ = writeln!(
+            t,
+            "{label:<width$}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.4}  {:>9}  {:>7.2}",
+            last.train_loss,
+            last.test_loss.unwrap_or(f64::NAN),
+            last.train_metric,
+            last.test_metric.unwrap_or(f64::NAN),
+            v.epochs_to_90_percent()
+                .map_or("-".to_string(), |e| e.to_string()),
+            v.train_seconds
+        );
+    }
+    t
+}
+
+fn short(metric: &str) -> &str {
+    if metric == "accuracy" {
+        "acc"
+    } else {
+        metric
+    }
+}
+
+/// One row per variant and epoch: `variant,epoch,lr,train_loss,test_loss,train_<metric>,test_<metric>`.
+pub fn curves_csv(c: &Comparison) -> String {
+    let metric = c
+        .variants
+        .first()
+        .map_or("metric", |v| v.history.metric.name());
+    let mut t = format!("variant,epoch,lr,train_loss,test_loss,train_{metric},test_{metric}\n");
+    for v in &c.variants {
+        for e in &v.history.epochs {
+            let _ = writeln!(
+                t,
+                "{},{},{},{},{},{},{}",
+                quote(&v.label),
+                e.epoch,
+                e.lr,
+                e.train_loss,
+                e.test_loss.map_or(String::new(), |x| x.to_string()),
+                e.train_metric,
+                e.test_metric.map_or(String::new(), |x| x.to_string())
+            );
+        }
+    }
+    t
+}
+
+/// One row per variant: its settings and final numbers.
+pub fn summary_csv(c: &Comparison) -> String {
+    let metric = c
+        .variants
+        .first()
+        .map_or("metric", |v| v.history.metric.name());
+    let mut t = format!(
+        "variant,architecture,optimizer,lr,epochs,train_loss,test_loss,train_{metric},test_{metric},epochs_to_90_percent,train_seconds,diverged\n"
+    );
+    for v in &c.variants {
+        let last = v.history.last();
+        let field = |f: &dyn Fn(&crate::train::EpochStats) -> Option<f64>| {
+            last.and_then(f).map_or(String::new(), |x| x.to_string())
+        };
+        let _ = writeln!(
+            t,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            quote(&v.label),
+            quote(&v.architecture),
+            v.options.rule.name(),
+            v.options.lr,
+            v.history.epochs.len(),
+            field(&|e| Some(e.train_loss)),
+            field(&|e| e.test_loss),
+            field(&|e| Some(e.train_metric)),
+            field(&|e| e.test_metric),
+            v.epochs_to_90_percent()
+                .map_or(String::new(), |e| e.to_string()),
+            v.train_seconds,
+            v.history.divergence.is_some()
+        );
+    }
+    t
+}
+
+/// A CSV field, quoted when it holds a comma or a quote.
+fn quote(field: &str) -> String {
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}

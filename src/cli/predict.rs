@@ -1,0 +1,159 @@
+//! `backprop predict --model model.txt 0.5,-0.2` or `--data rows.csv`: use a saved network.
+//!
+//! The model file (see `model_file.rs`) carries the standardisation statistics, so inputs are
+//! given raw, in the units of the data the network was trained on:
+//!
+//! ```text
+//! predict --model m.txt 0.5,-0.2           one line per row given: the class name and its
+//!                                          probability, or the predicted value
+//! predict --model m.txt --data rows.csv    CSV on stdout, one row per input row:
+//!                                          prediction,probability[,target]   (classification)
+//!                                          prediction[,target]               (regression)
+//! ```
+//!
+//! The CSV file has a header row; its rows hold the model's features, optionally followed by the
+//! target column (as in a training file), which is then copied into the output beside the
+//! prediction.
+
+use super::args::{self, Flag};
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::model_file::{Model, Prediction};
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+/// The flags of `predict`.
+#[rustfmt::skip]
+pub const FLAGS: &[Flag] = &[
+    Flag { name: "--model", value: "FILE", default: "", help: "the model to use, as written by 'train --save FILE' (required)" },
+    Flag { name: "--data", value: "FILE", default: "", help: "a CSV file of rows to predict (header; features, optionally then the target)" },
+];
+
+/// The help text of `predict`.
+pub fn help_text() -> String {
+    args::help(
+        "backprop predict --model FILE (X₁,X₂,… … | --data FILE.csv)",
+        "Predicts with a saved model. Inputs are raw values in the units of the training data (the\n\
+         model applies its own standardisation). Each positional argument is one input row of\n\
+         comma-separated numbers; the answer is the class name and its probability, or the value.\n\
+         With --data, writes CSV to stdout: prediction,probability for a classifier or prediction\n\
+         for a regression, plus the target column when the file has one.",
+        FLAGS,
+    )
+}
+
+/// Runs `predict` with the words after the command's name.
+///
+/// # Errors
+/// For a missing or malformed model, malformed input rows, or inputs of the wrong width.
+pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) -> Result<()> {
+    let parsed = args::parse(words, FLAGS, "predict")?;
+    if parsed.switch("--help") {
+        write!(stdout, "{}", help_text())?;
+        return Ok(());
+    }
+    let model_path = parsed.text("--model").ok_or_else(|| {
+        Error::Usage(
+            "predict needs --model FILE (a model written by 'train --save FILE')".to_string(),
+        )
+    })?;
+    let mut model = Model::load(Path::new(model_path))?;
+    let n_in = model.network.n_in();
+    match (parsed.text("--data"), parsed.positionals.is_empty()) {
+        (Some(_), false) => Err(Error::Usage(
+            "give input rows or --data FILE, not both".to_string(),
+        )),
+        (None, true) => Err(Error::Usage(format!(
+            "predict needs input: {n_in} comma-separated numbers ({}) or --data FILE.csv",
+            model.feature_names.join(",")
+        ))),
+        (None, false) => {
+            let x = parse_rows(&parsed.positionals, n_in)?;
+            let y_hat = model.predict(&x);
+            for p in model.interpret(&y_hat) {
+                match p {
+                    Prediction::Class {
+                        name, probability, ..
+                    } => writeln!(stdout, "{name} (probability {probability:.4})")?,
+                    Prediction::Value(v) => writeln!(stdout, "{v}")?,
+                }
+            }
+            Ok(())
+        }
+        (Some(data), true) => {
+            let (x, targets) = crate::data::csv::load_features(Path::new(data), n_in)?;
+            let y_hat = model.predict(&x);
+            write!(
+                stdout,
+                "{}",
+                predictions_csv(&model, &y_hat, targets.as_deref())
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Rows like `0.5,-0.2` as a matrix of `n_in` columns.
+fn parse_rows(rows: &[String], n_in: usize) -> Result<Matrix> {
+    let mut values = Vec::with_capacity(rows.len() * n_in);
+    for row in rows {
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if fields.len() != n_in {
+            return Err(Error::Usage(format!(
+                "the input '{row}' has {} values; the model takes {n_in}, separated by commas",
+                fields.len()
+            )));
+        }
+        for field in fields {
+            match field.parse::<f64>() {
+                Ok(v) if v.is_finite() => values.push(v),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "'{field}' in the input '{row}' is not a finite number"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(Matrix::from_vec(rows.len(), n_in, values))
+}
+
+/// The CSV written by `--data`.
+fn predictions_csv(model: &Model, y_hat: &Matrix, targets: Option<&[String]>) -> String {
+    let classification = model.target.is_classification();
+    let mut t = String::from(if classification {
+        "prediction,probability"
+    } else {
+        "prediction"
+    });
+    if targets.is_some() {
+        t.push_str(",target");
+    }
+    t.push('\n');
+    for (i, p) in model.interpret(y_hat).into_iter().enumerate() {
+        match p {
+            Prediction::Class {
+                name, probability, ..
+            } => {
+                let _ = write!(t, "{},{probability}", quote(&name));
+            }
+            Prediction::Value(v) => {
+                let _ = write!(t, "{v}");
+            }
+        }
+        if let Some(targets) = targets {
+            let _ = write!(t, ",{}", quote(&targets[i]));
+        }
+        t.push('\n');
+    }
+    t
+}
+
+fn quote(field: &str) -> String {
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}

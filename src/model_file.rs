@@ -1,0 +1,604 @@
+//! Saving a trained network as plain text a person can read, and loading it back exactly.
+//!
+//! A model file holds everything needed to turn a raw input row into a prediction: the layer
+//! stack with every parameter, the standardisation statistics of the training rows, and what the
+//! outputs mean (the task and the class names). For example (numbers shortened):
+//!
+//! ```text
+//! backprop-model 1                      format name and version
+//! task circles                          the data it was trained on
+//! target binary                         binary | multiclass | regression
+//! class 0                               one line per class, in class-id order (classification)
+//! class 1
+//! feature x₁                            one line per input column
+//! feature x₂
+//! standardize yes                       yes: the two lines below follow; no: raw inputs
+//! mean 0.0123 -0.0041                   μ of each input column over the training rows
+//! std 0.7412 0.7398                     σ of each input column
+//! layers 4                              the stack, in forward order
+//! layer 1 dense 2 10                    Z¹ = X·W¹ + b¹: n_in n_out, then the rows of W, then b
+//! W -0.4233 0.8131 … (10 numbers)       row 1 of W¹ (the weights from input 1)
+//! W 0.0987 -1.2034 …                    row 2 of W¹
+//! b 0.1021 -0.0034 …                    b¹
+//! layer 2 relu                          an activation (leaky_relu carries its slope)
+//! layer 3 dense 10 1
+//! W …                                   (10 rows of 1 number)
+//! b …
+//! layer 4 sigmoid
+//! end
+//! ```
+//!
+//! A batch-normalisation layer is `layer k batch_norm K` followed by the lines `gamma`, `beta`,
+//! `running_mean` and `running_var` (K numbers each); dropout is `layer k dropout P` (it does
+//! nothing at prediction time, but the file describes the network that was trained).
+//!
+//! Numbers are written with Rust's `{}` formatting of `f64`, the shortest text that reads back
+//! as the same 64 bits, so a loaded model predicts bit for bit what the saved one did, and
+//! saving a loaded model gives the same bytes. Names may contain spaces (`class arm 0`): a name
+//! is the rest of its line.
+//!
+//! Loading checks everything and reports the first problem as an [`Error::Input`] naming the file
+//! and the line: a missing file, another format or version, a missing or unexpected line, a
+//! value that is not a finite number, a count or shape that does not match.
+
+use crate::activation::Activation;
+use crate::batch_norm::BatchNorm;
+use crate::data::{Standardizer, Task};
+use crate::dense::Dense;
+use crate::dropout::Dropout;
+use crate::error::{Error, Result};
+use crate::layer::Layer;
+use crate::matrix::Matrix;
+use crate::network::Network;
+use crate::rng::Rng;
+use crate::run::Run;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The first word of every model file.
+pub const FORMAT: &str = "backprop-model";
+
+/// The version of the format this crate writes and reads.
+pub const VERSION: u32 = 1;
+
+/// A trained network with what it needs to read raw inputs and name its outputs.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// The name of the data it was trained on (`circles`, or a CSV file's stem).
+    pub task: String,
+    /// Binary, multi-class or regression: how to read the outputs.
+    pub target: Task,
+    /// For classification, the name of each class id.
+    pub class_names: Vec<String>,
+    /// One name per input column.
+    pub feature_names: Vec<String>,
+    /// The training rows' μ and σ, applied to every input before the network sees it.
+    pub standardizer: Option<Standardizer>,
+    /// The network.
+    pub network: Network,
+}
+
+/// One prediction for one input row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prediction {
+    /// The most probable class, its name, and its probability.
+    Class {
+        /// The class id.
+        id: usize,
+        /// The class name.
+        name: String,
+        /// The network's probability for it.
+        probability: f64,
+    },
+    /// The predicted value of a regression.
+    Value(f64),
+}
+
+impl Model {
+    /// The model of a finished run.
+    pub fn from_run(run: &Run) -> Model {
+        let data = &run.data.train;
+        Model {
+            task: run.options.data_name(),
+            target: data.task,
+            class_names: data.class_names.clone(),
+            feature_names: data.feature_names.clone(),
+            standardizer: run.data.standardizer.clone(),
+            network: run.network.clone(),
+        }
+    }
+
+    /// `ŷ` for raw (unstandardised) input rows `x` (n × n_in): standardise, then run forward in
+    /// inference mode.
+    ///
+    /// # Panics
+    /// If `x` does not have `n_in` columns.
+    pub fn predict(&mut self, x: &Matrix) -> Matrix {
+        assert!(
+            x.cols() == self.network.n_in(),
+            "Model::predict: the input is {:?} but the network takes {} columns",
+            x.shape(),
+            self.network.n_in()
+        );
+        match &self.standardizer {
+            Some(s) => self.network.predict(&s.apply(x)),
+            None => self.network.predict(x),
+        }
+    }
+
+    /// The prediction for each row of `ŷ`: the class with the largest probability (for one
+    /// sigmoid output, class 1 when ŷ ≥ 0.5 with probability ŷ, else class 0 with 1 − ŷ), or
+    /// the value.
+    pub fn interpret(&self, y_hat: &Matrix) -> Vec<Prediction> {
+        (0..y_hat.rows())
+            .map(|i| {
+                let row = y_hat.row(i);
+                let (id, probability) = match self.target {
+                    Task::Regression => return Prediction::Value(row[0]),
+                    Task::Binary if row[0] >= 0.5 => (1, row[0]),
+                    Task::Binary => (0, 1.0 - row[0]),
+                    Task::Multiclass { .. } => {
+                        let mut best = 0;
+                        for (j, &p) in row.iter().enumerate() {
+                            if p > row[best] {
+                                best = j;
+                            }
+                        }
+                        (best, row[best])
+                    }
+                };
+                let name = self
+                    .class_names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string());
+                Prediction::Class {
+                    id,
+                    name,
+                    probability,
+                }
+            })
+            .collect()
+    }
+
+    /// The model as text (see the module docs).
+    pub fn to_text(&self) -> String {
+        let mut t = format!("{FORMAT} {VERSION}\ntask {}\n", self.task);
+        match self.target {
+            Task::Binary => t.push_str("target binary\n"),
+            Task::Multiclass { .. } => t.push_str("target multiclass\n"),
+            Task::Regression => t.push_str("target regression\n"),
+        }
+        for name in &self.class_names {
+            let _ = writeln!(t, "class {name}");
+        }
+        for name in &self.feature_names {
+            let _ = writeln!(t, "feature {name}");
+        }
+        match &self.standardizer {
+            None => t.push_str("standardize no\n"),
+            Some(s) => {
+                t.push_str("standardize yes\n");
+                write_numbers(&mut t, "mean", &s.mean);
+                write_numbers(&mut t, "std", &s.std_dev);
+            }
+        }
+        let layers = self.network.layers();
+        let _ = writeln!(t, "layers {}", layers.len());
+        for (k, layer) in layers.iter().enumerate() {
+            let _ = write!(t, "layer {} ", k + 1);
+            match layer {
+                Layer::Dense(dense) => {
+                    let _ = writeln!(t, "dense {} {}", dense.n_in(), dense.n_out());
+                    for i in 0..dense.w.rows() {
+                        write_numbers(&mut t, "W", dense.w.row(i));
+                    }
+                    write_numbers(&mut t, "b", dense.b.as_slice());
+                }
+                Layer::Activation(Activation::LeakyRelu { slope }) => {
+                    let _ = writeln!(t, "leaky_relu {slope}");
+                }
+                Layer::Activation(f) => {
+                    let _ = writeln!(t, "{}", f.name());
+                }
+                Layer::Dropout(dropout) => {
+                    let _ = writeln!(t, "dropout {}", dropout.rate);
+                }
+                Layer::BatchNorm(norm) => {
+                    let _ = writeln!(t, "batch_norm {}", norm.features());
+                    write_numbers(&mut t, "gamma", norm.gamma.as_slice());
+                    write_numbers(&mut t, "beta", norm.beta.as_slice());
+                    write_numbers(&mut t, "running_mean", norm.running_mean.as_slice());
+                    write_numbers(&mut t, "running_var", norm.running_var.as_slice());
+                }
+            }
+        }
+        t.push_str("end\n");
+        t
+    }
+
+    /// Writes the model to `path` (atomically: see `files.rs`).
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::files::write_atomic(path, self.to_text().as_bytes())
+    }
+
+    /// Reads the model file at `path`.
+    ///
+    /// # Errors
+    /// If the file cannot be read or is not a valid model; the message names the file and line.
+    pub fn load(path: &Path) -> Result<Model> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Input(format!(
+                "cannot read the model {}: {}",
+                path.display(),
+                crate::data::csv::io_reason(&e)
+            ))
+        })?;
+        Model::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses model `text`; `source` names it in error messages.
+    ///
+    /// # Errors
+    /// On the first line that is missing, malformed or inconsistent with the lines before it.
+    pub fn parse(text: &str, source: &str) -> Result<Model> {
+        let mut r = Reader::new(text, source);
+
+        let (n, line) = r.next("the format line")?;
+        let expected = format!("{FORMAT} {VERSION}");
+        match line.split_once(' ') {
+            Some((FORMAT, version)) if version.trim() != VERSION.to_string() => {
+                return Err(r.error_at(
+                    n,
+                    &format!(
+                        "model format version {} is not supported; this program reads version {VERSION}",
+                        version.trim()
+                    ),
+                ))
+            }
+            _ if line.trim() != expected => {
+                return Err(r.error_at(
+                    n,
+                    &format!("this is not a backprop model file; it must start with '{expected}'"),
+                ))
+            }
+            _ => {}
+        }
+
+        let task = r.keyed("task")?.1.to_string();
+        let (n, target) = r.keyed("target")?;
+        let target = target.trim().to_string();
+        let mut class_names = Vec::new();
+        while r.peek_key() == Some("class") {
+            class_names.push(r.keyed("class")?.1.to_string());
+        }
+        r.expect_more("the feature lines")?;
+        let target = match target.as_str() {
+            "binary" if class_names.len() == 2 => Task::Binary,
+            "multiclass" if class_names.len() > 2 => Task::Multiclass {
+                classes: class_names.len(),
+            },
+            "regression" if class_names.is_empty() => Task::Regression,
+            "binary" | "multiclass" | "regression" => {
+                return Err(r.error_at(
+                    n,
+                    &format!(
+                        "target {target} does not fit the {} class lines that follow (binary needs 2, multiclass 3 or more, regression none)",
+                        class_names.len()
+                    ),
+                ))
+            }
+            other => {
+                return Err(r.error_at(
+                    n,
+                    &format!("unknown target '{other}'; expected binary, multiclass or regression"),
+                ))
+            }
+        };
+        let mut feature_names = Vec::new();
+        while r.peek_key() == Some("feature") {
+            feature_names.push(r.keyed("feature")?.1.to_string());
+        }
+        r.expect_more("'standardize yes' or 'standardize no'")?;
+        if feature_names.is_empty() {
+            return Err(r.error_here("expected at least one 'feature NAME' line"));
+        }
+        let n_features = feature_names.len();
+
+        let (n, standardize) = r.keyed("standardize")?;
+        let standardizer = match standardize.trim() {
+            "no" => None,
+            "yes" => {
+                let mean = r.numbers("mean", n_features)?;
+                let std_dev = r.numbers("std", n_features)?;
+                if let Some(bad) = std_dev.iter().find(|&&s| s <= 0.0) {
+                    return Err(r.error_at(
+                        r.line_number,
+                        &format!("a standard deviation of {bad}; every σ must be greater than 0"),
+                    ));
+                }
+                Some(Standardizer { mean, std_dev })
+            }
+            other => {
+                return Err(r.error_at(
+                    n,
+                    &format!(
+                        "'standardize {other}': expected 'standardize yes' or 'standardize no'"
+                    ),
+                ))
+            }
+        };
+
+        let (n, count) = r.keyed("layers")?;
+        let count: usize = match count.trim().parse() {
+            Ok(c) if c > 0 => c,
+            _ => {
+                return Err(r.error_at(
+                    n,
+                    &format!("'layers {count}': expected a whole number of layers, at least 1"),
+                ))
+            }
+        };
+        let mut layers = Vec::with_capacity(count);
+        // The width of the values flowing between layers, to check every shape as it comes.
+        let mut width = n_features;
+        for k in 1..=count {
+            let (n, rest) = r.keyed("layer")?;
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if words.first() != Some(&k.to_string().as_str()) || words.len() < 2 {
+                return Err(r.error_at(
+                    n,
+                    &format!("expected 'layer {k} KIND …', found 'layer {rest}'"),
+                ));
+            }
+            let layer = match (words[1], &words[2..]) {
+                ("dense", [n_in, n_out]) => {
+                    let n_in = r.count(n, n_in)?;
+                    let n_out = r.count(n, n_out)?;
+                    if n_in != width {
+                        return Err(r.error_at(
+                            n,
+                            &format!("layer {k} takes {n_in} inputs but receives {width}"),
+                        ));
+                    }
+                    let mut w = Vec::with_capacity(n_in * n_out);
+                    for _ in 0..n_in {
+                        w.extend(r.numbers("W", n_out)?);
+                    }
+                    let b = r.numbers("b", n_out)?;
+                    width = n_out;
+                    Layer::Dense(Dense::from_parameters(
+                        Matrix::from_vec(n_in, n_out, w),
+                        Matrix::from_vec(1, n_out, b),
+                    ))
+                }
+                ("batch_norm", [features]) => {
+                    let features = r.count(n, features)?;
+                    if features != width {
+                        return Err(r.error_at(
+                            n,
+                            &format!("layer {k} normalises {features} values but receives {width}"),
+                        ));
+                    }
+                    let mut norm = BatchNorm::new(features);
+                    norm.gamma = Matrix::from_vec(1, features, r.numbers("gamma", features)?);
+                    norm.beta = Matrix::from_vec(1, features, r.numbers("beta", features)?);
+                    norm.running_mean =
+                        Matrix::from_vec(1, features, r.numbers("running_mean", features)?);
+                    norm.running_var =
+                        Matrix::from_vec(1, features, r.numbers("running_var", features)?);
+                    Layer::BatchNorm(norm)
+                }
+                ("dropout", [rate]) => match rate.parse::<f64>() {
+                    Ok(p) if (0.0..1.0).contains(&p) => {
+                        Layer::Dropout(Dropout::new(p, Rng::new(0)))
+                    }
+                    _ => {
+                        return Err(r.error_at(
+                            n,
+                            &format!("dropout rate '{rate}' is not a number in [0, 1)"),
+                        ))
+                    }
+                },
+                ("leaky_relu", [slope]) => match slope.parse::<f64>() {
+                    Ok(slope) if slope.is_finite() => {
+                        Layer::Activation(Activation::LeakyRelu { slope })
+                    }
+                    _ => {
+                        return Err(r.error_at(
+                            n,
+                            &format!("leaky_relu slope '{slope}' is not a finite number"),
+                        ))
+                    }
+                },
+                (name, []) if name != "leaky_relu" => match Activation::from_name(name) {
+                    Some(f) => Layer::Activation(f),
+                    None => {
+                        return Err(r.error_at(
+                            n,
+                            &format!(
+                                "unknown layer kind '{name}'; expected dense, batch_norm, dropout or an activation ({}, softmax)",
+                                Activation::HIDDEN_NAMES.join(", ")
+                            ),
+                        ))
+                    }
+                },
+                (kind, _) => {
+                    return Err(r.error_at(
+                        n,
+                        &format!("'layer {rest}': wrong number of values for a {kind} layer"),
+                    ))
+                }
+            };
+            layers.push(layer);
+        }
+        let n_out = match target {
+            Task::Binary => 1,
+            Task::Multiclass { classes } => classes,
+            Task::Regression => width,
+        };
+        if width != n_out {
+            return Err(r.error_at(
+                r.line_number,
+                &format!("the network has {width} outputs but the target needs {n_out}"),
+            ));
+        }
+        if !layers.iter().any(|l| matches!(l, Layer::Dense(_))) {
+            return Err(r.error_at(r.line_number, "the network has no dense layer"));
+        }
+        let (n, end) = r.next("'end'")?;
+        if end.trim() != "end" {
+            return Err(r.error_at(
+                n,
+                &format!("expected 'end' after the {count} layers, found '{end}'"),
+            ));
+        }
+        if let Some((n, extra)) = r.lines.next() {
+            return Err(r.error_at(n, &format!("unexpected text after 'end': '{extra}'")));
+        }
+        Ok(Model {
+            task,
+            target,
+            class_names,
+            feature_names,
+            standardizer,
+            network: Network::new(layers),
+        })
+    }
+}
+
+fn write_numbers(t: &mut String, key: &str, values: &[f64]) {
+    t.push_str(key);
+    for v in values {
+        let _ = write!(t, " {v}");
+    }
+    t.push('\n');
+}
+
+/// Walks the lines of a model file, keeping the line number for messages.
+struct Reader<'a> {
+    lines: std::iter::Peekable<Box<dyn Iterator<Item = (usize, &'a str)> + 'a>>,
+    source: &'a str,
+    /// The number of the last line read.
+    line_number: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(text: &'a str, source: &'a str) -> Reader<'a> {
+        let lines: Box<dyn Iterator<Item = (usize, &'a str)> + 'a> = Box::new(
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.trim_end_matches('\r'))),
+        );
+        Reader {
+            lines: lines.peekable(),
+            source,
+            line_number: 0,
+        }
+    }
+
+    fn error_at(&self, line: usize, message: &str) -> Error {
+        Error::Input(format!("{} line {line}: {message}", self.source))
+    }
+
+    fn error_here(&mut self, message: &str) -> Error {
+        let line = self.lines.peek().map_or(self.line_number + 1, |(n, _)| *n);
+        self.error_at(line, message)
+    }
+
+    /// The next line, or an error saying the file ended where `what` was expected.
+    fn next(&mut self, what: &str) -> Result<(usize, &'a str)> {
+        match self.lines.next() {
+            Some((n, line)) => {
+                self.line_number = n;
+                Ok((n, line))
+            }
+            None => Err(Error::Input(format!(
+                "{} line {}: the file ends where {what} should follow; it is truncated",
+                self.source,
+                self.line_number + 1
+            ))),
+        }
+    }
+
+    /// An error saying the file is truncated if it has ended where `what` should follow.
+    fn expect_more(&mut self, what: &str) -> Result<()> {
+        if self.lines.peek().is_none() {
+            return Err(Error::Input(format!(
+                "{} line {}: the file ends where {what} should follow; it is truncated",
+                self.source,
+                self.line_number + 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// The first word of the next line, without consuming it.
+    fn peek_key(&mut self) -> Option<&'a str> {
+        self.lines
+            .peek()
+            .map(|(_, l)| l.split(' ').next().unwrap_or(""))
+    }
+
+    /// The next line, which must be `key VALUE…`; returns the text after the key.
+    fn keyed(&mut self, key: &str) -> Result<(usize, &'a str)> {
+        let (n, line) = self.next(&format!("a '{key}' line"))?;
+        match line.split_once(' ') {
+            Some((k, rest)) if k == key => Ok((n, rest)),
+            _ if line == key => Ok((n, "")),
+            _ => Err(self.error_at(
+                n,
+                &format!("expected a '{key}' line, found '{}'", shorten(line)),
+            )),
+        }
+    }
+
+    /// The next line, which must be `key` followed by exactly `count` finite numbers.
+    fn numbers(&mut self, key: &str, count: usize) -> Result<Vec<f64>> {
+        let (n, rest) = self.keyed(key)?;
+        let mut values = Vec::with_capacity(count);
+        for word in rest.split_whitespace() {
+            match word.parse::<f64>() {
+                Ok(v) if v.is_finite() => values.push(v),
+                _ => {
+                    return Err(self.error_at(
+                        n,
+                        &format!("'{word}' in the {key} line is not a finite number"),
+                    ))
+                }
+            }
+        }
+        if values.len() != count {
+            return Err(self.error_at(
+                n,
+                &format!(
+                    "the {key} line has {} numbers; expected {count}",
+                    values.len()
+                ),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// A positive whole number from a layer line.
+    fn count(&self, line: usize, word: &str) -> Result<usize> {
+        match word.parse::<usize>() {
+            Ok(c) if c > 0 => Ok(c),
+            _ => Err(self.error_at(
+                line,
+                &format!("'{word}' is not a size; expected a whole number of at least 1"),
+            )),
+        }
+    }
+}
+
+fn shorten(line: &str) -> String {
+    if line.chars().count() > 40 {
+        format!("{}…", line.chars().take(40).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
