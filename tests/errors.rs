@@ -326,3 +326,103 @@ fn an_output_folder_that_cannot_be_written_is_an_error_before_training() {
     // Refused at the door: no history was written beside the bad folder either.
     assert!(!Path::new(&file).with_file_name("history.csv").exists());
 }
+
+#[test]
+fn bad_model_files_and_predict_inputs_are_named() {
+    let folder = scratch().join("model-out");
+    let model = scratch().join("xor-model.txt");
+    let trained = backprop(&[
+        "train",
+        "xor",
+        "--quiet",
+        "--out",
+        folder.to_str().unwrap(),
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(trained.code, Some(0), "{}", trained.stderr);
+    let good = std::fs::read_to_string(&model).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let edited = |name: &str, f: &dyn Fn(&str) -> String| write(name, f(&good).as_bytes());
+
+    let truncated = write("truncated.txt", lines[..5].join("\n").as_bytes());
+    let version = edited("version.txt", &|t| {
+        t.replacen("backprop-model 1", "backprop-model 7", 1)
+    });
+    let other_format = write("other.txt", b"{\"weights\": [1, 2]}\n");
+    let not_a_number = edited("nan_weight.txt", &|t| {
+        let w_line = t.lines().find(|l| l.starts_with("W ")).unwrap();
+        t.replacen(w_line, "W 0.5 zero 0.25 0.125", 1)
+    });
+    let shapes = edited("shapes.txt", &|t| {
+        t.replacen("layer 3 dense 4 1", "layer 3 dense 5 1", 1)
+    });
+    let empty = write("empty_model.txt", b"");
+    let missing = scratch().join("no-model.txt");
+    let three_columns = write("three.csv", b"a,b,c,label\n1,2,3,x\n");
+
+    let m = |p: &str| p.to_string();
+    let model_path = model.to_string_lossy().into_owned();
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            vec![
+                m("predict"),
+                m("--model"),
+                missing.to_string_lossy().into_owned(),
+                m("1,0"),
+            ],
+            vec!["no-model.txt", "no such file"],
+        ),
+        (
+            vec![m("predict"), m("--model"), empty.clone(), m("1,0")],
+            vec!["empty_model.txt", "line 1"],
+        ),
+        (
+            vec![m("predict"), m("--model"), truncated.clone(), m("1,0")],
+            vec!["truncated.txt", "truncated"],
+        ),
+        (
+            vec![m("predict"), m("--model"), version.clone(), m("1,0")],
+            vec!["version.txt", "line 1", "version 7"],
+        ),
+        (
+            vec![m("predict"), m("--model"), other_format.clone(), m("1,0")],
+            vec!["other.txt", "line 1"],
+        ),
+        (
+            vec![m("predict"), m("--model"), not_a_number.clone(), m("1,0")],
+            vec!["nan_weight.txt", "'zero'"],
+        ),
+        (
+            vec![m("predict"), m("--model"), shapes.clone(), m("1,0")],
+            vec!["shapes.txt", "layer 3"],
+        ),
+        (
+            vec![m("predict"), m("--model"), model_path.clone(), m("1,0,3")],
+            vec!["'1,0,3'", "3 values", "takes 2"],
+        ),
+        (
+            vec![m("predict"), m("--model"), model_path.clone(), m("1,x")],
+            vec!["'x'", "not a finite number"],
+        ),
+        (
+            vec![
+                m("predict"),
+                m("--model"),
+                model_path.clone(),
+                m("--data"),
+                three_columns.clone(),
+            ],
+            vec!["three.csv", "takes 2 features"],
+        ),
+        (vec![m("predict"), m("1,0")], vec!["--model"]),
+    ];
+    for (args, needles) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_clean_error(&args, needles);
+    }
+    eprintln!(
+        "{} bad model files and predict inputs, each a clean error",
+        cases.len()
+    );
+}

@@ -105,3 +105,133 @@ fn random_corruptions_of_a_valid_csv_never_panic_the_loader() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+// ----- Model files -----------------------------------------------------------------------------
+
+use backprop::activation::Activation;
+use backprop::data::{Standardizer, Task};
+use backprop::matrix::Matrix;
+use backprop::model_file::Model;
+use backprop::network::{Architecture, Network};
+
+/// A model with a random architecture, random weights, and sometimes standardisation.
+fn random_model(rng: &mut Rng) -> Model {
+    let n_in = 1 + rng.below(5);
+    let hidden: Vec<usize> = (0..rng.below(4)).map(|_| 1 + rng.below(6)).collect();
+    let activation =
+        Activation::from_name(Activation::HIDDEN_NAMES[rng.below(Activation::HIDDEN_NAMES.len())])
+            .unwrap();
+    let (target, n_out, output, class_names) = match rng.below(3) {
+        0 => (
+            Task::Binary,
+            1,
+            Activation::Sigmoid,
+            vec!["no".into(), "yes".into()],
+        ),
+        1 => {
+            let k = 3 + rng.below(3);
+            let names = (0..k).map(|c| format!("class {c}")).collect();
+            (
+                Task::Multiclass { classes: k },
+                k,
+                Activation::Softmax,
+                names,
+            )
+        }
+        _ => (Task::Regression, 1, Activation::Identity, Vec::new()),
+    };
+    let architecture = Architecture {
+        n_in,
+        hidden,
+        activation,
+        n_out,
+        output,
+        batch_norm: rng.below(2) == 1,
+        dropout: if rng.below(2) == 1 { 0.25 } else { 0.0 },
+    };
+    let mut network = Network::mlp(&architecture, rng);
+    // Train-mode passes move the batch-norm running statistics away from their defaults, so the
+    // file must carry them too.
+    let x = Matrix::random_normal(8, n_in, 0.0, 3.0, rng);
+    network.forward(&x, true);
+    let standardizer = (rng.below(2) == 1).then(|| Standardizer::fit(&x));
+    Model {
+        task: "random".to_string(),
+        target,
+        class_names,
+        feature_names: (0..n_in).map(|j| format!("f{j}")).collect(),
+        standardizer,
+        network,
+    }
+}
+
+#[test]
+fn save_load_save_is_byte_identical_and_predicts_the_same_bits() {
+    let mut rng = Rng::new(4);
+    for case in 0..300 {
+        let mut model = random_model(&mut rng);
+        let text = model.to_text();
+        let mut loaded = Model::parse(&text, "random.txt")
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        assert_eq!(loaded.to_text(), text, "case {case}");
+        let x = Matrix::random_normal(5, model.network.n_in(), 0.0, 2.0, &mut rng);
+        let expected = model.predict(&x);
+        let got = loaded.predict(&x);
+        let same_bits = expected
+            .as_slice()
+            .iter()
+            .zip(got.as_slice())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same_bits, "case {case}: {expected:?} vs {got:?}");
+    }
+}
+
+#[test]
+fn random_cuts_and_corruptions_of_a_model_file_never_panic_the_loader() {
+    let mut rng = Rng::new(5);
+    let (mut accepted, mut rejected) = (0, 0);
+    let damage = [
+        "", " ", "x", "-", "1e999", "NaN", "\n", "layer", "W", "99", "0", "end",
+    ];
+    for _ in 0..CASES {
+        let text = random_model(&mut rng).to_text();
+        let mut words: Vec<String> = text.split(' ').map(str::to_string).collect();
+        let damaged = match rng.below(3) {
+            0 => {
+                // Cut at any character boundary.
+                let cut = rng.below(text.chars().count() + 1);
+                text.chars().take(cut).collect::<String>()
+            }
+            1 => {
+                for _ in 0..1 + rng.below(3) {
+                    let at = rng.below(words.len());
+                    words[at] = damage[rng.below(damage.len())].to_string();
+                }
+                words.join(" ")
+            }
+            _ => {
+                let mut lines: Vec<&str> = text.lines().collect();
+                let at = rng.below(lines.len());
+                if rng.below(2) == 0 {
+                    lines.remove(at);
+                } else {
+                    lines.insert(at, lines[rng.below(lines.len())]);
+                }
+                lines.join("\n")
+            }
+        };
+        match Model::parse(&damaged, "damaged.txt") {
+            Ok(_) => accepted += 1,
+            Err(error) => {
+                let message = error.to_string();
+                assert!(message.contains("damaged.txt"), "{message}");
+                assert!(!message.contains('\n'), "one line: {message}");
+                rejected += 1;
+            }
+        }
+    }
+    assert!(
+        rejected > CASES / 2,
+        "{accepted} accepted, {rejected} rejected"
+    );
+}

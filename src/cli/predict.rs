@@ -99,13 +99,8 @@ fn parse_rows(rows: &[String], n_in: usize) -> Result<Matrix> {
     let mut values = Vec::with_capacity(rows.len() * n_in);
     for row in rows {
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        if fields.len() != n_in {
-            return Err(Error::Usage(format!(
-                "the input '{row}' has {} values; the model takes {n_in}, separated by commas",
-                fields.len()
-            )));
-        }
-        for field in fields {
+        // Numbers first: 'abc' is better answered with "not a number" than with a count.
+        for field in &fields {
             match field.parse::<f64>() {
                 Ok(v) if v.is_finite() => values.push(v),
                 _ => {
@@ -114,6 +109,12 @@ fn parse_rows(rows: &[String], n_in: usize) -> Result<Matrix> {
                     )))
                 }
             }
+        }
+        if fields.len() != n_in {
+            return Err(Error::Usage(format!(
+                "the input '{row}' has {} values; the model takes {n_in}, separated by commas",
+                fields.len()
+            )));
         }
     }
     Ok(Matrix::from_vec(rows.len(), n_in, values))
