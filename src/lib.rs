@@ -65,3 +65,5 @@ pub mod cli;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod plot;
+pub mod report;

@@ -9,6 +9,7 @@
 //! tests can capture the output.
 
 pub mod args;
+pub mod plot;
 pub mod train;
 
 use crate::error::{Error, Result};
@@ -22,6 +23,8 @@ pub const PROGRAM: &str = "backprop";
 pub enum Command {
     /// Train a network on a task or CSV file.
     Train,
+    /// Draw figures as SVG files.
+    Plot,
     /// Print the commands.
     Help,
     /// Print the version.
@@ -30,12 +33,13 @@ pub enum Command {
 
 impl Command {
     /// Every command with its one-line description, in the order help lists them.
-    pub const ALL: [(&'static str, Command, &'static str); 3] = [
+    pub const ALL: [(&'static str, Command, &'static str); 4] = [
         (
             "train",
             Command::Train,
             "train a network on a task or a CSV file and report what happened",
         ),
+        ("plot", Command::Plot, "draw the figures as SVG files"),
         ("help", Command::Help, "show this help (or 'help COMMAND')"),
         ("version", Command::Version, "show the version"),
     ];
@@ -87,6 +91,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let rest = &words[1..];
     match Command::from_name(first)? {
         Command::Train => train::run(rest, stdout, stderr),
+        Command::Plot => plot::run(rest, stdout, stderr),
         Command::Help => help(rest, stdout),
         Command::Version => {
             writeln!(stdout, "{PROGRAM} {}", env!("CARGO_PKG_VERSION"))?;
@@ -101,6 +106,10 @@ fn help(rest: &[String], stdout: &mut dyn Write) -> Result<()> {
         return match command {
             Command::Train => {
                 write!(stdout, "{}", train::help_text())?;
+                Ok(())
+            }
+            Command::Plot => {
+                write!(stdout, "{}", plot::help_text())?;
                 Ok(())
             }
             Command::Help | Command::Version => help(&[], stdout),
