@@ -276,7 +276,9 @@ fn train_one(
     let report_every = (options.epochs / 10).max(1);
     let mut last_draw = Instant::now();
     let mut progress_error = None;
-    let run = run::execute(options, |stats, _| {
+    let mut recorder = crate::plot::Recorder::new(options.epochs, crate::plot::MAX_FRAMES);
+    let run = run::execute(options, |stats, network| {
+        recorder.observe(stats, network);
         if !quiet {
             let result = if live {
                 if last_draw.elapsed().as_millis() >= 100 || stats.epoch == options.epochs {
@@ -309,6 +311,7 @@ fn train_one(
         &out_dir.join("summary.json"),
         summary_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
+    crate::report::write_run_report(&run, &recorder, &out_dir)?;
     write_summary(&run, seconds, &out_dir, stdout)?;
 
     if let Some(divergence) = &run.history.divergence {

@@ -540,6 +540,7 @@ pub fn gradient_flow_figure(settings: &Settings) -> Result<Vec<Figure>> {
     options.activation = Activation::Sigmoid;
     options.rule = Rule::Sgd;
     options.lr = 0.5;
+    options.samples = 300;
     options.epochs = settings.epochs(300);
     let run = train(&options)?;
     Ok(vec![gradient_flow(
@@ -675,7 +676,7 @@ fn vanishing_gradients(settings: &Settings) -> Result<Figure> {
 /// # Errors
 /// Never in practice (the runs use built-in tasks).
 pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
-    let rates = [0.001, 0.01, 0.1, 0.5, 2.0];
+    let rates = [0.001, 0.01, 0.05, 0.1, 0.3];
     let mut losses = Vec::new();
     let mut trajectories = Vec::new();
     let mut notes = Vec::new();
@@ -702,7 +703,7 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
             loss.push(f64::INFINITY);
         }
         losses.push(Series::new(label, epochs.clone(), loss, colour::line(k)));
-        if matches!(k, 1 | 3 | 4) {
+        if matches!(k, 1 | 2 | 4) {
             for i in 0..3 {
                 let mut s = Series::new(
                     if i == 0 {
@@ -737,10 +738,18 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
             x_label: "epoch",
             y_label: "MSE loss (log scale)",
             log: (false, true),
-            y_limits: Some((1e-3, 1e2)),
+            y_limits: Some((1e-2, 1e3)),
             legend: LegendAt::Outside,
         },
     );
+    // The diverging run's weights leave for ±10³⁰⁰: scale to the others and let it run off.
+    let calm = extent(
+        trajectories
+            .iter()
+            .filter(|s| s.colour != colour::line(4))
+            .flat_map(|s| s.ys.iter().copied()),
+    )
+    .map(|(lo, hi)| (lo - 0.3 * (hi - lo), hi + 0.3 * (hi - lo)));
     line_chart(
         &mut svg,
         (730.0, 80.0, 330.0, 280.0),
@@ -750,7 +759,7 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
             x_label: "epoch",
             y_label: "weight value",
             log: (false, false),
-            y_limits: None,
+            y_limits: calm,
             legend: LegendAt::TopRight,
         },
     );
@@ -785,7 +794,8 @@ pub fn histogram(values: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<f64> 
 pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
     let mut options = task("moons");
     options.hidden = vec![32, 32];
-    options.epochs = settings.epochs(1000);
+    options.samples = 300;
+    options.epochs = settings.epochs(500);
     let run = train(&options)?;
     let before: Vec<Vec<f64>> = run
         .initial
@@ -926,8 +936,8 @@ fn comparison_panel(
 /// Never in practice (the runs use built-in tasks).
 pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
     let mut base = task("moons");
-    base.samples = 400;
-    base.epochs = settings.epochs(300);
+    base.samples = 200;
+    base.epochs = settings.epochs(200);
     let with = |f: &dyn Fn(&mut RunOptions)| {
         let mut o = base.clone();
         f(&mut o);
@@ -1012,7 +1022,7 @@ pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
 /// points. Small networks cannot bend enough (both losses high); large ones bend through the
 /// noise (train loss falls, test loss rises).
 fn fitting(settings: &Settings) -> Result<Figure> {
-    let sizes = [1usize, 2, 4, 8, 32, 128];
+    let sizes = [1usize, 2, 4, 16, 64];
     let (mut train_loss, mut test_loss) = (Vec::new(), Vec::new());
     for &h in &sizes {
         let mut options = task("sine");
@@ -1020,7 +1030,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
         options.noise = 0.3;
         options.test_fraction = 0.5;
         options.hidden = vec![h, h];
-        options.epochs = settings.epochs(3000);
+        options.epochs = settings.epochs(1500);
         let run = train(&options)?;
         let last = run.history.last();
         train_loss.push(last.map_or(f64::NAN, |e| e.train_loss));
@@ -1038,7 +1048,14 @@ fn fitting(settings: &Settings) -> Result<Figure> {
     );
     let series = [
         Series::new("train loss", xs.clone(), train_loss, colour::line(0)),
-        Series::new("test loss", xs, test_loss, colour::line(1)).dashed(),
+        Series::new("test loss", xs.clone(), test_loss, colour::line(1)).dashed(),
+        Series::new(
+            "noise floor σ² = 0.09",
+            xs.clone(),
+            vec![0.09; xs.len()],
+            "#888",
+        )
+        .dashed(),
     ];
     let panel = line_chart(
         &mut svg,
@@ -1053,16 +1070,12 @@ fn fitting(settings: &Settings) -> Result<Figure> {
             legend: LegendAt::Outside,
         },
     );
-    for s in &series {
+    for s in &series[..2] {
         for (x, y) in s.xs.iter().zip(&s.ys) {
             svg.circle(panel.at(*x, *y), 3.5, &s.colour, "#fff", "point");
         }
     }
-    svg.text(
-        (560.0, 200.0),
-        "noise floor: σ² = 0.09",
-        axes::SMALL.coloured("#555"),
-    );
+
     Ok(Figure {
         file: "comparison-fitting.svg".to_string(),
         svg: svg.finish(),

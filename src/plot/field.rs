@@ -118,10 +118,13 @@ pub fn cell_rect(
 
 /// Draws the field as merged runs of cells coloured by `colour(value)`.
 pub fn draw_cells(svg: &mut Svg, grid: &Grid, panel: &Panel, colour: impl Fn(f64) -> String) {
+    // Crisp edges: without anti-aliasing, neighbouring cells meet without pale seams.
+    svg.open("g", &[("shape-rendering", "crispEdges".into())]);
     for (i, j0, j1, c) in runs(grid, colour) {
         let (x, y, w, h) = cell_rect(grid, panel, i, j0, j1);
         svg.rect(x, y, w, h, &c);
     }
+    svg.close();
 }
 
 /// The segments of the `level` line, in data coordinates, by marching squares.
