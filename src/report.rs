@@ -116,12 +116,13 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
     let layers = curves.gradient.len();
     let norms =
         scale::positive_extent(curves.gradient.iter().flatten().copied()).unwrap_or((1e-4, 1.0));
-    let bar_panel = Panel::new(
+    let mut bar_panel = Panel::new(
         (770.0, 40.0, 200.0, 260.0),
         (0.5, layers as f64 + 0.5),
         norms,
         (false, true),
     );
+    bar_panel.integer_x = true;
     bar_panel.draw_axes(
         &mut svg,
         "dense layer l",
@@ -154,7 +155,7 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
         let mut network = network.clone();
         match (picture, &input_panel) {
             (Some(true), Some(p)) => {
-                let grid = maps::prediction_grid(&mut network, (p.x.domain, p.y.domain), 32);
+                let grid = maps::prediction_grid(&mut network, (p.x.domain, p.y.domain), 20);
                 let binary = train.task == Task::Binary;
                 field::draw_cells(&mut svg, &grid, p, |v| maps::prediction_colour(v, binary));
             }
@@ -169,7 +170,7 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
             _ => {}
         }
         let seen = (*epoch).min(curves.epoch.len());
-        let stride = seen.div_ceil(150).max(1);
+        let stride = seen.div_ceil(100).max(1);
         let pick = |v: &[f64]| -> Vec<f64> { v[..seen].iter().step_by(stride).copied().collect() };
         loss_panel.curve(
             &mut svg,

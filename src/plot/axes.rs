@@ -40,6 +40,8 @@ pub struct Panel {
     pub x: Scale,
     /// The y scale (its range runs from the bottom up).
     pub y: Scale,
+    /// Label only whole numbers on the x axis (layer numbers, counts).
+    pub integer_x: bool,
 }
 
 impl Panel {
@@ -68,6 +70,7 @@ impl Panel {
             } else {
                 Scale::linear(y, y_range)
             },
+            integer_x: false,
         }
     }
 
@@ -86,6 +89,9 @@ impl Panel {
         let bottom = self.top + self.height;
         let right = self.left + self.width;
         for t in self.x.ticks(6) {
+            if self.integer_x && t.fract() != 0.0 {
+                continue;
+            }
             let px = self.x.map(t);
             svg.line((px, self.top), (px, bottom), "#e6e6e6", 1.0);
             svg.line((px, bottom), (px, bottom + 4.0), "#444", 1.0);
@@ -119,8 +125,21 @@ impl Panel {
     }
 
     /// Draws a series as a line.
+    ///
+    /// A curve of thousands of epochs is thinned to two points per pixel of width: the eye
+    /// cannot see more, and the file stays small.
     pub fn curve(&self, svg: &mut Svg, xs: &[f64], ys: &[f64], colour: &str, dash: &str) {
-        svg.polyline(&self.points(xs, ys), colour, 2.0, dash);
+        let n = xs.len().min(ys.len());
+        let stride = n.div_ceil((2.0 * self.width).max(1.0) as usize).max(1);
+        let mut points: Vec<(f64, f64)> = (0..n)
+            .step_by(stride)
+            .map(|i| self.at(xs[i], ys[i]))
+            .collect();
+        // Always end on the last point, where the reader looks for the final value.
+        if n > 0 && (n - 1) % stride != 0 {
+            points.push(self.at(xs[n - 1], ys[n - 1]));
+        }
+        svg.polyline(&points, colour, 2.0, dash);
     }
 }
 

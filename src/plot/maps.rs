@@ -80,10 +80,10 @@ pub fn prediction_grid(network: &mut Network, bounds: ((f64, f64), (f64, f64)), 
     }
 }
 
-/// The colour of a prediction-grid value, quantised to 20 steps so neighbouring cells merge.
+/// The colour of a prediction-grid value, quantised to 12 steps so neighbouring cells merge.
 pub fn prediction_colour(v: f64, binary: bool) -> String {
     if binary {
-        colour::probability((v * 20.0).round() / 20.0)
+        colour::probability((v * 12.0).round() / 12.0)
     } else {
         let k = v.floor().max(0.0) as usize;
         let confidence = ((v - k as f64) * 10.0).round() / 10.0;

@@ -157,7 +157,7 @@ pub fn write(figures: &[Figure], folder: &Path) -> Result<Vec<PathBuf>> {
 
 /// The most snapshots a [`Recorder`] keeps: enough for a smooth replay, few enough to keep an
 /// animation or an HTML report small.
-pub const MAX_FRAMES: usize = 40;
+pub const MAX_FRAMES: usize = 30;
 
 /// Snapshots of a network at evenly spaced epochs, taken from `run::execute`'s `on_epoch`.
 #[derive(Clone, Debug, Default)]
