@@ -397,34 +397,33 @@ fn curves_for(settings: &Settings, default_task: &str) -> Result<(RunCurves, Str
     ))
 }
 
-/// Layers whose last gradient norm is far below (vanishing) or above (exploding) the median.
+/// Layers whose gradient vanishes or explodes at some epoch.
+///
+/// ```text
+/// vanishing   ‖dWˡ‖ < 10⁻² · maxₖ ‖dWᵏ‖ in the same epoch: the loss barely reaches layer l
+/// exploding   ‖dWˡ‖ > 10³, or not a finite number
+/// ```
 pub fn flagged_layers(curves: &RunCurves) -> Vec<(usize, &'static str)> {
-    let last: Vec<f64> = curves
-        .gradient
-        .iter()
-        .map(|g| {
-            g.iter()
-                .rev()
-                .copied()
-                .find(|v| v.is_finite())
-                .unwrap_or(f64::NAN)
-        })
-        .collect();
-    let mut sorted: Vec<f64> = last.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(1.0);
-    last.iter()
-        .enumerate()
-        .filter_map(|(l, g)| {
-            if !g.is_finite() || *g > 1e3 * median.max(1e-12) || *g > 1e3 {
-                Some((l, "exploding"))
-            } else if *g < 1e-2 * median || *g < 1e-7 {
-                Some((l, "vanishing"))
-            } else {
-                None
-            }
-        })
-        .collect()
+    let epochs = curves.epoch.len();
+    let mut flags = Vec::new();
+    for (l, g) in curves.gradient.iter().enumerate() {
+        let exploding = g.iter().any(|v| !v.is_finite() || *v > 1e3);
+        let vanishing = (0..epochs).any(|e| {
+            let strongest = curves
+                .gradient
+                .iter()
+                .filter_map(|layer| layer.get(e).copied())
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            g.get(e).is_some_and(|v| *v < 1e-2 * strongest)
+        });
+        if exploding {
+            flags.push((l, "exploding"));
+        } else if vanishing {
+            flags.push((l, "vanishing"));
+        }
+    }
+    flags
 }
 
 /// The gradient-flow figure: ‖dWˡ‖ per layer and ‖ΔWˡ‖/‖Wˡ‖ per layer over epochs.
@@ -507,14 +506,14 @@ pub fn gradient_flow(curves: &RunCurves, name: &str) -> Figure {
         },
     );
     let note = if flagged.is_empty() {
-        "no layer flagged: every layer's gradient is within 100× of the median layer's".to_string()
+        "no layer flagged: in every epoch each layer's gradient is within 100× of the strongest layer's".to_string()
     } else {
         let list: Vec<String> = flagged
             .iter()
             .map(|(l, what)| format!("layer {} {what}", l + 1))
             .collect();
         format!(
-            "flagged (last epoch, against the median layer): {}",
+            "flagged: {} (vanishing: below 1/100 of the strongest layer's ‖dW‖ in some epoch)",
             list.join(", ")
         )
     };
@@ -539,7 +538,7 @@ pub fn gradient_flow_figure(settings: &Settings) -> Result<Vec<Figure>> {
     options.hidden = vec![16; 6];
     options.activation = Activation::Sigmoid;
     options.rule = Rule::Sgd;
-    options.lr = 0.5;
+    options.lr = 2.0;
     options.samples = 300;
     options.epochs = settings.epochs(300);
     let run = train(&options)?;
@@ -808,14 +807,14 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
         .map(|d| d.w.as_slice().to_vec())
         .collect();
     let layers = before.len();
-    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 400.0);
+    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 430.0);
     axes::title(
         &mut svg,
         "Weights before and after training (moons, 2 → 32 → 32 → 1)",
     );
     axes::subtitle(
         &mut svg,
-        "initialised narrow and symmetric (He: std √(2/n_in)); training spreads the weights it needs",
+        "initialised narrow and symmetric (std ∝ 1/√n_in); training spreads the weights it needs",
     );
     for l in 0..layers {
         let all = before[l].iter().chain(&after[l]).copied();
@@ -843,7 +842,7 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
                 before[l].len()
             ),
         );
-        for (h, fill, opacity) in [(&h0, colour::line(5), 0.45), (&h1, colour::line(0), 0.45)] {
+        for (h, fill, opacity) in [(&h0, "#888", 0.5), (&h1, colour::class(1), 0.55)] {
             for (c, count) in centres.iter().zip(h.iter()) {
                 if *count == 0.0 {
                     continue;
@@ -865,19 +864,18 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
             }
         }
     }
-    let right = svg.width() - 200.0;
     legend(
         &mut svg,
-        (right, 340.0),
+        (70.0, 372.0),
         &[
             (
                 "before training".to_string(),
-                colour::line(5).to_string(),
+                "#888".to_string(),
                 Mark::Square,
             ),
             (
                 "after training".to_string(),
-                colour::line(0).to_string(),
+                colour::class(1).to_string(),
                 Mark::Square,
             ),
         ],
