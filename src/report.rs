@@ -244,7 +244,7 @@ pub fn index_html(run: &Run, recorder: &Recorder, figures: &[Figure]) -> String 
     let mut html = String::new();
     let name = escape(&run.options.data_name());
     html.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>backprop: {name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>backprop: {name}</h1>\n<table>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>backprop: {name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>backprop: {name}</h1>\n<table>\n"
     ));
     for (key, value) in summary_rows(run) {
         html.push_str(&format!(
@@ -255,7 +255,7 @@ pub fn index_html(run: &Run, recorder: &Recorder, figures: &[Figure]) -> String 
     }
     html.push_str("</table>\n<h2>Training replay</h2>\n<p>Drag the slider to see an epoch: what the network predicted, the losses up to then, and how strongly the loss pulled on each layer's weights.</p>\n");
     html.push_str(&format!(
-        "<div id=\"controls\"><input id=\"slider\" type=\"range\" min=\"0\" max=\"{}\" value=\"{}\"><span id=\"epoch\"></span></div>\n<div id=\"replay\">\n",
+        "<div id=\"controls\"><input id=\"slider\" type=\"range\" min=\"0\" max=\"{}\" value=\"{}\"/><span id=\"epoch\"></span></div>\n<div id=\"replay\">\n",
         recorder.snapshots.len().saturating_sub(1),
         recorder.snapshots.len().saturating_sub(1)
     ));
