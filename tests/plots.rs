@@ -7,9 +7,12 @@ use backprop::tasks;
 use std::collections::BTreeMap;
 use std::process::Command;
 
+/// An element: its name and attributes.
+type Element = (String, BTreeMap<String, String>);
+
 /// A small XML checker: tags nest and match, attribute values are quoted, `&` starts an entity.
 /// Returns every element as (name, attributes), in document order.
-fn parse_xml(text: &str) -> Result<Vec<(String, BTreeMap<String, String>)>, String> {
+fn parse_xml(text: &str) -> Result<Vec<Element>, String> {
     let mut elements = Vec::new();
     let mut stack: Vec<String> = Vec::new();
     let bytes = text.as_bytes();
@@ -95,7 +98,7 @@ fn parse_xml(text: &str) -> Result<Vec<(String, BTreeMap<String, String>)>, Stri
     Ok(elements)
 }
 
-fn count(elements: &[(String, BTreeMap<String, String>)], name: &str, class: &str) -> usize {
+fn count(elements: &[Element], name: &str, class: &str) -> usize {
     elements
         .iter()
         .filter(|(n, a)| {
@@ -105,7 +108,7 @@ fn count(elements: &[(String, BTreeMap<String, String>)], name: &str, class: &st
 }
 
 /// The checks every SVG passes: well formed, finite numbers, under 300 KB, a title.
-fn check_svg(figure: &Figure) -> Vec<(String, BTreeMap<String, String>)> {
+fn check_svg(figure: &Figure) -> Vec<Element> {
     let elements = parse_xml(&figure.svg).unwrap_or_else(|e| panic!("{}: {e}", figure.file));
     assert_eq!(
         elements[0].0, "svg",

@@ -136,7 +136,7 @@ impl Panel {
             .map(|i| self.at(xs[i], ys[i]))
             .collect();
         // Always end on the last point, where the reader looks for the final value.
-        if n > 0 && (n - 1) % stride != 0 {
+        if n > 0 && !(n - 1).is_multiple_of(stride) {
             points.push(self.at(xs[n - 1], ys[n - 1]));
         }
         svg.polyline(&points, colour, 2.0, dash);

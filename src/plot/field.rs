@@ -13,6 +13,9 @@ use super::axes::Panel;
 use super::svg::{num, Svg};
 use std::fmt::Write as _;
 
+/// A piece of a contour line, from one point to another (data coordinates).
+pub type Segment = ((f64, f64), (f64, f64));
+
 /// Values on a regular grid over a rectangle of data space.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
@@ -128,7 +131,7 @@ pub fn draw_cells(svg: &mut Svg, grid: &Grid, panel: &Panel, colour: impl Fn(f64
 }
 
 /// The segments of the `level` line, in data coordinates, by marching squares.
-pub fn contour(grid: &Grid, level: f64) -> Vec<((f64, f64), (f64, f64))> {
+pub fn contour(grid: &Grid, level: f64) -> Vec<Segment> {
     let mut segments = Vec::new();
     for i in 0..grid.ny.saturating_sub(1) {
         for j in 0..grid.nx.saturating_sub(1) {
@@ -162,13 +165,7 @@ pub fn contour(grid: &Grid, level: f64) -> Vec<((f64, f64), (f64, f64))> {
 }
 
 /// Draws contour segments as one path.
-pub fn draw_contour(
-    svg: &mut Svg,
-    panel: &Panel,
-    segments: &[((f64, f64), (f64, f64))],
-    stroke: &str,
-    width: f64,
-) {
+pub fn draw_contour(svg: &mut Svg, panel: &Panel, segments: &[Segment], stroke: &str, width: f64) {
     let mut d = String::new();
     for (a, b) in segments {
         let (pa, pb) = (panel.at(a.0, a.1), panel.at(b.0, b.1));
