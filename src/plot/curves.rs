@@ -1028,7 +1028,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
         options.noise = 0.3;
         options.test_fraction = 0.5;
         options.hidden = vec![h, h];
-        options.epochs = settings.epochs(1500);
+        options.epochs = settings.epochs(3000);
         let run = train(&options)?;
         let last = run.history.last();
         train_loss.push(last.map_or(f64::NAN, |e| e.train_loss));
@@ -1042,7 +1042,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
     );
     axes::subtitle(
         &mut svg,
-        "too small underfits (both losses high); too large memorises the noise (train ↓, test ↑)",
+        "too small underfits (both losses high); too large memorises the noise: train loss falls far below σ², test loss does not follow",
     );
     let series = [
         Series::new("train loss", xs.clone(), train_loss, colour::line(0)),

@@ -596,7 +596,7 @@ fn frame_labels(svg: &mut Svg, at: (f64, f64), labels: &[String], seconds: f64) 
             .map(|i| if i == k { "1" } else { "0" }.to_string())
             .collect();
         animate(svg, "opacity", values_list(&values), seconds);
-        svg.text(at, label, axes::LABEL.bold());
+        svg.text(at, label, axes::LABEL.end().bold());
         svg.close();
     }
 }
@@ -676,7 +676,7 @@ fn boundary_animation(settings: &Settings) -> Result<Figure> {
         .iter()
         .map(|(e, _)| format!("epoch {e} of {}", options.epochs))
         .collect();
-    frame_labels(&mut svg, (500.0, 90.0), &labels, seconds);
+    frame_labels(&mut svg, (490.0, 62.0), &labels, seconds);
     Ok(Figure {
         file: "animation-decision-boundary.svg".to_string(),
         svg: svg.finish(),
