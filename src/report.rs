@@ -30,7 +30,7 @@ svg{max-width:100%;height:auto;display:block;margin:12px 0}\
 
 /// Shows the frame the slider points at.
 const SCRIPT: &str = "const frames=document.querySelectorAll('#replay .frame'),slider=document.getElementById('slider'),label=document.getElementById('epoch');\n\
-function show(){frames.forEach((g,i)=>g.style.display=i==slider.value?'':'none');label.textContent=frames[slider.value].dataset.epoch;}\n\
+function show(){if(!frames.length)return;frames.forEach((g,i)=>g.style.display=i==slider.value?'':'none');label.textContent=frames[slider.value].dataset.epoch;}\n\
 slider.oninput=show;show();";
 
 /// The summary rows: (what, value).

@@ -323,3 +323,96 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
     assert!(svg.contains("Learning curves"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn nice_ticks_are_one_two_or_five_times_a_power_of_ten() {
+    use backprop::plot::scale::nice_ticks;
+    assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    assert_eq!(
+        nice_ticks(-3.7, 9.2, 7),
+        vec![-2.0, 0.0, 2.0, 4.0, 6.0, 8.0]
+    );
+    assert_eq!(nice_ticks(0.0, 1000.0, 4), vec![0.0, 500.0, 1000.0]);
+    // 12.9 / 6 = 2.15 wants a step of 5: a step of 2 would cut 6.45 intervals, more than asked.
+    assert_eq!(nice_ticks(-3.7, 9.2, 6), vec![0.0, 5.0]);
+}
+
+#[test]
+fn scales_map_ends_to_ends_and_refuse_what_cannot_be_drawn() {
+    use backprop::plot::scale::Scale;
+    let linear = Scale::linear((0.0, 10.0), (100.0, 300.0));
+    assert_eq!(linear.map(0.0), 100.0);
+    assert_eq!(linear.map(5.0), 200.0);
+    // Far outside: clamped 5 % beyond the range, not drawn off the page.
+    assert_eq!(linear.map(1e300), 310.0);
+    assert!(linear.map(f64::NAN).is_nan());
+    let log = Scale::log((0.01, 100.0), (0.0, 400.0));
+    assert_eq!(log.map(1.0), 200.0);
+    assert!(log.map(0.0).is_nan());
+    assert_eq!(log.ticks(4), vec![0.01, 0.1, 1.0, 10.0, 100.0]);
+}
+
+#[test]
+fn the_svg_writer_escapes_text_rounds_numbers_and_drops_non_finite_shapes() {
+    use backprop::plot::svg::{escape, num, Svg, TextStyle};
+    assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    assert_eq!(num(1.23456), "1.23");
+    assert_eq!(num(-0.001), "0");
+    assert_eq!(num(2.0), "2");
+    let mut svg = Svg::new(100.0, 100.0);
+    svg.circle((f64::NAN, 1.0), 2.0, "#000", "none", "dropped");
+    svg.polyline(
+        &[
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (f64::INFINITY, 2.0),
+            (3.0, 3.0),
+            (4.0, 4.0),
+        ],
+        "#000",
+        1.0,
+        "",
+    );
+    svg.text((5.0, 5.0), "x < y", TextStyle::new(12.0));
+    let text = svg.finish();
+    assert!(!text.contains("dropped"));
+    // The infinite point splits the line in two.
+    assert_eq!(text.matches("<polyline").count(), 2);
+    assert!(text.contains("x &lt; y"));
+    parse_xml(&text).unwrap();
+}
+
+#[test]
+fn marching_squares_finds_a_straight_level_line() {
+    use backprop::plot::field::{contour, Grid};
+    // f(x, y) = x: the level 0.5 is the vertical line x = 0.5.
+    let grid = Grid::from_fn((0.0, 1.0), (0.0, 1.0), (11, 11), |x, _| x);
+    let segments = contour(&grid, 0.5);
+    assert_eq!(segments.len(), 10);
+    for (a, b) in segments {
+        assert!((a.0 - 0.5).abs() < 1e-12 && (b.0 - 0.5).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn xmllint_accepts_the_figures_where_it_is_installed() {
+    let Ok(probe) = Command::new("xmllint").arg("--version").output() else {
+        eprintln!("xmllint is not installed: skipped");
+        return;
+    };
+    assert!(probe.status.success());
+    let out = std::env::temp_dir().join(format!("backprop-xmllint-{}", std::process::id()));
+    let figures = make("decision-boundary");
+    let paths = plot::write(&figures, &out).unwrap();
+    let lint = Command::new("xmllint")
+        .arg("--noout")
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

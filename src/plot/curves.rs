@@ -180,6 +180,8 @@ impl Series {
 pub enum LegendAt {
     /// Top-right inside the panel.
     TopRight,
+    /// Top-left inside the panel.
+    TopLeft,
     /// Bottom-right inside the panel.
     BottomRight,
     /// To the right of the panel.
@@ -261,6 +263,7 @@ pub fn line_chart(
     let (left, top, width, height) = rect;
     match chart.legend {
         LegendAt::TopRight => legend(svg, (left + width - box_width - 6.0, top + 6.0), &entries),
+        LegendAt::TopLeft => legend(svg, (left + 6.0, top + 6.0), &entries),
         LegendAt::BottomRight => legend(
             svg,
             (
@@ -598,7 +601,7 @@ pub fn activations(settings: &Settings) -> Result<Vec<Figure>> {
                 log: (false, false),
                 y_limits: Some((-1.5, 4.0)),
                 legend: if k == 0 {
-                    LegendAt::TopRight
+                    LegendAt::TopLeft
                 } else {
                     LegendAt::None
                 },

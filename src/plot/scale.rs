@@ -127,19 +127,25 @@ pub fn nice_ticks(lo: f64, hi: f64, wanted: usize) -> Vec<f64> {
         return vec![lo];
     }
     let raw = (hi - lo) / wanted.max(1) as f64;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * magnitude);
+    let exponent = raw.log10().floor() as i32;
+    let magnitude = 10f64.powi(exponent);
+    let multiple = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * magnitude >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0);
+    let step = multiple * magnitude;
     let first = (lo / step - 1e-9).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
+    // k·m/10ⁿ rather than k·(m·10⁻ⁿ): dividing an integer by an exact power of ten gives the
+    // nearest double to the decimal (0.6, not 0.6000000000000001).
     (first..=last)
         .map(|k| {
-            let v = k as f64 * step;
-            // Strip floating-point dust such as 0.30000000000000004.
-            (v / step).round() * step
+            let units = k as f64 * multiple;
+            if exponent < 0 {
+                units / 10f64.powi(-exponent)
+            } else {
+                units * magnitude
+            }
         })
         .collect()
 }
