@@ -354,7 +354,13 @@ pub fn learning_curves(curves: &RunCurves, name: &str) -> Figure {
             },
             log: (false, !accuracy),
             y_limits: if accuracy { Some((0.0, 1.0)) } else { None },
-            legend: LegendAt::BottomRight,
+            // Accuracy rises to the top, an error falls to the bottom: the legend goes where the
+            // curves are not.
+            legend: if accuracy {
+                LegendAt::BottomRight
+            } else {
+                LegendAt::TopRight
+            },
         },
     );
     Figure {
