@@ -154,13 +154,12 @@ pub fn decision_boundary(run: &Run, file: &str) -> Figure {
         _ => 2,
     };
     for k in 0..classes {
-        let name = run
-            .data
-            .train
-            .class_names
-            .get(k)
-            .cloned()
-            .unwrap_or(format!("class {k}"));
+        let name = match run.data.train.class_names.get(k) {
+            // Bare numbers read better as "class 0" in a legend.
+            Some(name) if name.parse::<f64>().is_err() => name.clone(),
+            Some(name) => format!("class {name}"),
+            None => format!("class {k}"),
+        };
         entries.push((name, colour::class(k).to_string(), Mark::Dot));
     }
     entries.push((
