@@ -65,5 +65,7 @@ pub mod cli;
 pub mod error;
 pub mod files;
 pub mod json;
+
+// Pictures: figures as SVG, and the HTML report of a run.
 pub mod plot;
 pub mod report;

@@ -9,6 +9,8 @@
 //! stdout   the summary: architecture, epochs, seconds, losses and metrics
 //! out/<task>/history.csv    one row per epoch
 //! out/<task>/summary.json   the summary, for scripts
+//! out/<task>/*.svg          learning curves, gradient flow, decision boundary or fit (plot/)
+//! out/<task>/index.html     all of it on one page, with a training replay (report.rs)
 //! ```
 
 use super::args::{self, Flag, Parsed};
