@@ -120,5 +120,9 @@ pub mod error;
 pub mod files;
 // A small JSON writer.
 pub mod json;
+// Figures as SVG.
+pub mod plot;
+// The HTML report of a run, with its training replay.
+pub mod report;
 // The command line.
 pub mod cli;

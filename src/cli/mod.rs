@@ -16,6 +16,7 @@ pub mod args;
 pub mod compare;
 pub mod demo;
 pub mod gradcheck;
+pub mod plot;
 pub mod predict;
 pub mod train;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Compare,
     /// Predict with a saved model.
     Predict,
+    /// Draw figures as SVG files.
+    Plot,
     /// Print the commands.
     Help,
     /// Print the version.
@@ -72,6 +75,7 @@ impl Command {
             Command::Predict,
             "predict with a model saved by 'train --save FILE'",
         ),
+        ("plot", Command::Plot, "draw the figures as SVG files"),
         ("help", Command::Help, "show this help (or 'help COMMAND')"),
         ("version", Command::Version, "show the version"),
     ];
@@ -84,6 +88,7 @@ impl Command {
             Command::Predict => Some(predict::help_text()),
             Command::Demo => Some(demo::help_text()),
             Command::Gradcheck => Some(gradcheck::help_text()),
+            Command::Plot => Some(plot::help_text()),
             Command::Help | Command::Version => None,
         }
     }
@@ -139,6 +144,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         Command::Gradcheck => gradcheck::run(rest, stdout),
         Command::Compare => compare::run(rest, stdout, stderr),
         Command::Predict => predict::run(rest, stdout, stderr),
+        Command::Plot => plot::run(rest, stdout, stderr),
         Command::Help => help(rest, stdout),
         Command::Version => {
             writeln!(stdout, "{PROGRAM} {}", env!("CARGO_PKG_VERSION"))?;

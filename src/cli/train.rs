@@ -11,6 +11,8 @@
 //! out/<task>/history.csv    one row per epoch
 //! out/<task>/summary.json   the summary, for scripts
 //! --save FILE               the trained model as text (see `model_file.rs`)
+//! out/<task>/*.svg          learning curves, gradient flow, decision boundary or fit (plot/)
+//! out/<task>/index.html     all of it on one page, with a training replay (report.rs)
 //! ```
 //!
 //! Without a task, `train` runs the original design's three examples in turn: circles, sine,
@@ -368,7 +370,9 @@ pub fn train_one(
         }
     }
     let mut monitor = Monitor::new();
+    let mut recorder = crate::plot::Recorder::new(options.epochs, crate::plot::MAX_FRAMES);
     let run = run::train_prepared(options, data, |stats, network| {
+        recorder.observe(stats, network);
         // A gradient problem is reported once, the moment it appears.
         for finding in monitor.observe(stats) {
             if !quiet {
@@ -427,6 +431,7 @@ pub fn train_one(
         &out_dir.join("summary.json"),
         summary_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
+    crate::report::write_run_report(&run, &recorder, &out_dir)?;
     write_summary(&run, seconds, &out_dir, stdout)?;
     if let Some(path) = &save {
         writeln!(stdout, "model       {}", path.display())?;

@@ -1,0 +1,1090 @@
+//! Charts over epochs and over settings: how a run (or a family of runs) went.
+//!
+//! ```text
+//! learning curves   L_train, L_test and the metric against the epoch
+//! gradient flow     ‖dWˡ‖ per layer on a log scale; ‖ΔWˡ‖/‖Wˡ‖, the relative size of a step
+//!                   (about 10⁻³ is healthy; 10⁻⁶ means the layer has stopped, 1 that it jumps)
+//! learning rates    the same task for η from too small to diverging
+//! weights           histograms of every Wˡ before and after training
+//! comparisons       one setting varied at a time; train against test loss for under- and
+//!                   over-fitting
+//! activations       f(z) and f′(z) side by side, and the gradient reaching each layer of a
+//!                   deep sigmoid network against a ReLU one (σ′ ≤ ¼, so ‖dWˡ‖ shrinks layer by
+//!                   layer going backward)
+//! ```
+
+use super::axes::{self, legend, Mark, Panel};
+use super::colour;
+use super::scale::{extent, positive_extent};
+use super::svg::Svg;
+use super::{Figure, Settings};
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::optim::Rule;
+use crate::run::{self, Run, RunOptions};
+use crate::tasks;
+use crate::train::History;
+use std::ops::ControlFlow;
+
+/// The per-epoch numbers of a run, from a [`History`] or a `history.csv`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunCurves {
+    /// `accuracy` or `mse`.
+    pub metric: String,
+    /// Epoch numbers.
+    pub epoch: Vec<f64>,
+    /// Training loss per epoch.
+    pub train_loss: Vec<f64>,
+    /// Test loss per epoch (NaN where absent).
+    pub test_loss: Vec<f64>,
+    /// Training metric per epoch.
+    pub train_metric: Vec<f64>,
+    /// Test metric per epoch (NaN where absent).
+    pub test_metric: Vec<f64>,
+    /// `gradient[l][e]` = ‖dWˡ⁺¹‖ in epoch e.
+    pub gradient: Vec<Vec<f64>>,
+    /// `update[l][e]` = ‖ΔWˡ⁺¹‖ in epoch e.
+    pub update: Vec<Vec<f64>>,
+    /// `weight[l][e]` = ‖Wˡ⁺¹‖ after epoch e (empty when read from a CSV, which lacks it).
+    pub weight: Vec<Vec<f64>>,
+}
+
+impl RunCurves {
+    /// The curves of a training history.
+    pub fn from_history(history: &History) -> RunCurves {
+        let layers = history.epochs.first().map_or(0, |e| e.gradient_norms.len());
+        let per_layer = |f: &dyn Fn(&crate::train::EpochStats) -> &Vec<f64>| -> Vec<Vec<f64>> {
+            (0..layers)
+                .map(|l| {
+                    history
+                        .epochs
+                        .iter()
+                        .map(|e| f(e).get(l).copied().unwrap_or(f64::NAN))
+                        .collect()
+                })
+                .collect()
+        };
+        RunCurves {
+            metric: history.metric.name().to_string(),
+            epoch: history.epochs.iter().map(|e| e.epoch as f64).collect(),
+            train_loss: history.epochs.iter().map(|e| e.train_loss).collect(),
+            test_loss: history
+                .epochs
+                .iter()
+                .map(|e| e.test_loss.unwrap_or(f64::NAN))
+                .collect(),
+            train_metric: history.epochs.iter().map(|e| e.train_metric).collect(),
+            test_metric: history
+                .epochs
+                .iter()
+                .map(|e| e.test_metric.unwrap_or(f64::NAN))
+                .collect(),
+            gradient: per_layer(&|e| &e.gradient_norms),
+            update: per_layer(&|e| &e.update_norms),
+            weight: per_layer(&|e| &e.weight_norms),
+        }
+    }
+
+    /// The curves of a `history.csv` written by `train`.
+    ///
+    /// # Errors
+    /// If the text lacks the expected columns.
+    pub fn from_csv(text: &str, source: &str) -> Result<RunCurves> {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name);
+        let (Some(epoch), Some(train_loss), Some(test_loss)) =
+            (column("epoch"), column("train_loss"), column("test_loss"))
+        else {
+            return Err(Error::Input(format!(
+                "{source}: not a history.csv written by train (no epoch, train_loss, test_loss columns); give --run a train output folder"
+            )));
+        };
+        let metric = if column("train_accuracy").is_some() {
+            "accuracy"
+        } else {
+            "mse"
+        };
+        let rows: Vec<Vec<f64>> = lines
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                l.split(',')
+                    .map(|v| v.trim().parse::<f64>().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        let get = |c: Option<usize>| -> Vec<f64> {
+            rows.iter()
+                .map(|r| c.and_then(|c| r.get(c)).copied().unwrap_or(f64::NAN))
+                .collect()
+        };
+        let layers = (1..)
+            .take_while(|l| column(&format!("grad_norm_{l}")).is_some())
+            .count();
+        Ok(RunCurves {
+            metric: metric.to_string(),
+            epoch: get(Some(epoch)),
+            train_loss: get(Some(train_loss)),
+            test_loss: get(Some(test_loss)),
+            train_metric: get(column(&format!("train_{metric}"))),
+            test_metric: get(column(&format!("test_{metric}"))),
+            gradient: (1..=layers)
+                .map(|l| get(column(&format!("grad_norm_{l}"))))
+                .collect(),
+            update: (1..=layers)
+                .map(|l| get(column(&format!("update_norm_{l}"))))
+                .collect(),
+            weight: Vec::new(),
+        })
+    }
+}
+
+/// One line of a chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub label: String,
+    /// x values.
+    pub xs: Vec<f64>,
+    /// y values (non-finite values leave gaps).
+    pub ys: Vec<f64>,
+    /// Stroke colour.
+    pub colour: String,
+    /// Dashed (for the second of a pair, e.g. test against train).
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A solid series.
+    pub fn new(label: impl Into<String>, xs: Vec<f64>, ys: Vec<f64>, colour: &str) -> Series {
+        Series {
+            label: label.into(),
+            xs,
+            ys,
+            colour: colour.to_string(),
+            dashed: false,
+        }
+    }
+
+    /// The same series dashed.
+    pub fn dashed(self) -> Series {
+        Series {
+            dashed: true,
+            ..self
+        }
+    }
+}
+
+/// Where a chart's legend goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegendAt {
+    /// Top-right inside the panel.
+    TopRight,
+    /// Top-left inside the panel.
+    TopLeft,
+    /// Bottom-right inside the panel.
+    BottomRight,
+    /// To the right of the panel.
+    Outside,
+    /// No legend.
+    None,
+}
+
+/// How a chart is labelled and scaled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart<'a> {
+    /// Panel title.
+    pub title: &'a str,
+    /// x axis label (with unit).
+    pub x_label: &'a str,
+    /// y axis label (with unit).
+    pub y_label: &'a str,
+    /// Log scales.
+    pub log: (bool, bool),
+    /// Fixed y limits instead of the data's extent.
+    pub y_limits: Option<(f64, f64)>,
+    /// Where the legend goes.
+    pub legend: LegendAt,
+}
+
+/// Draws `series` as a line chart in the rectangle `rect` and returns its panel.
+pub fn line_chart(
+    svg: &mut Svg,
+    rect: (f64, f64, f64, f64),
+    series: &[Series],
+    chart: &Chart,
+) -> Panel {
+    let xs = extent(series.iter().flat_map(|s| s.xs.iter().copied())).unwrap_or((0.0, 1.0));
+    let ys = || series.iter().flat_map(|s| s.ys.iter().copied());
+    let y = chart.y_limits.unwrap_or_else(|| {
+        if chart.log.1 {
+            positive_extent(ys()).unwrap_or((1e-3, 1.0))
+        } else {
+            extent(ys()).unwrap_or((0.0, 1.0))
+        }
+    });
+    let x = if chart.log.0 {
+        positive_extent(series.iter().flat_map(|s| s.xs.iter().copied())).unwrap_or((1.0, 10.0))
+    } else {
+        xs
+    };
+    let panel = Panel::new(rect, x, y, chart.log);
+    panel.draw_axes(svg, chart.x_label, chart.y_label, chart.title);
+    for s in series {
+        let ys: Vec<f64> =
+            s.ys.iter()
+                .map(|v| {
+                    // Values beyond the chart (a diverging loss) are cut, not drawn off the page.
+                    if chart.y_limits.is_some_and(|(lo, hi)| *v < lo || *v > hi) {
+                        f64::NAN
+                    } else {
+                        *v
+                    }
+                })
+                .collect();
+        let dash = if s.dashed { "6 4" } else { "" };
+        panel.curve(svg, &s.xs, &ys, &s.colour, dash);
+    }
+    let entries: Vec<(String, String, Mark)> = series
+        .iter()
+        .filter(|s| !s.label.is_empty())
+        .map(|s| {
+            let mark = if s.dashed { Mark::Dashed } else { Mark::Line };
+            (s.label.clone(), s.colour.clone(), mark)
+        })
+        .collect();
+    let longest = entries
+        .iter()
+        .map(|e| e.0.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let box_width = 36.0 + longest * 6.4;
+    let box_height = 8.0 + 17.0 * entries.len() as f64;
+    let (left, top, width, height) = rect;
+    match chart.legend {
+        LegendAt::TopRight => legend(svg, (left + width - box_width - 6.0, top + 6.0), &entries),
+        LegendAt::TopLeft => legend(svg, (left + 6.0, top + 6.0), &entries),
+        LegendAt::BottomRight => legend(
+            svg,
+            (
+                left + width - box_width - 6.0,
+                top + height - box_height - 6.0,
+            ),
+            &entries,
+        ),
+        LegendAt::Outside => legend(svg, (left + width + 12.0, top), &entries),
+        LegendAt::None => {}
+    }
+    panel
+}
+
+/// The default options of a named task.
+pub fn task(name: &str) -> RunOptions {
+    RunOptions::for_task(&tasks::find(name).expect("a task of tasks.rs"))
+}
+
+/// Runs `options` without watching.
+pub fn train(options: &RunOptions) -> Result<Run> {
+    run::execute(options, |_, _| ControlFlow::Continue(()))
+}
+
+/// The learning-curves figure: loss (log scale) and metric per epoch.
+pub fn learning_curves(curves: &RunCurves, name: &str) -> Figure {
+    let mut svg = Svg::new(900.0, 400.0);
+    axes::title(&mut svg, &format!("Learning curves: {name}"));
+    let loss = [
+        Series::new(
+            "train",
+            curves.epoch.clone(),
+            curves.train_loss.clone(),
+            colour::line(0),
+        ),
+        Series::new(
+            "test",
+            curves.epoch.clone(),
+            curves.test_loss.clone(),
+            colour::line(1),
+        )
+        .dashed(),
+    ];
+    line_chart(
+        &mut svg,
+        (80.0, 70.0, 330.0, 260.0),
+        &loss,
+        &Chart {
+            title: "loss L (mean over samples)",
+            x_label: "epoch",
+            y_label: "loss (log scale)",
+            log: (false, true),
+            y_limits: None,
+            legend: LegendAt::TopRight,
+        },
+    );
+    let metric = [
+        Series::new(
+            "train",
+            curves.epoch.clone(),
+            curves.train_metric.clone(),
+            colour::line(0),
+        ),
+        Series::new(
+            "test",
+            curves.epoch.clone(),
+            curves.test_metric.clone(),
+            colour::line(1),
+        )
+        .dashed(),
+    ];
+    let accuracy = curves.metric == "accuracy";
+    line_chart(
+        &mut svg,
+        (530.0, 70.0, 330.0, 260.0),
+        &metric,
+        &Chart {
+            title: if accuracy {
+                "accuracy"
+            } else {
+                "mean squared error"
+            },
+            x_label: "epoch",
+            y_label: if accuracy {
+                "fraction correct"
+            } else {
+                "MSE (log scale)"
+            },
+            log: (false, !accuracy),
+            y_limits: if accuracy { Some((0.0, 1.0)) } else { None },
+            // Accuracy rises to the top, an error falls to the bottom: the legend goes where the
+            // curves are not.
+            legend: if accuracy {
+                LegendAt::BottomRight
+            } else {
+                LegendAt::TopRight
+            },
+        },
+    );
+    Figure {
+        file: "learning-curves.svg".to_string(),
+        svg: svg.finish(),
+    }
+}
+
+/// `plot learning-curves`: a moons run, or `--run DIR`'s history.
+///
+/// # Errors
+/// If the run folder cannot be read.
+pub fn learning_curves_figure(settings: &Settings) -> Result<Vec<Figure>> {
+    let (curves, name) = curves_for(settings, "moons")?;
+    Ok(vec![learning_curves(&curves, &name)])
+}
+
+/// The curves of `--run DIR`, or of a fresh run of `default_task`.
+fn curves_for(settings: &Settings, default_task: &str) -> Result<(RunCurves, String)> {
+    if let Some(folder) = &settings.run {
+        let path = folder.join("history.csv");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::Input(format!(
+                "cannot read {}: {}; give --run a folder written by train",
+                path.display(),
+                crate::data::csv::io_reason(&e)
+            ))
+        })?;
+        let name = folder
+            .file_name()
+            .map_or("run".to_string(), |n| n.to_string_lossy().into_owned());
+        return Ok((
+            RunCurves::from_csv(&text, &path.display().to_string())?,
+            name,
+        ));
+    }
+    let mut options = task(default_task);
+    options.epochs = settings.epochs(options.epochs);
+    let run = train(&options)?;
+    Ok((
+        RunCurves::from_history(&run.history),
+        default_task.to_string(),
+    ))
+}
+
+/// Layers whose gradient vanishes or explodes at some epoch.
+///
+/// ```text
+/// vanishing   ‖dWˡ‖ < 10⁻² · maxₖ ‖dWᵏ‖ in the same epoch: the loss barely reaches layer l
+/// exploding   ‖dWˡ‖ > 10³, or not a finite number
+/// ```
+pub fn flagged_layers(curves: &RunCurves) -> Vec<(usize, &'static str)> {
+    let epochs = curves.epoch.len();
+    let mut flags = Vec::new();
+    for (l, g) in curves.gradient.iter().enumerate() {
+        let exploding = g.iter().any(|v| !v.is_finite() || *v > 1e3);
+        let vanishing = (0..epochs).any(|e| {
+            let strongest = curves
+                .gradient
+                .iter()
+                .filter_map(|layer| layer.get(e).copied())
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            g.get(e).is_some_and(|v| *v < 1e-2 * strongest)
+        });
+        if exploding {
+            flags.push((l, "exploding"));
+        } else if vanishing {
+            flags.push((l, "vanishing"));
+        }
+    }
+    flags
+}
+
+/// The gradient-flow figure: ‖dWˡ‖ per layer and ‖ΔWˡ‖/‖Wˡ‖ per layer over epochs.
+pub fn gradient_flow(curves: &RunCurves, name: &str) -> Figure {
+    let mut svg = Svg::new(980.0, 420.0);
+    axes::title(&mut svg, &format!("Gradient flow: {name}"));
+    let flagged = flagged_layers(curves);
+    let label = |l: usize| {
+        let mut text = format!("layer {}", l + 1);
+        if let Some((_, what)) = flagged.iter().find(|(k, _)| *k == l) {
+            text.push_str(&format!(" ({what})"));
+        }
+        text
+    };
+    let gradient: Vec<Series> = curves
+        .gradient
+        .iter()
+        .enumerate()
+        .map(|(l, g)| Series::new(label(l), curves.epoch.clone(), g.clone(), colour::line(l)))
+        .collect();
+    line_chart(
+        &mut svg,
+        (80.0, 70.0, 300.0, 270.0),
+        &gradient,
+        &Chart {
+            title: "gradient norm ‖dWˡ‖ per layer",
+            x_label: "epoch",
+            y_label: "‖dW‖ (log scale)",
+            log: (false, true),
+            y_limits: None,
+            legend: LegendAt::None,
+        },
+    );
+    let (ratio, title, y_label) = if curves.weight.is_empty() {
+        (
+            curves.update.clone(),
+            "update size ‖ΔWˡ‖ per layer",
+            "‖ΔW‖ (log scale)",
+        )
+    } else {
+        (
+            curves
+                .update
+                .iter()
+                .zip(&curves.weight)
+                .map(|(u, w)| u.iter().zip(w).map(|(u, w)| u / w).collect())
+                .collect(),
+            "update-to-weight ratio ‖ΔWˡ‖ / ‖Wˡ‖",
+            "ratio (log scale)",
+        )
+    };
+    let mut series: Vec<Series> = ratio
+        .iter()
+        .enumerate()
+        .map(|(l, r)| Series::new(label(l), curves.epoch.clone(), r.clone(), colour::line(l)))
+        .collect();
+    if !curves.weight.is_empty() {
+        let n = curves.epoch.len();
+        series.push(
+            Series::new(
+                "10⁻³: a healthy step",
+                curves.epoch.clone(),
+                vec![1e-3; n],
+                "#888",
+            )
+            .dashed(),
+        );
+    }
+    line_chart(
+        &mut svg,
+        (490.0, 70.0, 300.0, 270.0),
+        &series,
+        &Chart {
+            title,
+            x_label: "epoch",
+            y_label,
+            log: (false, true),
+            y_limits: None,
+            legend: LegendAt::Outside,
+        },
+    );
+    let note = if flagged.is_empty() {
+        "no layer flagged: in every epoch each layer's gradient is within 100× of the strongest layer's".to_string()
+    } else {
+        let list: Vec<String> = flagged
+            .iter()
+            .map(|(l, what)| format!("layer {} {what}", l + 1))
+            .collect();
+        format!(
+            "flagged: {} (vanishing: below 1/100 of the strongest layer's ‖dW‖ in some epoch)",
+            list.join(", ")
+        )
+    };
+    svg.text((80.0, 400.0), &note, axes::SMALL.coloured("#a33"));
+    Figure {
+        file: "gradient-flow.svg".to_string(),
+        svg: svg.finish(),
+    }
+}
+
+/// `plot gradient-flow`: a deep sigmoid network on moons (so there is something to see), or
+/// `--run DIR`.
+///
+/// # Errors
+/// If the run folder cannot be read.
+pub fn gradient_flow_figure(settings: &Settings) -> Result<Vec<Figure>> {
+    if settings.run.is_some() {
+        let (curves, name) = curves_for(settings, "moons")?;
+        return Ok(vec![gradient_flow(&curves, &name)]);
+    }
+    let mut options = task("moons");
+    options.hidden = vec![16; 6];
+    options.activation = Activation::Sigmoid;
+    options.rule = Rule::Sgd;
+    options.lr = 2.0;
+    options.samples = 300;
+    options.epochs = settings.epochs(300);
+    let run = train(&options)?;
+    Ok(vec![gradient_flow(
+        &RunCurves::from_history(&run.history),
+        "moons, 6 hidden sigmoid layers of 16, SGD",
+    )])
+}
+
+/// The activations figure and the vanishing-gradient figure.
+///
+/// # Errors
+/// Never in practice (the runs use built-in tasks).
+pub fn activations(settings: &Settings) -> Result<Vec<Figure>> {
+    let functions = [
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.1 },
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Swish,
+    ];
+    let mut svg = Svg::new(1100.0, 330.0);
+    axes::title(
+        &mut svg,
+        "Activation functions f(z) and their derivatives f′(z)",
+    );
+    axes::subtitle(
+        &mut svg,
+        "backward multiplies by f′(Z): where f′ is near 0 the gradient stops (Leaky ReLU drawn with slope 0.1 to be visible)",
+    );
+    let zs: Vec<f64> = (0..=160).map(|i| -4.0 + 8.0 * i as f64 / 160.0).collect();
+    for (k, f) in functions.iter().enumerate() {
+        let left = 60.0 + k as f64 * 210.0;
+        let series = [
+            Series::new(
+                "f(z)",
+                zs.clone(),
+                zs.iter().map(|z| f.value(*z)).collect(),
+                colour::line(0),
+            ),
+            Series::new(
+                "f′(z)",
+                zs.clone(),
+                zs.iter().map(|z| f.derivative(*z)).collect(),
+                colour::line(1),
+            )
+            .dashed(),
+        ];
+        line_chart(
+            &mut svg,
+            (left, 80.0, 160.0, 180.0),
+            &series,
+            &Chart {
+                title: f.name(),
+                x_label: "z",
+                y_label: if k == 0 { "f(z), f′(z)" } else { "" },
+                log: (false, false),
+                y_limits: Some((-1.5, 4.0)),
+                legend: if k == 0 {
+                    LegendAt::TopLeft
+                } else {
+                    LegendAt::None
+                },
+            },
+        );
+    }
+    let mut figures = vec![Figure {
+        file: "activations.svg".to_string(),
+        svg: svg.finish(),
+    }];
+    figures.push(vanishing_gradients(settings)?);
+    Ok(figures)
+}
+
+/// ‖dWˡ‖ per layer at the start of training for a 10-layer sigmoid and a 10-layer ReLU network.
+fn vanishing_gradients(settings: &Settings) -> Result<Figure> {
+    let mut series = Vec::new();
+    for (k, f) in [Activation::Sigmoid, Activation::Tanh, Activation::Relu]
+        .iter()
+        .enumerate()
+    {
+        let mut options = task("circles");
+        options.hidden = vec![32; 10];
+        options.activation = *f;
+        options.rule = Rule::Sgd;
+        options.lr = 0.01;
+        options.epochs = 1;
+        options.samples = if settings.quick { 200 } else { 1000 };
+        let run = train(&options)?;
+        let norms = run
+            .history
+            .epochs
+            .first()
+            .map(|e| e.gradient_norms.clone())
+            .unwrap_or_default();
+        let layers: Vec<f64> = (1..=norms.len()).map(|l| l as f64).collect();
+        series.push(Series::new(
+            format!("{} network", f.name()),
+            layers,
+            norms,
+            colour::line(k),
+        ));
+    }
+    let mut svg = Svg::new(760.0, 420.0);
+    axes::title(
+        &mut svg,
+        "Vanishing gradients: ‖dWˡ‖ per layer in a 10-hidden-layer network",
+    );
+    axes::subtitle(
+        &mut svg,
+        "first epoch on circles; σ′(z) ≤ ¼, so each sigmoid layer shrinks the gradient on its way back",
+    );
+    line_chart(
+        &mut svg,
+        (90.0, 80.0, 460.0, 270.0),
+        &series,
+        &Chart {
+            title: "",
+            x_label: "layer l (1 = next to the input, 11 = output)",
+            y_label: "‖dWˡ‖ (log scale)",
+            log: (false, true),
+            y_limits: None,
+            legend: LegendAt::Outside,
+        },
+    );
+    Ok(Figure {
+        file: "vanishing-gradients.svg".to_string(),
+        svg: svg.finish(),
+    })
+}
+
+/// Loss curves on sine for several η with plain SGD, and three weights' trajectories.
+///
+/// # Errors
+/// Never in practice (the runs use built-in tasks).
+pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
+    let rates = [0.001, 0.01, 0.05, 0.1, 0.3];
+    let mut losses = Vec::new();
+    let mut trajectories = Vec::new();
+    let mut notes = Vec::new();
+    for (k, &lr) in rates.iter().enumerate() {
+        let mut options = task("sine");
+        options.hidden = vec![16];
+        options.rule = Rule::Sgd;
+        options.lr = lr;
+        options.epochs = settings.epochs(300);
+        options.samples = 200;
+        // Three weights of the first layer, followed through training.
+        let mut path: Vec<[f64; 3]> = Vec::new();
+        let run = run::execute(&options, |_, network| {
+            let w = &network.dense_layers().next().expect("a dense layer").w;
+            path.push([w.get(0, 0), w.get(0, 1), w.get(0, 2)]);
+            ControlFlow::Continue(())
+        })?;
+        let epochs: Vec<f64> = run.history.epochs.iter().map(|e| e.epoch as f64).collect();
+        let mut loss: Vec<f64> = run.history.epochs.iter().map(|e| e.train_loss).collect();
+        let mut label = format!("η = {lr}");
+        if let Some(d) = &run.history.divergence {
+            label.push_str(&format!(" (diverged, epoch {})", d.epoch));
+            notes.push(format!("η = {lr} diverged in epoch {}", d.epoch));
+            loss.push(f64::INFINITY);
+        }
+        losses.push(Series::new(label, epochs.clone(), loss, colour::line(k)));
+        if matches!(k, 1 | 2 | 4) {
+            for i in 0..3 {
+                let mut s = Series::new(
+                    if i == 0 {
+                        format!("η = {lr}")
+                    } else {
+                        String::new()
+                    },
+                    epochs.clone(),
+                    path.iter().map(|p| p[i]).collect(),
+                    colour::line(k),
+                );
+                s.dashed = i == 1;
+                trajectories.push(s);
+            }
+        }
+    }
+    let mut svg = Svg::new(1100.0, 440.0);
+    axes::title(
+        &mut svg,
+        "Learning rates: the same network on sine, plain gradient descent",
+    );
+    axes::subtitle(
+        &mut svg,
+        "too small crawls, a good η settles, too large oscillates or overflows (W ← W − η·dW overshoots)",
+    );
+    line_chart(
+        &mut svg,
+        (80.0, 80.0, 330.0, 280.0),
+        &losses,
+        &Chart {
+            title: "training loss",
+            x_label: "epoch",
+            y_label: "MSE loss (log scale)",
+            log: (false, true),
+            y_limits: Some((1e-2, 1e3)),
+            legend: LegendAt::Outside,
+        },
+    );
+    // The diverging run's weights leave for ±10³⁰⁰: scale to the others and let it run off.
+    let calm = extent(
+        trajectories
+            .iter()
+            .filter(|s| s.colour != colour::line(4))
+            .flat_map(|s| s.ys.iter().copied()),
+    )
+    .map(|(lo, hi)| (lo - 0.3 * (hi - lo), hi + 0.3 * (hi - lo)));
+    line_chart(
+        &mut svg,
+        (730.0, 80.0, 330.0, 280.0),
+        &trajectories,
+        &Chart {
+            title: "three weights W¹₁₁, W¹₁₂, W¹₁₃ over training",
+            x_label: "epoch",
+            y_label: "weight value",
+            log: (false, false),
+            y_limits: calm,
+            legend: LegendAt::TopRight,
+        },
+    );
+    if !notes.is_empty() {
+        svg.text(
+            (80.0, 425.0),
+            &notes.join("; "),
+            axes::SMALL.coloured("#a33"),
+        );
+    }
+    Ok(vec![Figure {
+        file: "learning-rates.svg".to_string(),
+        svg: svg.finish(),
+    }])
+}
+
+/// Counts of `values` in `bins` equal bins over `[lo, hi]`.
+pub fn histogram(values: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<f64> {
+    let mut counts = vec![0.0; bins];
+    for v in values.iter().filter(|v| v.is_finite()) {
+        let t = ((v - lo) / (hi - lo) * bins as f64).floor();
+        let i = (t.max(0.0) as usize).min(bins - 1);
+        counts[i] += 1.0;
+    }
+    counts
+}
+
+/// Histograms of each layer's weights before and after training (moons, two hidden layers).
+///
+/// # Errors
+/// Never in practice (the runs use built-in tasks).
+pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
+    let mut options = task("moons");
+    options.hidden = vec![32, 32];
+    options.samples = 300;
+    options.epochs = settings.epochs(500);
+    let run = train(&options)?;
+    let before: Vec<Vec<f64>> = run
+        .initial
+        .dense_layers()
+        .map(|d| d.w.as_slice().to_vec())
+        .collect();
+    let after: Vec<Vec<f64>> = run
+        .network
+        .dense_layers()
+        .map(|d| d.w.as_slice().to_vec())
+        .collect();
+    let layers = before.len();
+    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 430.0);
+    axes::title(
+        &mut svg,
+        "Weights before and after training (moons, 2 → 32 → 32 → 1)",
+    );
+    axes::subtitle(
+        &mut svg,
+        "initialised narrow and symmetric (std ∝ 1/√n_in); training spreads the weights it needs",
+    );
+    for l in 0..layers {
+        let all = before[l].iter().chain(&after[l]).copied();
+        let (lo, hi) = extent(all).unwrap_or((-1.0, 1.0));
+        let bins = 24;
+        let width = (hi - lo) / bins as f64;
+        let centres: Vec<f64> = (0..bins).map(|i| lo + width * (i as f64 + 0.5)).collect();
+        let h0 = histogram(&before[l], (lo, hi), bins);
+        let h1 = histogram(&after[l], (lo, hi), bins);
+        let top = h0.iter().chain(&h1).copied().fold(1.0, f64::max);
+        let left = 70.0 + 300.0 * l as f64;
+        let panel = Panel::new(
+            (left, 80.0, 230.0, 240.0),
+            (lo, hi),
+            (0.0, top * 1.1),
+            (false, false),
+        );
+        panel.draw_axes(
+            &mut svg,
+            "weight value",
+            if l == 0 { "number of weights" } else { "" },
+            &format!(
+                "W{} ({} weights)",
+                crate::network::superscript(l + 1),
+                before[l].len()
+            ),
+        );
+        for (h, fill, opacity) in [(&h0, "#888", 0.5), (&h1, colour::class(1), 0.55)] {
+            for (c, count) in centres.iter().zip(h.iter()) {
+                if *count == 0.0 {
+                    continue;
+                }
+                let (x0, y0) = panel.at(c - width / 2.0, *count);
+                let (x1, y1) = panel.at(c + width / 2.0, 0.0);
+                svg.leaf(
+                    "rect",
+                    &[
+                        ("class", "bar".into()),
+                        ("x", x0.into()),
+                        ("y", y0.into()),
+                        ("width", (x1 - x0).into()),
+                        ("height", (y1 - y0).into()),
+                        ("fill", fill.into()),
+                        ("fill-opacity", opacity.into()),
+                    ],
+                );
+            }
+        }
+    }
+    legend(
+        &mut svg,
+        (70.0, 372.0),
+        &[
+            (
+                "before training".to_string(),
+                "#888".to_string(),
+                Mark::Square,
+            ),
+            (
+                "after training".to_string(),
+                colour::class(1).to_string(),
+                Mark::Square,
+            ),
+        ],
+    );
+    Ok(vec![Figure {
+        file: "weights.svg".to_string(),
+        svg: svg.finish(),
+    }])
+}
+
+/// One comparison: `(label, options)` per variant, drawn as test-loss curves.
+fn comparison_panel(
+    svg: &mut Svg,
+    rect: (f64, f64, f64, f64),
+    title: &str,
+    variants: &[(String, RunOptions)],
+) -> Result<()> {
+    let mut series = Vec::new();
+    for (k, (label, options)) in variants.iter().enumerate() {
+        let run = train(options)?;
+        let epochs: Vec<f64> = run.history.epochs.iter().map(|e| e.epoch as f64).collect();
+        let mut loss: Vec<f64> = run
+            .history
+            .epochs
+            .iter()
+            .map(|e| e.test_loss.unwrap_or(f64::NAN))
+            .collect();
+        let mut label = label.clone();
+        if run.history.divergence.is_some() {
+            label.push_str(" (diverged)");
+            loss.push(f64::INFINITY);
+        }
+        series.push(Series::new(label, epochs, loss, colour::line(k)));
+    }
+    line_chart(
+        svg,
+        rect,
+        &series,
+        &Chart {
+            title,
+            x_label: "epoch",
+            y_label: "test loss (log scale)",
+            log: (false, true),
+            y_limits: None,
+            legend: LegendAt::Outside,
+        },
+    );
+    Ok(())
+}
+
+/// The comparison charts: activations, learning rates, hidden sizes, depths, optimizers (test
+/// loss on moons), and under/over-fitting (train and test loss against network size on a small,
+/// noisy sine).
+///
+/// # Errors
+/// Never in practice (the runs use built-in tasks).
+pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
+    let mut base = task("moons");
+    base.samples = 200;
+    base.epochs = settings.epochs(200);
+    let with = |f: &dyn Fn(&mut RunOptions)| {
+        let mut o = base.clone();
+        f(&mut o);
+        o
+    };
+    let activations: Vec<(String, RunOptions)> = ["identity", "sigmoid", "tanh", "relu", "swish"]
+        .iter()
+        .map(|n| {
+            let f = Activation::from_name(n).expect("a known activation");
+            (n.to_string(), with(&|o| o.activation = f))
+        })
+        .collect();
+    let rates: Vec<(String, RunOptions)> = [0.0003, 0.003, 0.03, 0.3, 3.0]
+        .iter()
+        .map(|lr| (format!("η = {lr}"), with(&|o| o.lr = *lr)))
+        .collect();
+    let sizes: Vec<(String, RunOptions)> = [5, 10, 20, 50]
+        .iter()
+        .map(|h| (format!("{h} units"), with(&|o| o.hidden = vec![*h])))
+        .collect();
+    let depths: Vec<(String, RunOptions)> = [1, 2, 3]
+        .iter()
+        .map(|d| {
+            (
+                format!("{d} × 10 units"),
+                with(&|o| o.hidden = vec![10; *d]),
+            )
+        })
+        .collect();
+    let optimizers: Vec<(String, RunOptions)> = [
+        ("sgd", 0.5),
+        ("momentum", 0.1),
+        ("rmsprop", 0.01),
+        ("adam", 0.01),
+    ]
+    .iter()
+    .map(|(name, lr)| {
+        let rule = Rule::from_name(name).expect("a known optimizer");
+        (
+            format!("{name} (η = {lr})"),
+            with(&|o| {
+                o.rule = rule;
+                o.lr = *lr;
+            }),
+        )
+    })
+    .collect();
+    let mut figures = Vec::new();
+    for (file, title, variants) in [
+        (
+            "comparison-activations.svg",
+            "hidden activation",
+            activations,
+        ),
+        (
+            "comparison-learning-rates.svg",
+            "learning rate (Adam)",
+            rates,
+        ),
+        ("comparison-hidden-sizes.svg", "hidden layer size", sizes),
+        ("comparison-depths.svg", "depth (hidden layers)", depths),
+        ("comparison-optimizers.svg", "optimizer", optimizers),
+    ] {
+        let mut svg = Svg::new(820.0, 400.0);
+        axes::title(&mut svg, &format!("Comparing {title} on moons"));
+        comparison_panel(
+            &mut svg,
+            (90.0, 70.0, 440.0, 260.0),
+            "test loss per epoch",
+            &variants,
+        )?;
+        figures.push(Figure {
+            file: file.to_string(),
+            svg: svg.finish(),
+        });
+    }
+    figures.push(fitting(settings)?);
+    Ok(figures)
+}
+
+/// Under- and over-fitting: final train and test loss against hidden size on 30 noisy sine
+/// points. Small networks cannot bend enough (both losses high); large ones bend through the
+/// noise (train loss falls, test loss rises).
+fn fitting(settings: &Settings) -> Result<Figure> {
+    let sizes = [1usize, 2, 4, 16, 64];
+    let (mut train_loss, mut test_loss) = (Vec::new(), Vec::new());
+    for &h in &sizes {
+        let mut options = task("sine");
+        options.samples = 40;
+        options.noise = 0.3;
+        options.test_fraction = 0.5;
+        options.hidden = vec![h, h];
+        options.epochs = settings.epochs(3000);
+        let run = train(&options)?;
+        let last = run.history.last();
+        train_loss.push(last.map_or(f64::NAN, |e| e.train_loss));
+        test_loss.push(last.and_then(|e| e.test_loss).unwrap_or(f64::NAN));
+    }
+    let xs: Vec<f64> = sizes.iter().map(|h| *h as f64).collect();
+    let mut svg = Svg::new(820.0, 420.0);
+    axes::title(
+        &mut svg,
+        "Under- and over-fitting: 20 noisy sine points, two hidden layers",
+    );
+    axes::subtitle(
+        &mut svg,
+        "too small underfits (both losses high); too large memorises the noise: train loss falls far below σ², test loss does not follow",
+    );
+    let series = [
+        Series::new("train loss", xs.clone(), train_loss, colour::line(0)),
+        Series::new("test loss", xs.clone(), test_loss, colour::line(1)).dashed(),
+        Series::new(
+            "noise floor σ² = 0.09",
+            xs.clone(),
+            vec![0.09; xs.len()],
+            "#888",
+        )
+        .dashed(),
+    ];
+    let panel = line_chart(
+        &mut svg,
+        (90.0, 80.0, 440.0, 270.0),
+        &series,
+        &Chart {
+            title: "",
+            x_label: "units per hidden layer (log scale)",
+            y_label: "final MSE loss (log scale)",
+            log: (true, true),
+            y_limits: None,
+            legend: LegendAt::Outside,
+        },
+    );
+    for s in &series[..2] {
+        for (x, y) in s.xs.iter().zip(&s.ys) {
+            svg.circle(panel.at(*x, *y), 3.5, &s.colour, "#fff", "point");
+        }
+    }
+
+    Ok(Figure {
+        file: "comparison-fitting.svg".to_string(),
+        svg: svg.finish(),
+    })
+}

@@ -1,0 +1,213 @@
+//! Pictures: every figure of the book as hand-written SVG, built from a small drawing module.
+//!
+//! A figure is text: `<svg>` with rectangles, lines and labels placed in pixels. The pieces:
+//!
+//! ```text
+//! svg.rs      the writer: elements, escaping, rounded numbers, never NaN
+//! scale.rs    value → pixel (linear, log) and nice ticks (1, 2, 5 × 10ⁿ)
+//! colour.rs   viridis for fields, Okabe–Ito for lines and classes
+//! axes.rs     panels with grid, ticks, labels, legends and titles
+//! field.rs    a function of two variables as merged cells, and its contour lines
+//! curves.rs   charts of a run over epochs: learning curves, gradient flow, learning rates,
+//!             weights, comparisons, activations
+//! maps.rs     pictures over an input or parameter plane: decision boundaries, the sine fit,
+//!             the loss surface (flat and 3-D) and the two animations
+//! network.rs  the architecture as neurons and connections
+//! ```
+//!
+//! Each figure trains what it needs with fixed seeds, so `backprop plot all` works in an empty
+//! folder and writes the same bytes every time. [`Recorder`] keeps a bounded number of snapshots
+//! of a network during training, for animations and the HTML replay (`report.rs`).
+
+pub mod axes;
+pub mod colour;
+pub mod curves;
+pub mod field;
+pub mod maps;
+pub mod network;
+pub mod scale;
+pub mod svg;
+
+use crate::error::{Error, Result};
+use crate::files;
+use crate::network::Network;
+use crate::run::Run;
+use crate::train::EpochStats;
+use std::path::{Path, PathBuf};
+
+/// A finished figure: a file name and its SVG text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    /// The file name, e.g. `learning-curves.svg`.
+    pub file: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Settings shared by every figure.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    /// Fewer epochs and samples: for tests, where the picture matters less than its structure.
+    pub quick: bool,
+    /// A finished `train` output folder to draw from (its `history.csv`), where it applies.
+    pub run: Option<PathBuf>,
+}
+
+impl Settings {
+    /// `full` epochs normally, a tenth (at least 20) in quick mode.
+    pub fn epochs(&self, full: usize) -> usize {
+        if self.quick {
+            (full / 10).max(20)
+        } else {
+            full
+        }
+    }
+}
+
+/// Every figure: name (as typed after `plot`) and what it teaches.
+pub const FIGURES: [(&str, &str); 11] = [
+    (
+        "activations",
+        "each activation and its derivative; why deep sigmoid nets stop learning",
+    ),
+    (
+        "architecture",
+        "the network as neurons and weighted connections",
+    ),
+    (
+        "loss-surface",
+        "the loss over a plane of weights, flat and in 3-D, with the path of descent",
+    ),
+    (
+        "learning-rates",
+        "loss curves for η from too small to diverging, and weight trajectories",
+    ),
+    (
+        "learning-curves",
+        "train and test loss and the metric per epoch",
+    ),
+    (
+        "decision-boundary",
+        "what a classifier believes at every point of the plane",
+    ),
+    (
+        "gradient-flow",
+        "per-layer gradient norms and update-to-weight ratios over epochs",
+    ),
+    (
+        "weights",
+        "per-layer weight distributions before and after training",
+    ),
+    (
+        "sine-fit",
+        "a regression network's curve against the data and the truth",
+    ),
+    (
+        "comparisons",
+        "activations, learning rates, sizes, depths, optimizers, under/over-fitting",
+    ),
+    (
+        "animations",
+        "the decision boundary forming, and descent rolling over the loss surface",
+    ),
+];
+
+/// Makes the figure called `name`.
+///
+/// # Errors
+/// If the name is unknown, or `--run` data cannot be read.
+pub fn make(name: &str, settings: &Settings) -> Result<Vec<Figure>> {
+    match name {
+        "activations" => curves::activations(settings),
+        "architecture" => network::architecture(settings),
+        "loss-surface" => maps::loss_surface(settings),
+        "learning-rates" => curves::learning_rates(settings),
+        "learning-curves" => curves::learning_curves_figure(settings),
+        "decision-boundary" => maps::decision_boundaries(settings),
+        "gradient-flow" => curves::gradient_flow_figure(settings),
+        "weights" => curves::weights(settings),
+        "sine-fit" => maps::sine_fit_figure(settings),
+        "comparisons" => curves::comparisons(settings),
+        "animations" => maps::animations(settings),
+        _ => {
+            let names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
+            let hint = match crate::cli::args::suggest(name, &names) {
+                Some(close) => format!("did you mean '{close}'?"),
+                None => format!("the figures are {} (or all)", names.join(", ")),
+            };
+            Err(Error::Usage(format!("unknown figure '{name}'; {hint}")))
+        }
+    }
+}
+
+/// Writes figures into `folder` and returns the paths written.
+///
+/// # Errors
+/// If a file cannot be written.
+pub fn write(figures: &[Figure], folder: &Path) -> Result<Vec<PathBuf>> {
+    files::prepare_folder(folder)?;
+    let mut paths = Vec::new();
+    for figure in figures {
+        let path = folder.join(&figure.file);
+        files::write_atomic(&path, figure.svg.as_bytes())?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The most snapshots a [`Recorder`] keeps: enough for a smooth replay, few enough to keep an
+/// animation or an HTML report small.
+pub const MAX_FRAMES: usize = 30;
+
+/// Snapshots of a network at evenly spaced epochs, taken from `run::execute`'s `on_epoch`.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    epochs: usize,
+    frames: usize,
+    /// `(epoch, network at the end of that epoch)`, in order.
+    pub snapshots: Vec<(usize, Network)>,
+}
+
+impl Recorder {
+    /// A recorder for a run of `epochs` epochs keeping at most `frames` snapshots.
+    pub fn new(epochs: usize, frames: usize) -> Recorder {
+        Recorder {
+            epochs,
+            frames: frames.clamp(1, MAX_FRAMES),
+            snapshots: Vec::new(),
+        }
+    }
+
+    /// Keeps a copy of `network` if `stats.epoch` is one of the evenly spaced frames
+    /// (epoch ⌈k·E/F⌉ for k = 1 … F, so the last epoch is always kept).
+    pub fn observe(&mut self, stats: &EpochStats, network: &Network) {
+        let k = self.snapshots.len() + 1;
+        let due = (k * self.epochs).div_ceil(self.frames).max(1);
+        if stats.epoch >= due && self.snapshots.len() < self.frames {
+            self.snapshots.push((stats.epoch, network.clone()));
+        }
+    }
+}
+
+/// The figures `train` writes for its run: learning curves and gradient flow always, and the
+/// decision boundary (2-D classification) or the fit (1-D regression) where they can be drawn.
+pub fn run_figures(run: &Run) -> Vec<Figure> {
+    let curves = curves::RunCurves::from_history(&run.history);
+    let name = run.options.data_name();
+    let mut figures = vec![
+        curves::learning_curves(&curves, &name),
+        curves::gradient_flow(&curves, &name),
+    ];
+    if let Some(figure) = maps::run_picture(run) {
+        figures.push(figure);
+    }
+    figures
+}
+
+/// Writes [`run_figures`] into `folder` and returns the paths.
+///
+/// # Errors
+/// If a file cannot be written.
+pub fn write_run_figures(run: &Run, folder: &Path) -> Result<Vec<PathBuf>> {
+    write(&run_figures(run), folder)
+}
