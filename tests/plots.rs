@@ -143,6 +143,7 @@ fn quick() -> Settings {
     Settings {
         quick: true,
         run: None,
+        model: None,
     }
 }
 

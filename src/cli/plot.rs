@@ -2,7 +2,8 @@
 //!
 //! Each figure trains what it needs with fixed seeds, so the same command writes the same bytes
 //! in an empty folder. `--run DIR` draws a finished `train` run instead (its `history.csv`) for
-//! the figures that chart a history: `learning-curves` and `gradient-flow`.
+//! the figures that chart a history: `learning-curves` and `gradient-flow`; `--model FILE` draws
+//! a saved model's network (`architecture`), connection colour its sign and width its size.
 //!
 //! ```text
 //! stdout   the path of each file written, one per line
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 pub const FLAGS: &[Flag] = &[
     Flag { name: "--out", value: "DIR", default: "out/plots", help: "folder to write the SVG files into" },
     Flag { name: "--run", value: "DIR", default: "", help: "draw a train output folder's history (learning-curves, gradient-flow)" },
+    Flag { name: "--model", value: "FILE", default: "", help: "draw a model saved by 'train --save FILE' (architecture)" },
     Flag { name: "--quick", value: "", default: "", help: "a tenth of the epochs: faster, rougher pictures (for tests)" },
 ];
 
@@ -70,9 +72,18 @@ pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) ->
             )));
         }
     }
+    let model = parsed.text("--model").map(PathBuf::from);
+    if model.is_some() {
+        if let Some(other) = names.iter().find(|n| n.as_str() != "architecture") {
+            return Err(Error::Usage(format!(
+                "--model draws a saved network: it applies to architecture, not '{other}'"
+            )));
+        }
+    }
     let settings = Settings {
         quick: parsed.switch("--quick"),
         run: run_folder,
+        model,
     };
     let out = parsed
         .text("--out")

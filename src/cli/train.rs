@@ -23,7 +23,7 @@ use crate::data::csv::TargetKind;
 use crate::diagnose::{self, Monitor};
 use crate::error::{Error, Result};
 use crate::files;
-use crate::json::Json;
+use crate::json::{format_number, Json};
 use crate::model_file::Model;
 use crate::network::superscript;
 use crate::optim::{Rule, Schedule};
@@ -522,19 +522,22 @@ pub fn history_csv(run: &Run) -> String {
         let _ = write!(text, ",grad_norm_{l},update_norm_{l}");
     }
     text.push('\n');
+    // Shortest round-trip numbers, in exponent form when huge (a diverging run) or tiny.
+    let number = |v: f64| format_number(v);
+    let optional = |v: Option<f64>| v.map_or(String::new(), number);
     for e in &run.history.epochs {
         let _ = write!(
             text,
             "{},{},{},{},{},{}",
             e.epoch,
-            e.lr,
-            e.train_loss,
-            e.test_loss.map_or(String::new(), |v| v.to_string()),
-            e.train_metric,
-            e.test_metric.map_or(String::new(), |v| v.to_string())
+            number(e.lr),
+            number(e.train_loss),
+            optional(e.test_loss),
+            number(e.train_metric),
+            optional(e.test_metric)
         );
-        for (g, u) in e.gradient_norms.iter().zip(&e.update_norms) {
-            let _ = write!(text, ",{g},{u}");
+        for (&g, &u) in e.gradient_norms.iter().zip(&e.update_norms) {
+            let _ = write!(text, ",{},{}", number(g), number(u));
         }
         text.push('\n');
     }
@@ -627,7 +630,15 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
         seconds
     )?;
     let metric = run.history.metric.name();
-    let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let show = |v: Option<f64>| {
+        v.map_or("-".to_string(), |v| {
+            if v.abs() < 1e6 {
+                format!("{v:.4}")
+            } else {
+                format!("{v:.3e}")
+            }
+        })
+    };
     writeln!(
         stdout,
         "train       loss {}  {metric} {}",

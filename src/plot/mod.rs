@@ -51,6 +51,8 @@ pub struct Settings {
     pub quick: bool,
     /// A finished `train` output folder to draw from (its `history.csv`), where it applies.
     pub run: Option<PathBuf>,
+    /// A model saved by `train --save`, drawn by the architecture figure.
+    pub model: Option<PathBuf>,
 }
 
 impl Settings {

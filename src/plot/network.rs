@@ -131,11 +131,17 @@ pub fn architecture_of(network: &Network, title: &str) -> Figure {
     }
 }
 
-/// `plot architecture`: a trained moons network, 2 → 8 → 6 → 1.
+/// `plot architecture`: the network of a saved model (`--model FILE`), or else a moons network
+/// 2 → 8 → 6 → 1 trained for the picture.
 ///
 /// # Errors
-/// Never in practice (the run uses a built-in task).
+/// If the model file cannot be read or is malformed.
 pub fn architecture(settings: &Settings) -> Result<Vec<Figure>> {
+    if let Some(path) = &settings.model {
+        let model = crate::model_file::Model::load(path)?;
+        let title = format!("A trained network ({}): neurons and weights", model.task);
+        return Ok(vec![architecture_of(&model.network, &title)]);
+    }
     let mut options = task("moons");
     options.hidden = vec![8, 6];
     options.epochs = settings.epochs(options.epochs);
