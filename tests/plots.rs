@@ -241,6 +241,75 @@ fn charts_label_their_axes() {
 }
 
 #[test]
+fn learning_rates_draw_the_diverging_run_until_it_leaves_the_chart() {
+    let figures = make("learning-rates");
+    let elements = check_svg(&figures[0]);
+    let rates = plot::curves::LEARNING_RATES;
+    // Every rate draws a loss curve and its weights, the diverging one included.
+    for (k, (lr, behaviour)) in rates.iter().enumerate() {
+        let stroke = plot::colour::line(k);
+        let lines = elements
+            .iter()
+            .filter(|(n, a)| n == "polyline" && a.get("stroke").is_some_and(|s| s == stroke))
+            .count();
+        assert!(lines >= 3, "η = {lr} draws {lines} lines");
+        assert!(figures[0].svg.contains(&format!("η = {lr} {behaviour}")));
+    }
+    let (lr, _) = rates[rates.len() - 1];
+    for note in [
+        format!("η = {lr}: L &gt; 100 from epoch 3"),
+        "overflows".into(),
+    ] {
+        assert!(figures[0].svg.contains(&note), "no '{note}'");
+    }
+    // The diverging rate's marker at the top edge of the loss panel.
+    assert_eq!(count(&elements, "polygon", ""), 1);
+    assert!(figures[0].svg.contains("W¹₁₂ (dashed)"));
+}
+
+#[test]
+fn a_rising_series_is_cut_where_it_crosses_the_top() {
+    use backprop::plot::curves::clip_at_top;
+    let (xs, ys, crossing) = clip_at_top(&[1.0, 2.0, 3.0], &[1.0, 10.0, 1000.0], 100.0).unwrap();
+    // Halfway in log y (10 → 100 → 1000), so halfway in log x: √(2·3).
+    assert!((crossing - 6f64.sqrt()).abs() < 1e-12, "{crossing}");
+    assert_eq!(xs, vec![1.0, 2.0, crossing]);
+    assert_eq!(ys, vec![1.0, 10.0, 100.0]);
+    // An overflow (∞) is cut at the last finite point's successor, never interpolated.
+    let (_, ys, crossing) = clip_at_top(&[1.0, 2.0], &[1.0, f64::INFINITY], 100.0).unwrap();
+    assert_eq!((ys, crossing), (vec![1.0, 100.0], 2.0));
+    assert!(clip_at_top(&[1.0, 2.0], &[1.0, 2.0], 100.0).is_none());
+}
+
+#[test]
+fn big_networks_memorise_the_noise_and_small_ones_underfit() {
+    let full = Settings {
+        quick: false,
+        ..quick()
+    };
+    let runs = plot::curves::fitting_runs(&full).unwrap();
+    let floor = plot::curves::FITTING_NOISE.powi(2);
+    let last = |i: usize| {
+        let e = runs[i].1.history.last().unwrap();
+        (e.train_loss, e.test_loss.unwrap())
+    };
+    let (small_train, small_test) = last(0);
+    assert!(
+        small_train > 2.0 * floor && small_test > 2.0 * floor,
+        "1 unit: {small_train} / {small_test}"
+    );
+    let (big_train, big_test) = last(runs.len() - 1);
+    assert!(
+        big_train < floor / 3.0,
+        "train loss {big_train} not below σ²/3"
+    );
+    assert!(big_test > floor, "test loss {big_test} below σ²");
+    assert!(find(&make("comparisons"), "comparison-fitting.svg")
+        .svg
+        .contains("15 noisy sine points"));
+}
+
+#[test]
 fn animations_use_svg_animate_with_one_value_per_frame() {
     let figures = make("animations");
     for figure in &figures {

@@ -184,6 +184,8 @@ pub enum LegendAt {
     TopLeft,
     /// Bottom-right inside the panel.
     BottomRight,
+    /// Bottom-left inside the panel.
+    BottomLeft,
     /// To the right of the panel.
     Outside,
     /// No legend.
@@ -272,6 +274,9 @@ pub fn line_chart(
             ),
             &entries,
         ),
+        LegendAt::BottomLeft => {
+            legend(svg, (left + 6.0, top + height - box_height - 6.0), &entries)
+        }
         LegendAt::Outside => legend(svg, (left + width + 12.0, top), &entries),
         LegendAt::None => {}
     }
@@ -1104,56 +1109,96 @@ pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
     Ok(figures)
 }
 
-/// Under- and over-fitting: final train and test loss against hidden size on 30 noisy sine
-/// points. Small networks cannot bend enough (both losses high); large ones bend through the
-/// noise (train loss falls, test loss rises).
+/// The hidden sizes of the under- and over-fitting figure.
+pub const FITTING_SIZES: [usize; 6] = [1, 2, 4, 8, 16, 64];
+
+/// The noise σ of the under- and over-fitting data: the best possible MSE is σ² = 0.09.
+pub const FITTING_NOISE: f64 = 0.3;
+
+/// The runs behind the under- and over-fitting figure: for each of [`FITTING_SIZES`], two hidden
+/// layers of that many units trained with Adam (η = 0.01, full batch) on 15 noisy sine points
+/// and tested on 15 others.
+///
+/// Measured with 1500 epochs (final train / test MSE): 1 unit 0.43 / 0.57, 2 units 0.21 / 0.28,
+/// 4 units 0.006 / 0.15, 8 units 0.004 / 1.08, 16 units 0.004 / 0.35, 64 units 0.00001 / 0.39.
+///
+/// # Errors
+/// Never in practice (the runs use built-in tasks).
+pub fn fitting_runs(settings: &Settings) -> Result<Vec<(usize, Run)>> {
+    FITTING_SIZES
+        .iter()
+        .map(|&h| {
+            let mut options = task("sine");
+            options.samples = 30;
+            options.noise = FITTING_NOISE;
+            options.test_fraction = 0.5;
+            options.hidden = vec![h, h];
+            options.rule = Rule::from_name("adam").expect("a known optimizer");
+            options.lr = 0.01;
+            options.schedule = Schedule::Constant;
+            options.batch_size = 0;
+            options.epochs = settings.epochs(1500);
+            Ok((h, train(&options)?))
+        })
+        .collect()
+}
+
+/// Under- and over-fitting: final train and test loss against hidden size on 15 noisy sine
+/// points, and the largest network's losses per epoch. Small networks cannot bend enough (both
+/// losses high); large ones bend through the noise (train loss far below σ², test loss above).
 fn fitting(settings: &Settings) -> Result<Figure> {
-    let sizes = [1usize, 2, 4, 16, 64];
-    let (mut train_loss, mut test_loss) = (Vec::new(), Vec::new());
-    for &h in &sizes {
-        let mut options = task("sine");
-        options.samples = 40;
-        options.noise = 0.3;
-        options.test_fraction = 0.5;
-        options.hidden = vec![h, h];
-        options.epochs = settings.epochs(3000);
-        let run = train(&options)?;
-        let last = run.history.last();
-        train_loss.push(last.map_or(f64::NAN, |e| e.train_loss));
-        test_loss.push(last.and_then(|e| e.test_loss).unwrap_or(f64::NAN));
-    }
-    let xs: Vec<f64> = sizes.iter().map(|h| *h as f64).collect();
-    let mut svg = Svg::new(820.0, 420.0);
+    let runs = fitting_runs(settings)?;
+    let floor = FITTING_NOISE * FITTING_NOISE;
+    let last = |run: &Run, test: bool| {
+        run.history.last().map_or(f64::NAN, |e| {
+            if test {
+                e.test_loss.unwrap_or(f64::NAN)
+            } else {
+                e.train_loss
+            }
+        })
+    };
+    let xs: Vec<f64> = runs.iter().map(|(h, _)| *h as f64).collect();
+    let train_loss: Vec<f64> = runs.iter().map(|(_, r)| last(r, false)).collect();
+    let test_loss: Vec<f64> = runs.iter().map(|(_, r)| last(r, true)).collect();
+    // One y range for both panels, so the same height means the same loss.
+    let (big, big_run) = runs.last().expect("at least one size");
+    let curves = RunCurves::from_history(&big_run.history);
+    let y = positive_extent(
+        train_loss
+            .iter()
+            .chain(&test_loss)
+            .chain(&curves.train_loss)
+            .chain(&curves.test_loss)
+            .copied()
+            .chain([floor]),
+    );
+    let mut svg = Svg::new(1000.0, 440.0);
     axes::title(
         &mut svg,
-        "Under- and over-fitting: 20 noisy sine points, two hidden layers",
+        "Under- and over-fitting: 15 noisy sine points (σ = 0.3), two hidden layers",
     );
     axes::subtitle(
         &mut svg,
-        "too small underfits (both losses high); too large memorises the noise: train loss falls far below σ², test loss does not follow",
+        "1–2 units underfit: both losses high; from 4 units the train loss falls far below the noise σ², the test loss stays above it",
     );
+    let noise_label = format!("noise floor σ² = {floor:.2}");
     let series = [
         Series::new("train loss", xs.clone(), train_loss, colour::line(0)),
         Series::new("test loss", xs.clone(), test_loss, colour::line(1)).dashed(),
-        Series::new(
-            "noise floor σ² = 0.09",
-            xs.clone(),
-            vec![0.09; xs.len()],
-            "#888",
-        )
-        .dashed(),
+        Series::new(&noise_label, xs.clone(), vec![floor; xs.len()], "#888").dashed(),
     ];
     let panel = line_chart(
         &mut svg,
-        (90.0, 80.0, 440.0, 270.0),
+        (90.0, 85.0, 380.0, 270.0),
         &series,
         &Chart {
-            title: "",
+            title: "final loss against size",
             x_label: "units per hidden layer (log scale)",
             y_label: "final MSE loss (log scale)",
             log: (true, true),
-            y_limits: None,
-            legend: LegendAt::Outside,
+            y_limits: y,
+            legend: LegendAt::BottomLeft,
         },
     );
     for s in &series[..2] {
@@ -1161,7 +1206,46 @@ fn fitting(settings: &Settings) -> Result<Figure> {
             svg.circle(panel.at(*x, *y), 3.5, &s.colour, "#fff", "point");
         }
     }
-
+    let epochs = [
+        Series::new(
+            "train loss",
+            curves.epoch.clone(),
+            curves.train_loss.clone(),
+            colour::line(0),
+        ),
+        Series::new(
+            "test loss",
+            curves.epoch.clone(),
+            curves.test_loss.clone(),
+            colour::line(1),
+        )
+        .dashed(),
+        Series::new(
+            "",
+            curves.epoch.clone(),
+            vec![floor; curves.epoch.len()],
+            "#888",
+        )
+        .dashed(),
+    ];
+    line_chart(
+        &mut svg,
+        (580.0, 85.0, 380.0, 270.0),
+        &epochs,
+        &Chart {
+            title: &format!("{big} units per layer, per epoch"),
+            x_label: "epoch",
+            y_label: "MSE loss (log scale)",
+            log: (false, true),
+            y_limits: y,
+            legend: LegendAt::None,
+        },
+    );
+    svg.text(
+        (500.0, 425.0),
+        "the test points are 15 other draws of the same noisy sine; the grey dashed line is the loss of the true curve sin x",
+        axes::SMALL.middle().coloured("#555"),
+    );
     Ok(Figure {
         file: "comparison-fitting.svg".to_string(),
         svg: svg.finish(),
