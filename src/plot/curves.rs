@@ -1092,7 +1092,8 @@ pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
         ("comparison-depths.svg", "depth (hidden layers)", depths),
         ("comparison-optimizers.svg", "optimizer", optimizers),
     ] {
-        let mut svg = Svg::new(820.0, 400.0);
+        // Wide enough for the panel and its legend beside it, and no wider.
+        let mut svg = Svg::new(700.0, 400.0);
         axes::title(&mut svg, &format!("Comparing {title} on moons"));
         comparison_panel(
             &mut svg,
