@@ -1244,7 +1244,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
     );
     svg.text(
         (500.0, 425.0),
-        "the test points are 15 other draws of the same noisy sine; the grey dashed line is the loss of the true curve sin x",
+        "test points: 15 other draws of the same noisy sine; grey dashed: σ², what the true curve sin x scores on average",
         axes::SMALL.middle().coloured("#555"),
     );
     Ok(Figure {

@@ -255,7 +255,7 @@ pub fn fit_panel(
 
 /// The sine-fit figure of a trained 1-input regression.
 pub fn sine_fit(run: &Run) -> Figure {
-    let mut svg = Svg::new(820.0, 460.0);
+    let mut svg = Svg::new(770.0, 460.0);
     axes::title(&mut svg, &format!("Fit: {}", run.options.data_name()));
     axes::subtitle(&mut svg, &run.network.description());
     let mut network = run.network.clone();
