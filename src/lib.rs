@@ -46,6 +46,7 @@ pub mod activation;
 pub mod batch_norm;
 pub mod dense;
 pub mod dropout;
+pub mod gemm;
 pub mod gradcheck;
 pub mod layer;
 pub mod loss;
