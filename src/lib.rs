@@ -53,6 +53,7 @@ pub mod loss;
 pub mod matrix;
 pub mod network;
 pub mod optim;
+pub mod parallel;
 pub mod rng;
 
 // Learning from data.
