@@ -52,13 +52,22 @@
 //! # Choosing the kernel at run time
 //!
 //! A default `cargo build` targets the x86-64 baseline (SSE2: two `f64` per instruction, no FMA).
-//! Most x86-64 processors since 2013 have AVX2 (four `f64` per instruction) and FMA. The function
-//! [`gemm_avx2`] is compiled for them with `#[target_feature(enable = "avx2,fma")]`, and called
-//! only after `is_x86_feature_detected!` has confirmed that this processor has both: that check
-//! is what makes the one `unsafe` call in this file sound. Everywhere else the portable kernel
-//! runs. Inside the FMA variant the kernel uses `f64::mul_add`, which compiles there to one FMA
-//! instruction; `mul_add` is never used elsewhere, because without FMA hardware it becomes a
-//! slow library call.
+//! Most x86-64 processors since 2013 have AVX2 (four `f64` per instruction) and FMA, and many
+//! server processors AVX-512 (eight). The functions [`gemm_avx2`] and [`gemm_avx512`] are the same
+//! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
+//! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
+//! them: that check is what makes the one `unsafe` call in this file sound. Everywhere else the
+//! portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
+//! there to one FMA instruction; `mul_add` is never used elsewhere, because without FMA hardware
+//! it becomes a slow library call.
+//!
+//! The vector width does not change the bits: a vector instruction does the same multiply and add
+//! (or FMA) on each of its lanes that a scalar one would, so the AVX2 and AVX-512 kernels give
+//! the same results as each other, with or without FMA, because the order of the sums over `p`
+//! (including the KC slices) is the same in every kernel.
+//!
+//! The kernels are written without intrinsics: a tile whose size is known when compiling, held in
+//! a local array, which the compiler keeps in vector registers (`tile_sum`).
 
 use std::cell::RefCell;
 
@@ -72,6 +81,12 @@ pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 const MR_AVX2: usize = 6;
 /// Columns of the AVX2 register tile (two vectors of four).
 const NR_AVX2: usize = 8;
+/// Rows of the AVX-512 register tile: 12 rows × 8 columns = 12 registers of eight `f64` (of 32),
+/// enough independent sums to keep both FMA units busy. (Wider tiles, 8 × 16 or 16 × 8, are no
+/// longer kept in registers by the compiler: measured, they run five times slower.)
+const MR_AVX512: usize = 12;
+/// Columns of the AVX-512 register tile (one vector of eight).
+const NR_AVX512: usize = 8;
 /// Rows of the portable register tile: 4 × 4 = 8 SSE2 registers of two `f64`.
 const MR_PORTABLE: usize = 4;
 /// Columns of the portable register tile.
@@ -133,6 +148,10 @@ pub enum Kernel {
     Avx2,
     /// AVX2 with fused multiply-add (faster; the last bits differ).
     Avx2Fma,
+    /// AVX-512: 12 × 8 tile, separate multiply and add (the same bits as `Portable`).
+    Avx512,
+    /// AVX-512 with fused multiply-add (the same bits as `Avx2Fma`).
+    Avx512Fma,
 }
 
 impl Kernel {
@@ -142,26 +161,37 @@ impl Kernel {
             Kernel::Portable => "portable",
             Kernel::Avx2 => "avx2",
             Kernel::Avx2Fma => "avx2_fma",
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx512Fma => "avx512_fma",
         }
     }
 
     /// The kernels this processor can run, portable first.
     pub fn available() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
         if has_avx2_fma() {
-            vec![Kernel::Portable, Kernel::Avx2, Kernel::Avx2Fma]
-        } else {
-            vec![Kernel::Portable]
+            kernels.extend([Kernel::Avx2, Kernel::Avx2Fma]);
         }
+        if has_avx512() {
+            kernels.extend([Kernel::Avx512, Kernel::Avx512Fma]);
+        }
+        kernels
+    }
+
+    /// Whether this kernel fuses multiply and add (and so rounds differently from the oracle).
+    pub fn fused(&self) -> bool {
+        matches!(self, Kernel::Avx2Fma | Kernel::Avx512Fma)
     }
 
     /// The kernel [`gemm`] uses for a product of `m·k·n` multiply-adds on this processor.
     pub fn for_size(m: usize, k: usize, n: usize) -> Kernel {
-        if !has_avx2_fma() {
-            Kernel::Portable
-        } else if m.saturating_mul(k).saturating_mul(n) >= FMA_THRESHOLD {
-            Kernel::Avx2Fma
-        } else {
-            Kernel::Avx2
+        let fused = m.saturating_mul(k).saturating_mul(n) >= FMA_THRESHOLD;
+        match (has_avx512(), has_avx2_fma(), fused) {
+            (true, _, true) => Kernel::Avx512Fma,
+            (true, _, false) => Kernel::Avx512,
+            (false, true, true) => Kernel::Avx2Fma,
+            (false, true, false) => Kernel::Avx2,
+            (false, false, _) => Kernel::Portable,
         }
     }
 }
@@ -171,6 +201,18 @@ fn has_avx2_fma() -> bool {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// Whether this processor has AVX-512 (with AVX2 and FMA).
+fn has_avx512() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f")
     }
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
     {
@@ -214,15 +256,27 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
             Kernel::Portable => {
                 blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
             }
-            Kernel::Avx2 | Kernel::Avx2Fma => {
+            _ => {
+                let present = match kernel {
+                    Kernel::Avx512 | Kernel::Avx512Fma => has_avx512(),
+                    _ => has_avx2_fma(),
+                };
                 assert!(
-                    has_avx2_fma(),
-                    "gemm: the {} kernel needs AVX2 and FMA, which this processor lacks",
+                    present,
+                    "gemm: the {} kernel needs instructions this processor lacks",
                     kernel.name()
                 );
-                // SAFETY: `gemm_avx2` is compiled for AVX2 and FMA; the assertion above has just
-                // confirmed that this processor has both, so every instruction in it exists here.
-                unsafe { gemm_avx2(kernel == Kernel::Avx2Fma, a, b, c, packed_a, packed_b) }
+                let fma = kernel.fused();
+                // SAFETY: each function is compiled for the instruction sets its attribute
+                // names; the assertion above has just confirmed that this processor has them,
+                // so every instruction in it exists here. This is the crate's one `unsafe` call.
+                unsafe {
+                    if matches!(kernel, Kernel::Avx512 | Kernel::Avx512Fma) {
+                        gemm_avx512(fma, a, b, c, packed_a, packed_b)
+                    } else {
+                        gemm_avx2(fma, a, b, c, packed_a, packed_b)
+                    }
+                }
             }
         }
     });
@@ -253,6 +307,40 @@ unsafe fn gemm_avx2(
     } else {
         blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed_a, packed_b)
     }
+}
+
+/// The blocked product compiled for AVX-512 (and AVX2, FMA); `fma` picks the fused kernel.
+///
+/// # Safety
+/// The processor must have AVX-512F, AVX2 and FMA (`is_x86_feature_detected!`).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gemm_avx512(
+    fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    if fma {
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed_a, packed_b)
+    } else {
+        blocked::<MR_AVX512, NR_AVX512, false>(a, b, c, packed_a, packed_b)
+    }
+}
+
+/// Never called: [`has_avx512`] is false on other architectures.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+unsafe fn gemm_avx512(
+    _fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
@@ -325,9 +413,11 @@ fn pack<const W: usize>(
         let first = start + s * W * w_stride;
         for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
             let at = first + p * p_stride;
-            if w_stride == 1 {
-                // A row of B (or of Aᵀ): W neighbours, one copy.
-                slot[..width].copy_from_slice(&data[at..at + width]);
+            if w_stride == 1 && width == W {
+                // A row of B (or of Aᵀ): W neighbours, one copy of a size known when compiling.
+                let source: &[f64; W] = data[at..at + W].try_into().expect("W numbers");
+                let slot: &mut [f64; W] = slot.try_into().expect("a slot of W");
+                *slot = *source;
             } else {
                 for (w, x) in slot[..width].iter_mut().enumerate() {
                     *x = data[at + w * w_stride];

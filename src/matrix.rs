@@ -613,9 +613,10 @@ impl Matrix {
 /// `cargo bench --bench matmul`; the answer does not depend on it, only the time.)
 pub const BLOCKED_THRESHOLD: usize = 16 * 16 * 16;
 
-/// Whether an `n×k` by `k×m` product is large enough for `gemm.rs`.
+/// Whether an `n×k` by `k×m` product is large enough for `gemm.rs`. A dimension below 4 leaves
+/// most of the 6 × 8 register tile empty, and the simple loops handle it at least as well.
 fn blocked_pays(n: usize, k: usize, m: usize) -> bool {
-    n.saturating_mul(k).saturating_mul(m) >= BLOCKED_THRESHOLD
+    n >= 4 && k >= 4 && m >= 4 && n.saturating_mul(k).saturating_mul(m) >= BLOCKED_THRESHOLD
 }
 
 /// `Σ_p a[p]·b[p]` with four independent partial sums, so additions overlap in the processor.
