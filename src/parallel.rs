@@ -265,3 +265,92 @@ fn copy_parameters(from: &Network, to: &mut Network) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::data::generate;
+    use crate::network::Architecture;
+    use crate::optim::Rule;
+    use std::ops::ControlFlow;
+
+    fn setup(batch_norm: bool) -> (Network, Optimizer, Dataset) {
+        let mut rng = Rng::new(11);
+        let data = generate::blobs(300, 3, 1.0, &mut rng);
+        let architecture = Architecture {
+            n_in: 2,
+            hidden: vec![16, 8],
+            activation: Activation::Tanh,
+            n_out: 3,
+            output: Activation::Softmax,
+            batch_norm,
+            dropout: 0.0,
+        };
+        let network = Network::mlp(&architecture, &mut rng);
+        (network, Optimizer::new(Rule::Sgd, 0.1), data)
+    }
+
+    fn weights(network: &Network) -> Vec<u64> {
+        network
+            .dense_layers()
+            .flat_map(|d| d.w.as_slice().iter().chain(d.b.as_slice()))
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    #[test]
+    fn any_number_of_threads_gives_the_same_bits() {
+        let config = TrainConfig {
+            epochs: 5,
+            batch_size: 64,
+            shuffle_seed: 3,
+        };
+        let mut results = Vec::new();
+        for threads in [1, 2, 3, 8] {
+            let (mut network, mut optimizer, data) = setup(false);
+            let history = train(&mut network, &mut optimizer, &data, &config, threads);
+            results.push((weights(&network), history));
+        }
+        for (weights, history) in &results[1..] {
+            assert_eq!(weights, &results[0].0);
+            assert_eq!(history, &results[0].1);
+        }
+    }
+
+    #[test]
+    fn the_sharded_step_is_the_whole_batch_step_up_to_rounding() {
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 0,
+            shuffle_seed: 3,
+        };
+        let (mut sharded, mut optimizer, data) = setup(false);
+        let parallel_history = train(&mut sharded, &mut optimizer, &data, &config, 2);
+        let (mut serial, mut optimizer, data) = setup(false);
+        let serial_history =
+            crate::train::train(&mut serial, &mut optimizer, &data, None, &config, |_, _| {
+                ControlFlow::Continue(())
+            });
+        for (a, b) in sharded.dense_layers().zip(serial.dense_layers()) {
+            for (x, y) in a.w.as_slice().iter().zip(b.w.as_slice()) {
+                assert!((x - y).abs() < 1e-13, "{x} vs {y}");
+            }
+        }
+        let (p, s) = (&parallel_history.epochs[0], &serial_history.epochs[0]);
+        assert!((p.train_loss - s.train_loss).abs() < 1e-13);
+        assert_eq!(p.train_metric, s.train_metric);
+    }
+
+    #[test]
+    #[should_panic(expected = "only dense layers and activations can be sharded")]
+    fn batch_normalisation_is_refused() {
+        let (mut network, mut optimizer, data) = setup(true);
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 0,
+            shuffle_seed: 0,
+        };
+        train(&mut network, &mut optimizer, &data, &config, 2);
+    }
+}
