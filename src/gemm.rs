@@ -399,12 +399,20 @@ fn pack<const W: usize>(
     (p_stride, w_stride): (usize, usize),
     (kc, len): (usize, usize),
 ) {
-    let strips = len.div_ceil(W);
-    buffer.clear();
-    buffer.resize(strips * kc * W, 0.0);
+    // Keep the old numbers (all are overwritten below) rather than zeroing the whole buffer,
+    // which for large blocks costs as much as the packing itself.
+    let needed = len.div_ceil(W) * kc * W;
+    buffer.truncate(needed);
+    buffer.resize(needed, 0.0);
     for (s, strip) in buffer.chunks_exact_mut(kc * W).enumerate() {
         let width = W.min(len - s * W);
         let first = start + s * W * w_stride;
+        if width < W {
+            // The last strip at the matrix's edge: its missing rows or columns are zeros.
+            for slot in strip.chunks_exact_mut(W) {
+                slot[width..].fill(0.0);
+            }
+        }
         if p_stride == 1 {
             // The rows of a row-major A: read each of the W rows along p (contiguous) and deal
             // its numbers into every W-th slot. (Read across the rows instead, the compiler
