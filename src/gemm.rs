@@ -465,7 +465,10 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
             if whole {
                 tile[i] = c_row.try_into().expect("a whole row of the tile");
             } else {
-                tile[i][..cols].copy_from_slice(c_row);
+                // A plain loop: for a few numbers it beats a call to `memcpy`.
+                for (t, &x) in tile[i].iter_mut().zip(c_row) {
+                    *t = x;
+                }
             }
         }
     }
@@ -476,7 +479,9 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
             let c_row: &mut [f64; NR] = c_row.try_into().expect("a whole row of the tile");
             *c_row = tile[i];
         } else {
-            c_row.copy_from_slice(&tile[i][..cols]);
+            for (x, &t) in c_row.iter_mut().zip(&tile[i]) {
+                *x = t;
+            }
         }
     }
 }

@@ -508,6 +508,13 @@ impl Matrix {
             self.cols,
             self.cols
         );
+        if self.cols == 1 {
+            // One column (a network with one output): one bias for every entry, without a loop
+            // over rows of length one.
+            let bias = b.data[0];
+            self.data.iter_mut().for_each(|x| *x += bias);
+            return;
+        }
         for row in self.data.chunks_exact_mut(self.cols.max(1)) {
             for (x, &bias) in row.iter_mut().zip(&b.data) {
                 *x += bias;
@@ -528,6 +535,11 @@ impl Matrix {
     pub fn sum_rows_into(&self, out: &mut Matrix) {
         out.resize(1, self.cols);
         out.data.fill(0.0);
+        if self.cols == 1 {
+            // One column: a plain sum, in the same order (the same bits) as the loop below.
+            out.data[0] = self.data.iter().fold(0.0, |s, &x| s + x);
+            return;
+        }
         for row in self.data.chunks_exact(self.cols.max(1)) {
             for (s, &x) in out.data.iter_mut().zip(row) {
                 *s += x;
