@@ -53,11 +53,11 @@ pub mod loss;
 pub mod matrix;
 pub mod network;
 pub mod optim;
-pub mod parallel;
 pub mod rng;
 
 // Learning from data.
 pub mod data;
+pub mod parallel;
 pub mod run;
 pub mod tasks;
 pub mod train;
