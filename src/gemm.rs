@@ -53,7 +53,7 @@
 //!
 //! A default `cargo build` targets the x86-64 baseline (SSE2: two `f64` per instruction, no FMA).
 //! Most x86-64 processors since 2013 have AVX2 (four `f64` per instruction) and FMA, and many
-//! server processors AVX-512 (eight). The functions [`gemm_avx2`] and [`gemm_avx512_fma`] are the same
+//! server processors AVX-512 (eight). The functions `gemm_avx2` and `gemm_avx512_fma` are the same
 //! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
 //! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
 //! them: that check is what makes the one `unsafe` call in this file sound. Everywhere else the
