@@ -8,7 +8,8 @@
 //! sine         1 → 20 tanh → 20 tanh → 1, 400 training rows, full batch, Adam η = 0.01
 //! digits       64 → 128 relu → 64 relu → 10 softmax, all 1797 rows, SGD η = 0.1, full batch
 //! digits-b64   the same with shuffled mini-batches of 64
-//! digits threads=1, threads=2   full batch through parallel.rs (8 shards) on 1 and 2 threads
+//! digits-b256  mini-batches of 256: serial, then through parallel.rs (8 shards) on 1 and 2
+//!              threads; the same for the full batch (digits threads=1, threads=2)
 //! ```
 //!
 //! The time is that of `train::train` (the loop `cargo run -- train` runs, its `train_seconds`)
@@ -188,6 +189,9 @@ fn cases() -> Vec<Case> {
         },
         digits_case("digits", 0, 4, None),
         digits_case("digits-b64", 64, 2, None),
+        digits_case("digits-b256", 256, 2, None),
+        digits_case("digits-b256 threads=1", 256, 2, Some(1)),
+        digits_case("digits-b256 threads=2", 256, 2, Some(2)),
         digits_case("digits threads=1", 0, 4, Some(1)),
         digits_case("digits threads=2", 0, 4, Some(2)),
     ]
@@ -213,15 +217,18 @@ fn main() {
         per_epoch.push((case.name, micros));
     }
     let time_of = |name: &str| per_epoch.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-    if let (Some(serial), Some(one), Some(two)) = (
-        time_of("digits"),
-        time_of("digits threads=1"),
-        time_of("digits threads=2"),
-    ) {
-        println!(
-            "parallel task=digits speed-up(2 threads vs 1)={:.2} speed-up(2 threads vs serial)={:.2}",
-            one / two,
-            serial / two
+    for task in ["digits-b256", "digits"] {
+        let (serial, one, two) = (
+            time_of(task),
+            time_of(&format!("{task} threads=1")),
+            time_of(&format!("{task} threads=2")),
         );
+        if let (Some(serial), Some(one), Some(two)) = (serial, one, two) {
+            println!(
+                "parallel task={task} speed-up(2 threads vs 1)={:.2} speed-up(2 threads vs serial)={:.2}",
+                one / two,
+                serial / two
+            );
+        }
     }
 }
