@@ -141,14 +141,21 @@ pub fn train(
                     .for_each(|(s, shard)| work(s, shard));
             } else {
                 let per_thread = SHARDS.div_ceil(threads);
+                let run_group = |t: usize, group: &mut [Shard]| {
+                    for (g, shard) in group.iter_mut().enumerate() {
+                        work(t * per_thread + g, shard);
+                    }
+                };
                 std::thread::scope(|scope| {
-                    for (t, group) in shards.chunks_mut(per_thread).enumerate() {
-                        let work = &work;
-                        scope.spawn(move || {
-                            for (g, shard) in group.iter_mut().enumerate() {
-                                work(t * per_thread + g, shard);
-                            }
-                        });
+                    let mut groups = shards.chunks_mut(per_thread).enumerate();
+                    let first = groups.next();
+                    for (t, group) in groups {
+                        let run_group = &run_group;
+                        scope.spawn(move || run_group(t, group));
+                    }
+                    // The calling thread takes the first group itself instead of waiting idle.
+                    if let Some((t, group)) = first {
+                        run_group(t, group);
                     }
                 });
             }
