@@ -70,6 +70,8 @@
 // Part 1, the engine.
 // The matrix and its products.
 pub mod matrix;
+// The fast product: cache blocks, packed panels, a register tile, SIMD chosen at run time.
+pub mod gemm;
 // Seeded random numbers.
 pub mod rng;
 // Non-linearities and their derivatives.
@@ -96,6 +98,8 @@ pub mod gradcheck;
 pub mod data;
 // The training loop and its history.
 pub mod train;
+// Data-parallel training: shards of a batch on several threads, bit-identical for any count.
+pub mod parallel;
 // Noticing vanishing gradients, dead units and divergence.
 pub mod diagnose;
 // The named tasks and their defaults.

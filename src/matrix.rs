@@ -30,6 +30,7 @@
 //! A shape mismatch is a bug in the caller, not something a user can cause: every operation checks
 //! its shapes and panics with a message that names the operation and both shapes.
 
+use crate::gemm;
 use crate::rng::Rng;
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -227,9 +228,27 @@ impl Matrix {
         c
     }
 
-    /// `C ← A·B`, reusing `C`'s allocation.
+    /// `C ← A·B`, reusing `C`'s allocation: the product the forward pass `Z = X·W` uses.
     ///
-    /// The loops run in i-p-j order: for each row `i` of `C` and each `p`, add `A[i,p]` times row
+    /// Small products run the i-p-j loop of [`Matrix::matmul_ipj_into`], the one to read first.
+    /// A product with a single output column is a matrix-vector product and gets a loop of its
+    /// own ([`Matrix::matmul_column_into`]); from [`BLOCKED_THRESHOLD`] multiply-adds on, the
+    /// cache-blocked, register-tiled product of `gemm.rs` takes over. All three add the same
+    /// products in the same order, so they give the same bits (except that `gemm.rs` uses
+    /// fused multiply-adds for products above its `FMA_THRESHOLD`; see there).
+    pub fn matmul_into(&self, b: &Matrix, c: &mut Matrix) {
+        self.assert_inner(b, "matmul");
+        if b.cols == 1 {
+            self.matmul_column_into(b, c);
+        } else if blocked_pays(self.rows, self.cols, b.cols) {
+            c.resize(self.rows, b.cols);
+            gemm::gemm(self.view(), b.view(), &mut c.data);
+        } else {
+            self.matmul_ipj_into(b, c);
+        }
+    }
+
+    /// `C ← A·B` by the i-p-j loop: for each row `i` of `C` and each `p`, add `A[i,p]` times row
     /// `p` of `B` to row `i` of `C`:
     ///
     /// ```text
@@ -238,8 +257,13 @@ impl Matrix {
     ///
     /// Both rows are contiguous in memory, and the updates `C[i,j] += a·B[p,j]` for different `j`
     /// are independent of one another, so the compiler turns the inner loop into vector
-    /// instructions that handle several `j` at once.
-    pub fn matmul_into(&self, b: &Matrix, c: &mut Matrix) {
+    /// instructions that handle several `j` at once. Each `C[i,j]` still receives its products in
+    /// the order p = 0, 1, 2, …, exactly as in [`Matrix::matmul_naive`], so the bits agree.
+    ///
+    /// What it does not do is reuse: every `A[i,p]` drags a whole row of `B` through the
+    /// processor, and `C`'s row is loaded and stored again for every `p`. For matrices larger than
+    /// the caches that is memory traffic, not arithmetic; `gemm.rs` fixes it.
+    pub fn matmul_ipj_into(&self, b: &Matrix, c: &mut Matrix) {
         self.assert_inner(b, "matmul");
         c.resize(self.rows, b.cols);
         c.data.fill(0.0);
@@ -252,6 +276,50 @@ impl Matrix {
                     *c_ij += a_ip * b_pj;
                 }
             }
+        }
+    }
+
+    /// `c ← A·b` for a single column `b` (k × 1), a matrix-vector product: `c[i] = Σ_p A[i,p]·b[p]`.
+    ///
+    /// The i-p-j loop would run its inner loop over a row of length one, paying a loop's overhead
+    /// for each multiply-add. Here each `c[i]` is a sum along a contiguous row of `A`; four rows
+    /// are summed side by side, so four independent additions are in flight while each sum
+    /// still takes its products in the order p = 0, 1, 2, … (the same bits as the i-p-j loop).
+    pub fn matmul_column_into(&self, b: &Matrix, c: &mut Matrix) {
+        self.assert_inner(b, "matmul");
+        assert_eq!(
+            b.cols, 1,
+            "matmul_column: B is {}×{}, not a column",
+            b.rows, b.cols
+        );
+        c.resize(self.rows, 1);
+        let k = self.cols;
+        if k == 0 {
+            c.data.fill(0.0);
+            return;
+        }
+        let column = &b.data;
+        let mut rows = self.data.chunks_exact(4 * k);
+        let mut out = c.data.chunks_exact_mut(4);
+        for (four_rows, c4) in (&mut rows).zip(&mut out) {
+            let (r0, rest) = four_rows.split_at(k);
+            let (r1, rest) = rest.split_at(k);
+            let (r2, r3) = rest.split_at(k);
+            let mut sums = [0.0; 4];
+            for p in 0..k {
+                sums[0] += r0[p] * column[p];
+                sums[1] += r1[p] * column[p];
+                sums[2] += r2[p] * column[p];
+                sums[3] += r3[p] * column[p];
+            }
+            c4.copy_from_slice(&sums);
+        }
+        for (row, c_i) in rows.remainder().chunks_exact(k).zip(out.into_remainder()) {
+            let mut sum = 0.0;
+            for (&a, &x) in row.iter().zip(column) {
+                sum += a * x;
+            }
+            *c_i = sum;
         }
     }
 
@@ -269,7 +337,10 @@ impl Matrix {
     /// ```text
     /// C[p,:] = Σ_r A[r,p] · B[r,:]        for each sample r and each column p of A
     /// ```
-    /// As in `matmul_into`, the inner loop adds a multiple of one contiguous row to another.
+    /// As in `matmul_ipj_into`, the inner loop adds a multiple of one contiguous row to another.
+    /// When `B` is a single column the roles turn around (`C`'s column is added `B[r]` times row
+    /// `r` of `A`), so the inner loop is not of length one. Large products go to `gemm.rs`, which
+    /// reads `Aᵀ` through swapped strides. Every path adds the samples in the order r = 0, 1, ….
     pub fn t_matmul_into(&self, b: &Matrix, c: &mut Matrix) {
         assert_eq!(
             self.rows, b.rows,
@@ -277,8 +348,21 @@ impl Matrix {
             self.rows, self.cols, b.rows, b.cols
         );
         c.resize(self.cols, b.cols);
+        if b.cols != 1 && blocked_pays(self.cols, self.rows, b.cols) {
+            gemm::gemm(self.view().t(), b.view(), &mut c.data);
+            return;
+        }
         c.data.fill(0.0);
         let m = b.cols;
+        if m == 1 {
+            for r in 0..self.rows {
+                let b_r = b.data[r];
+                for (c_p, &a_rp) in c.data.iter_mut().zip(self.row(r)) {
+                    *c_p += a_rp * b_r;
+                }
+            }
+            return;
+        }
         for r in 0..self.rows {
             let b_row = b.row(r);
             for (p, &a_rp) in self.row(r).iter().enumerate() {
@@ -306,7 +390,10 @@ impl Matrix {
     /// ```
     /// Both rows are contiguous, so each entry is a dot product of two slices. The dot product
     /// keeps four partial sums, which lets the processor overlap four additions instead of waiting
-    /// on one chain.
+    /// on one chain. With a single column (`m = 1`) each entry is one product
+    /// `C[i,j] = A[i,0]·B[j,0]`, an outer product, written as such. Large products go to
+    /// `gemm.rs` (which sums in the order p = 0, 1, … and so may differ from the four partial sums
+    /// in the last bits).
     pub fn matmul_t_into(&self, b: &Matrix, c: &mut Matrix) {
         assert_eq!(
             self.cols, b.cols,
@@ -315,12 +402,27 @@ impl Matrix {
         );
         c.resize(self.rows, b.rows);
         let k = b.rows;
-        for i in 0..self.rows {
-            let a_row = self.row(i);
-            for j in 0..k {
-                c.data[i * k + j] = dot(a_row, b.row(j));
+        if self.cols == 1 {
+            for (c_row, &a_i) in c.data.chunks_exact_mut(k.max(1)).zip(&self.data) {
+                for (c_ij, &b_j) in c_row.iter_mut().zip(&b.data) {
+                    *c_ij = a_i * b_j;
+                }
+            }
+        } else if blocked_pays(self.rows, self.cols, b.rows) {
+            gemm::gemm(self.view(), b.view().t(), &mut c.data);
+        } else {
+            for i in 0..self.rows {
+                let a_row = self.row(i);
+                for j in 0..k {
+                    c.data[i * k + j] = dot(a_row, b.row(j));
+                }
             }
         }
+    }
+
+    /// The matrix as a [`gemm::View`] for the blocked product.
+    pub fn view(&self) -> gemm::View<'_> {
+        gemm::View::row_major(&self.data, self.rows, self.cols)
     }
 
     /// `Aᵀ`, the matrix with rows and columns swapped: `Aᵀ[j,i] = A[i,j]`.
@@ -406,6 +508,13 @@ impl Matrix {
             self.cols,
             self.cols
         );
+        if self.cols == 1 {
+            // One column (a network with one output): one bias for every entry, without a loop
+            // over rows of length one.
+            let bias = b.data[0];
+            self.data.iter_mut().for_each(|x| *x += bias);
+            return;
+        }
         for row in self.data.chunks_exact_mut(self.cols.max(1)) {
             for (x, &bias) in row.iter_mut().zip(&b.data) {
                 *x += bias;
@@ -426,6 +535,11 @@ impl Matrix {
     pub fn sum_rows_into(&self, out: &mut Matrix) {
         out.resize(1, self.cols);
         out.data.fill(0.0);
+        if self.cols == 1 {
+            // One column: a plain sum, in the same order (the same bits) as the loop below.
+            out.data[0] = self.data.iter().fold(0.0, |s, &x| s + x);
+            return;
+        }
         for row in self.data.chunks_exact(self.cols.max(1)) {
             for (s, &x) in out.data.iter_mut().zip(row) {
                 *s += x;
@@ -504,6 +618,17 @@ impl Matrix {
             b.cols
         );
     }
+}
+
+/// From this many multiply-adds (`n·k·m`) on, the products hand over to the blocked product of
+/// `gemm.rs`: below it, packing the operands costs more than it saves. (Measured with
+/// `cargo bench --bench matmul`; the answer does not depend on it, only the time.)
+pub const BLOCKED_THRESHOLD: usize = 16 * 16 * 16;
+
+/// Whether an `n×k` by `k×m` product is large enough for `gemm.rs`. A dimension below 4 leaves
+/// most of the 6 × 8 register tile empty, and the simple loops handle it at least as well.
+fn blocked_pays(n: usize, k: usize, m: usize) -> bool {
+    n >= 4 && k >= 4 && m >= 4 && n.saturating_mul(k).saturating_mul(m) >= BLOCKED_THRESHOLD
 }
 
 /// `Σ_p a[p]·b[p]` with four independent partial sums, so additions overlap in the processor.

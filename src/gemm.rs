@@ -1,0 +1,514 @@
+//! A fast matrix product: cache blocking, packing and a register-tiled kernel, as BLAS does it.
+//!
+//! ```text
+//! C ← A·B        A (m × k), B (k × n), C (m × n) row-major
+//! C[i,j] = Σ_p A[i,p]·B[p,j]
+//! ```
+//!
+//! `matrix.rs` computes this with the i-p-j loop, which a learner should read first. That loop
+//! streams a whole row of `B` through the processor for every single `A[i,p]`, so for large
+//! matrices it waits on memory: each number of `B` is fetched from far away `m` times. This file
+//! computes exactly the same sums, in the same order, but arranges the work so that nearly every
+//! number comes from the processor's registers or its nearest cache.
+//!
+//! # The five loops
+//!
+//! ```text
+//! for jc in 0..n step NC            split C's columns: a KC × NC panel of B lives in L3
+//!   for pc in 0..k step KC          split the sum over p; pack B[pc.., jc..] into NR-wide strips
+//!     for ic in 0..m step MC        split C's rows; pack A[ic.., pc..] into MR-tall strips (L2)
+//!       for jr in 0..NC step NR     one NR-wide strip of packed B (stays in L1)
+//!         for ir in 0..MC step MR   one MR-tall strip of packed A
+//!           kernel: the MR × NR tile of C, in registers, += Σ_{p in KC} A[:,p]·B[p,:]
+//! ```
+//!
+//! - **Register tiling.** The kernel keeps an MR × NR block of `C` in registers for the whole
+//!   sum over `p`: each step loads MR numbers of `A` and NR of `B` and does MR·NR multiply-adds,
+//!   instead of one load and one store of `C` per multiply-add in the i-p-j loop.
+//! - **Packing.** Before the kernel runs, the strips of `A` and `B` it will read are copied into
+//!   contiguous buffers in exactly the order the kernel reads them (`p` by `p`, MR or NR numbers
+//!   at a time), padded with zeros to whole strips. The copy costs `O(m·k + k·n)`, the product
+//!   `O(m·k·n)`, and afterwards every read is sequential. Packing also absorbs transposes: the
+//!   packer reads through strides, so `Aᵀ·B` and `A·Bᵀ` use the same kernel without building a
+//!   transpose.
+//! - **Cache blocking.** `KC`, `MC` and `NC` bound the panels so that the strip of `B` in use
+//!   stays in L1, the packed block of `A` in L2, and the packed panel of `B` in L3.
+//!
+//! # Same sums, same bits (except with FMA)
+//!
+//! The kernel loads the tile of `C` when it continues a sum (`pc > 0`) and adds the products for
+//! `p` in increasing order, one rounding for the product and one for the sum, exactly as the
+//! i-p-j loop does: `c ← c + a·b`. Vector instructions only do several such independent `c` at
+//! once. So the portable kernel and the AVX2 kernel give **the same bits** as
+//! `Matrix::matmul_naive`, on every machine.
+//!
+//! The fused multiply-add `c ← a·b + c` (FMA) rounds once instead of twice. It is faster and
+//! slightly more accurate, but its results differ in the last bits, so it would make the same
+//! seed give different numbers on machines with and without FMA. It is therefore used only for
+//! products of at least [`FMA_THRESHOLD`] multiply-adds (digits-sized networks and larger);
+//! the demo, XOR, circles and sine stay below it and give the same bits everywhere. On a given
+//! machine the choice is fixed, so results there are always reproducible.
+//!
+//! # Choosing the kernel at run time
+//!
+//! A default `cargo build` targets the x86-64 baseline (SSE2: two `f64` per instruction, no FMA).
+//! Most x86-64 processors since 2013 have AVX2 (four `f64` per instruction) and FMA, and many
+//! server processors AVX-512 (eight). The functions `gemm_avx2` and `gemm_avx512_fma` are the same
+//! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
+//! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
+//! them: that check is what makes the one `unsafe` call in this file sound. Everywhere else the
+//! portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
+//! there to one FMA instruction; `mul_add` is never used elsewhere, because without FMA hardware
+//! it becomes a slow library call.
+//!
+//! The vector width does not change the bits: a vector instruction does the same multiply and add
+//! (or FMA) on each of its lanes that a scalar one would, so the AVX2 and AVX-512 kernels give
+//! the same results as each other, with or without FMA, because the order of the sums over `p`
+//! (including the KC slices) is the same in every kernel.
+//!
+//! The kernels are written without intrinsics: a tile whose size is known when compiling, held in
+//! a local array, which the compiler keeps in vector registers (`tile_sum`).
+
+use std::cell::RefCell;
+
+/// Products of at least this many multiply-adds (`m·k·n`) may use FMA. Smaller ones use separate
+/// multiplies and adds, so they give the same bits on every machine. 64³: the hidden products of
+/// a digits-sized network are above it, those of the sine and circles networks below.
+pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
+
+/// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four
+/// `f64` for the tile, 2 for a row of `B`, 1 for a broadcast of `A`: 15 of the 16 available.
+const MR_AVX2: usize = 6;
+/// Columns of the AVX2 register tile (two vectors of four).
+const NR_AVX2: usize = 8;
+/// Rows of the AVX-512 (FMA) register tile: 12 rows × 8 columns = 12 registers of eight `f64` (of 32),
+/// enough independent sums to keep both FMA units busy. (Wider tiles, 8 × 16 or 16 × 8, are no
+/// longer kept in registers by the compiler: measured, they run five times slower.)
+const MR_AVX512: usize = 12;
+/// Columns of the AVX-512 register tile (one vector of eight).
+const NR_AVX512: usize = 8;
+/// Rows of the portable register tile: 4 × 4 = 8 SSE2 registers of two `f64`.
+const MR_PORTABLE: usize = 4;
+/// Columns of the portable register tile.
+const NR_PORTABLE: usize = 4;
+/// Length of each slice of the sum over `p`: a KC × NR strip of packed `B` (16 KiB) stays in L1.
+const KC: usize = 256;
+/// Rows of `A` packed at a time: an MC × KC block (240 KiB) stays in L2. A multiple of every MR.
+const MC: usize = 120;
+/// Columns of `B` packed at a time: a KC × NC panel (8 MiB) stays in L3.
+const NC: usize = 4096;
+
+/// A read-only view of a matrix somewhere in a slice: entry `(i, j)` is
+/// `data[i·row_stride + j·col_stride]`. A row-major matrix has strides `(cols, 1)`; its transpose
+/// is the same slice with the strides swapped.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    /// The numbers.
+    pub data: &'a [f64],
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Distance in `data` between `(i, j)` and `(i + 1, j)`.
+    pub row_stride: usize,
+    /// Distance in `data` between `(i, j)` and `(i, j + 1)`.
+    pub col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major `rows × cols` matrix stored in `data`.
+    pub fn row_major(data: &'a [f64], rows: usize, cols: usize) -> View<'a> {
+        View {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose: the same numbers read with rows and columns swapped.
+    pub fn t(self) -> View<'a> {
+        View {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+}
+
+/// The inner kernels this file has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Baseline x86-64 or any other processor: 4 × 4 tile, separate multiply and add.
+    Portable,
+    /// AVX2: 6 × 8 tile, separate multiply and add (the same bits as `Portable`).
+    Avx2,
+    /// AVX2 with fused multiply-add (faster; the last bits differ).
+    Avx2Fma,
+    /// AVX-512 with fused multiply-add (the same bits as `Avx2Fma`).
+    Avx512Fma,
+}
+
+impl Kernel {
+    /// Its name in benchmark output: `portable`, `avx2`, `avx2_fma`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::Portable => "portable",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx2Fma => "avx2_fma",
+            Kernel::Avx512Fma => "avx512_fma",
+        }
+    }
+
+    /// The kernels this processor can run, portable first.
+    pub fn available() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
+        if has_avx2_fma() {
+            kernels.extend([Kernel::Avx2, Kernel::Avx2Fma]);
+        }
+        if has_avx512() {
+            kernels.push(Kernel::Avx512Fma);
+        }
+        kernels
+    }
+
+    /// Whether this kernel fuses multiply and add (and so rounds differently from the oracle).
+    pub fn fused(&self) -> bool {
+        matches!(self, Kernel::Avx2Fma | Kernel::Avx512Fma)
+    }
+
+    /// The kernel [`gemm`] uses for a product of `m·k·n` multiply-adds on this processor.
+    pub fn for_size(m: usize, k: usize, n: usize) -> Kernel {
+        let fused = m.saturating_mul(k).saturating_mul(n) >= FMA_THRESHOLD;
+        match (has_avx512(), has_avx2_fma(), fused) {
+            (true, _, true) => Kernel::Avx512Fma,
+            (false, true, true) => Kernel::Avx2Fma,
+            (_, true, false) => Kernel::Avx2,
+            (_, false, _) => Kernel::Portable,
+        }
+    }
+}
+
+/// Whether this processor has AVX2 and FMA (checked once, then cached by the standard library).
+fn has_avx2_fma() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// Whether this processor has AVX-512 (with AVX2 and FMA).
+fn has_avx512() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// `C ← A·B` with the kernel [`Kernel::for_size`] picks. `c` is `A.rows × B.cols`, row-major.
+///
+/// # Panics
+/// If `A.cols ≠ B.rows` or `c` has the wrong length.
+pub fn gemm(a: View, b: View, c: &mut [f64]) {
+    gemm_with(Kernel::for_size(a.rows, a.cols, b.cols), a, b, c);
+}
+
+/// `C ← A·B` with a chosen kernel (the tests and benchmarks compare them).
+///
+/// # Panics
+/// If the shapes disagree, or the kernel is not available on this processor.
+pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
+    assert!(
+        a.cols == b.rows && c.len() == a.rows * b.cols,
+        "gemm: A is {}×{}, B is {}×{} and C holds {} numbers (needs A.cols = B.rows and {})",
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols,
+        c.len(),
+        a.rows * b.cols
+    );
+    if a.rows == 0 || b.cols == 0 {
+        return;
+    }
+    if a.cols == 0 {
+        c.fill(0.0);
+        return;
+    }
+    PACKED.with(|buffers| {
+        let (packed_a, packed_b) = &mut *buffers.borrow_mut();
+        match kernel {
+            Kernel::Portable => {
+                blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
+            }
+            _ => {
+                let present = match kernel {
+                    Kernel::Avx512Fma => has_avx512(),
+                    _ => has_avx2_fma(),
+                };
+                assert!(
+                    present,
+                    "gemm: the {} kernel needs instructions this processor lacks",
+                    kernel.name()
+                );
+                let fma = kernel.fused();
+                // SAFETY: each function is compiled for the instruction sets its attribute
+                // names; the assertion above has just confirmed that this processor has them,
+                // so every instruction in it exists here. This is the crate's one `unsafe` call.
+                unsafe {
+                    if kernel == Kernel::Avx512Fma {
+                        gemm_avx512_fma(a, b, c, packed_a, packed_b)
+                    } else {
+                        gemm_avx2(fma, a, b, c, packed_a, packed_b)
+                    }
+                }
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// The packing buffers, reused by every product on this thread, so that after the first
+    /// product of the largest size no product asks the allocator for memory.
+    static PACKED: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// The blocked product compiled for AVX2 and FMA; `fma` picks the fused kernel.
+///
+/// # Safety
+/// The processor must have AVX2 and FMA (`is_x86_feature_detected!`).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemm_avx2(
+    fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    if fma {
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed_a, packed_b)
+    } else {
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed_a, packed_b)
+    }
+}
+
+/// The blocked product compiled for AVX-512 (and AVX2, FMA), with the fused kernel.
+///
+/// There is no unfused AVX-512 kernel: compiled with separate multiplies and adds, the compiler
+/// vectorises the tile the wrong way round (with gathers) and it runs ten times slower; the
+/// unfused AVX2 kernel gives the same bits at full speed.
+///
+/// # Safety
+/// The processor must have AVX-512F, AVX2 and FMA (`is_x86_feature_detected!`).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gemm_avx512_fma(
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed_a, packed_b)
+}
+
+/// Never called: [`has_avx512`] is false on other architectures.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+unsafe fn gemm_avx512_fma(
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
+}
+
+/// Never called: [`has_avx2_fma`] is false on other architectures.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+unsafe fn gemm_avx2(
+    _fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
+}
+
+/// The five loops. `#[inline(always)]` so that each caller (the portable function and the AVX2
+/// one) gets its own copy compiled with its own instruction set.
+#[inline(always)]
+fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed_a: &mut Vec<f64>,
+    packed_b: &mut Vec<f64>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let b_start = pc * b.row_stride + jc * b.col_stride;
+            let b_strides = (b.row_stride, b.col_stride);
+            pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                let a_start = ic * a.row_stride + pc * a.col_stride;
+                let a_strides = (a.col_stride, a.row_stride);
+                pack::<MR>(packed_a, a.data, a_start, a_strides, (kc, mc));
+                for (jr, b_strip) in packed_b.chunks_exact(kc * NR).enumerate() {
+                    let j0 = jc + jr * NR;
+                    let cols = NR.min(n - j0);
+                    for (ir, a_strip) in packed_a.chunks_exact(kc * MR).enumerate() {
+                        let i0 = ic + ir * MR;
+                        let rows = MR.min(m - i0);
+                        let tile = &mut c[i0 * n + j0..];
+                        kernel::<MR, NR, FMA>(a_strip, b_strip, tile, n, rows, cols, pc > 0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Packs a `kc × len` block into strips of `W`: strip `s` holds, for each `p` in turn, the `W`
+/// numbers at `(p, s·W), …, (p, s·W + W − 1)`, with zeros past `len`. Entry `(p, w)` of the
+/// block is `data[start + p·p_stride + w·w_stride]`.
+#[inline(always)]
+fn pack<const W: usize>(
+    buffer: &mut Vec<f64>,
+    data: &[f64],
+    start: usize,
+    (p_stride, w_stride): (usize, usize),
+    (kc, len): (usize, usize),
+) {
+    // Keep the old numbers (all are overwritten below) rather than zeroing the whole buffer,
+    // which for large blocks costs as much as the packing itself.
+    let needed = len.div_ceil(W) * kc * W;
+    buffer.truncate(needed);
+    buffer.resize(needed, 0.0);
+    for (s, strip) in buffer.chunks_exact_mut(kc * W).enumerate() {
+        let width = W.min(len - s * W);
+        let first = start + s * W * w_stride;
+        if width < W {
+            // The last strip at the matrix's edge: its missing rows or columns are zeros.
+            for slot in strip.chunks_exact_mut(W) {
+                slot[width..].fill(0.0);
+            }
+        }
+        if p_stride == 1 {
+            // The rows of a row-major A: read each of the W rows along p (contiguous) and deal
+            // its numbers into every W-th slot. (Read across the rows instead, the compiler
+            // would gather W scattered numbers per slot, which is several times slower.)
+            for w in 0..width {
+                let row = &data[first + w * w_stride..first + w * w_stride + kc];
+                for (slot, &x) in strip.chunks_exact_mut(W).zip(row) {
+                    slot[w] = x;
+                }
+            }
+            continue;
+        }
+        for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
+            let at = first + p * p_stride;
+            if w_stride == 1 && width == W {
+                // A row of B (or of Aᵀ): W neighbours, one copy of a size known when compiling.
+                let source: &[f64; W] = data[at..at + W].try_into().expect("W numbers");
+                let slot: &mut [f64; W] = slot.try_into().expect("a slot of W");
+                *slot = *source;
+            } else {
+                for (w, x) in slot[..width].iter_mut().enumerate() {
+                    *x = data[at + w * w_stride];
+                }
+            }
+        }
+    }
+}
+
+/// The MR × NR tile of `C` at the start of `c` (rows `row_stride` apart) plus
+/// `Σ_p a_strip[p]ᵀ·b_strip[p]`. Only the first `rows × cols` of the tile exist in `C` (the rest
+/// is padding at the matrix's edge). When `load` is false the tile starts from zero instead of
+/// from `C`, which is the i-p-j loop's `C = 0`.
+#[inline(always)]
+fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
+    a_strip: &[f64],
+    b_strip: &[f64],
+    c: &mut [f64],
+    row_stride: usize,
+    rows: usize,
+    cols: usize,
+    load: bool,
+) {
+    // The tile is copied in and out whole, with sizes known at compile time, so that the compiler
+    // can keep all of it in vector registers during the sum.
+    let mut tile = [[0.0; NR]; MR];
+    let whole = rows == MR && cols == NR;
+    if load {
+        for i in 0..rows {
+            let c_row = &c[i * row_stride..i * row_stride + cols];
+            if whole {
+                tile[i] = c_row.try_into().expect("a whole row of the tile");
+            } else {
+                // A plain loop: for a few numbers it beats a call to `memcpy`.
+                for (t, &x) in tile[i].iter_mut().zip(c_row) {
+                    *t = x;
+                }
+            }
+        }
+    }
+    tile = tile_sum::<MR, NR, FMA>(a_strip, b_strip, tile);
+    for i in 0..rows {
+        let c_row = &mut c[i * row_stride..i * row_stride + cols];
+        if whole {
+            let c_row: &mut [f64; NR] = c_row.try_into().expect("a whole row of the tile");
+            *c_row = tile[i];
+        } else {
+            for (x, &t) in c_row.iter_mut().zip(&tile[i]) {
+                *x = t;
+            }
+        }
+    }
+}
+
+/// `tile ← tile + a·b` for each `p` in turn: the multiply-adds themselves, on a tile held in
+/// registers.
+#[inline(always)]
+fn tile_sum<const MR: usize, const NR: usize, const FMA: bool>(
+    a_strip: &[f64],
+    b_strip: &[f64],
+    mut tile: [[f64; NR]; MR],
+) -> [[f64; NR]; MR] {
+    for (a, b) in a_strip.chunks_exact(MR).zip(b_strip.chunks_exact(NR)) {
+        let a: &[f64; MR] = a.try_into().expect("a strip is whole MR slots");
+        let b: &[f64; NR] = b.try_into().expect("a strip is whole NR slots");
+        for (row, &a_i) in tile.iter_mut().zip(a) {
+            // One row of the tile is one (or two) vector registers: row ← row + a_i·b.
+            let mut sums = *row;
+            for (sum, &b_j) in sums.iter_mut().zip(b) {
+                *sum = if FMA {
+                    a_i.mul_add(b_j, *sum)
+                } else {
+                    *sum + a_i * b_j
+                };
+            }
+            *row = sums;
+        }
+    }
+    tile
+}

@@ -1,0 +1,208 @@
+//! Every matrix product against the oracle `Matrix::matmul_naive`, on awkward shapes.
+//!
+//! The shapes include single rows and columns (1×n, n×1), non-square products, empty sums, and
+//! sizes that are not multiples of the register tiles (4×4 and 6×8) or of the cache blocks
+//! (KC = 256, MC = 120), so that every edge of `gemm.rs` is crossed.
+//!
+//! Products without fused multiply-adds add the same products in the same order as the oracle,
+//! so they must agree **bit for bit**; the FMA kernel rounds once per step instead of twice, so it
+//! must agree within a bound on the rounding: `|Δ| ≤ 4·k·ε·Σ_p |A[i,p]|·|B[p,j]|`.
+
+use backprop::gemm::{self, Kernel, View, FMA_THRESHOLD};
+use backprop::matrix::Matrix;
+use backprop::rng::Rng;
+
+/// (rows of A, shared dimension, columns of B).
+const SHAPES: [(usize, usize, usize); 22] = [
+    (1, 1, 1),
+    (1, 7, 1),
+    (1, 300, 1),
+    (1, 37, 53),
+    (53, 37, 1),
+    (4, 2, 3),
+    (5, 1, 9),
+    (9, 1, 5),
+    (6, 8, 8),
+    (7, 9, 17),
+    (13, 5, 3),
+    (31, 64, 10),
+    (64, 64, 64),
+    (65, 63, 67),
+    (121, 17, 9),
+    (800, 2, 10),
+    (800, 10, 1),
+    (10, 800, 1),
+    (130, 257, 21),
+    (241, 300, 33),
+    (3, 513, 4100),
+    (0, 5, 3),
+];
+
+fn random(rows: usize, cols: usize, seed: u64) -> Matrix {
+    Matrix::random_uniform(rows, cols, -1.0, 1.0, &mut Rng::new(seed))
+}
+
+/// `Σ_p |A[i,p]|·|B[p,j]|` for each entry: the scale of the rounding error of `C[i,j]`.
+fn magnitudes(a: &Matrix, b: &Matrix) -> Matrix {
+    a.map(f64::abs).matmul_naive(&b.map(f64::abs))
+}
+
+fn assert_close(got: &Matrix, want: &Matrix, scale: &Matrix, k: usize, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
+    let bound = 4.0 * (k.max(1) as f64) * f64::EPSILON;
+    for ((g, w), s) in got
+        .as_slice()
+        .iter()
+        .zip(want.as_slice())
+        .zip(scale.as_slice())
+    {
+        assert!(
+            (g - w).abs() <= bound * s,
+            "{what}: {g} and {w} differ by more than rounding allows ({})",
+            bound * s
+        );
+    }
+}
+
+fn assert_same_bits(got: &Matrix, want: &Matrix, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shapes differ");
+    for (i, (g, w)) in got.as_slice().iter().zip(want.as_slice()).enumerate() {
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "{what}: entry {i} is {g}, the oracle {w}"
+        );
+    }
+}
+
+#[test]
+fn every_kernel_matches_the_oracle_on_awkward_shapes() {
+    for (s, &(n, k, m)) in SHAPES.iter().enumerate() {
+        let a = random(n, k, 2 * s as u64);
+        let b = random(k, m, 2 * s as u64 + 1);
+        let want = a.matmul_naive(&b);
+        let scale = magnitudes(&a, &b);
+        for kernel in Kernel::available() {
+            let mut c = Matrix::filled(n, m, f64::NAN);
+            gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice());
+            let what = format!("{} kernel, {n}×{k}·{k}×{m}", kernel.name());
+            if kernel.fused() {
+                assert_close(&c, &want, &scale, k, &what);
+            } else {
+                assert_same_bits(&c, &want, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reference_loop_and_the_default_product_match_the_oracle() {
+    for (s, &(n, k, m)) in SHAPES.iter().enumerate() {
+        let a = random(n, k, 100 + s as u64);
+        let b = random(k, m, 200 + s as u64);
+        let want = a.matmul_naive(&b);
+        let mut c = Matrix::filled(3, 3, f64::NAN);
+        a.matmul_ipj_into(&b, &mut c);
+        assert_same_bits(&c, &want, &format!("matmul_ipj_into {n}×{k}·{k}×{m}"));
+        let c = a.matmul(&b);
+        let what = format!("matmul {n}×{k}·{k}×{m}");
+        if n * k * m >= FMA_THRESHOLD {
+            assert_close(&c, &want, &magnitudes(&a, &b), k, &what);
+        } else {
+            // Below the FMA threshold the default product gives the oracle's bits on every machine.
+            assert_same_bits(&c, &want, &what);
+        }
+        if m == 1 {
+            let mut c = Matrix::zeros(0, 0);
+            a.matmul_column_into(&b, &mut c);
+            assert_same_bits(&c, &want, &format!("matmul_column_into {n}×{k}·{k}×1"));
+        }
+    }
+}
+
+#[test]
+fn transposed_products_match_the_oracle_on_the_transpose() {
+    for (s, &(n, k, m)) in SHAPES.iter().enumerate() {
+        // t_matmul: Aᵀ·B with A stored as k × n, so Aᵀ is n × k.
+        let a = random(k, n, 300 + s as u64);
+        let b = random(k, m, 400 + s as u64);
+        let want = a.transpose().matmul_naive(&b);
+        let scale = magnitudes(&a.transpose(), &b);
+        let what = format!("t_matmul ({k}×{n})ᵀ·{k}×{m}");
+        let got = a.t_matmul(&b);
+        if n * k * m >= FMA_THRESHOLD {
+            assert_close(&got, &want, &scale, k, &what);
+        } else {
+            assert_same_bits(&got, &want, &what);
+        }
+        // matmul_t: A·Bᵀ with B stored as m×k. Its small form sums with four partial sums, so
+        // it agrees with the oracle within rounding rather than bit for bit.
+        let a = random(n, k, 500 + s as u64);
+        let b = random(m, k, 600 + s as u64);
+        let want = a.matmul_naive(&b.transpose());
+        let scale = magnitudes(&a, &b.transpose());
+        assert_close(
+            &a.matmul_t(&b),
+            &want,
+            &scale,
+            k,
+            &format!("matmul_t {n}×{k}·({m}×{k})ᵀ"),
+        );
+        // Every kernel on the strided views that the transposed products use.
+        for kernel in Kernel::available() {
+            let mut c = Matrix::zeros(n, m);
+            gemm::gemm_with(kernel, a.view(), b.view().t(), c.as_mut_slice());
+            let what = format!("{} kernel on A·Bᵀ, {n}×{k}·({m}×{k})ᵀ", kernel.name());
+            if kernel.fused() {
+                assert_close(&c, &want, &scale, k, &what);
+            } else {
+                assert_same_bits(&c, &want, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_strided_view_reads_the_transpose() {
+    let a = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let at = a.view().t();
+    assert_eq!((at.rows, at.cols), (3, 2));
+    let mut c = Matrix::zeros(3, 3);
+    // Aᵀ·A for A = [[1,2,3],[4,5,6]]: entry (i, j) is Σ_r A[r,i]·A[r,j].
+    gemm::gemm_with(
+        Kernel::Portable,
+        at,
+        View::row_major(a.as_slice(), 2, 3),
+        c.as_mut_slice(),
+    );
+    let want = Matrix::from_rows(&[[17.0, 22.0, 27.0], [22.0, 29.0, 36.0], [27.0, 36.0, 45.0]]);
+    assert_same_bits(&c, &want, "Aᵀ·A");
+}
+
+#[test]
+fn the_kernel_choice_keeps_small_products_free_of_fma() {
+    // The demo's 4×2·2×3 and the circles and sine networks' products stay below the threshold.
+    for (n, k, m) in [
+        (4, 2, 3),
+        (800, 2, 10),
+        (800, 10, 1),
+        (500, 20, 20),
+        (20, 500, 20),
+    ] {
+        assert_ne!(
+            Kernel::for_size(n, k, m),
+            Kernel::Avx2Fma,
+            "{n}×{k}·{k}×{m}"
+        );
+    }
+    assert!(Kernel::available().contains(&Kernel::for_size(1797, 64, 128)));
+}
+
+#[test]
+#[should_panic(expected = "gemm: A is 2×3, B is 4×2")]
+fn a_shape_mismatch_names_both_shapes() {
+    let a = Matrix::zeros(2, 3);
+    let b = Matrix::zeros(4, 2);
+    let mut c = Matrix::zeros(2, 2);
+    gemm::gemm_with(Kernel::Portable, a.view(), b.view(), c.as_mut_slice());
+}
