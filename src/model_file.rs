@@ -230,6 +230,11 @@ impl Model {
     /// # Errors
     /// If the file cannot be read or is not a valid model; the message names the file and line.
     pub fn load(path: &Path) -> Result<Model> {
+        if path.as_os_str().is_empty() {
+            return Err(Error::Usage(
+                "the model file name is empty; give the path of a saved model.txt".into(),
+            ));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Input(format!(
                 "cannot read the model {}: {}",

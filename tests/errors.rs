@@ -426,3 +426,20 @@ fn bad_model_files_and_predict_inputs_are_named() {
         cases.len()
     );
 }
+
+#[test]
+fn empty_and_non_ascii_words_are_errors_not_panics() {
+    // A first letter of several bytes (é, σ) or an empty word once crashed the flag parser.
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["train", "é.csv"], &["é.csv"]),
+        (&["train", ""], &["unknown task ''"]),
+        (&["train", "σ"], &["unknown task 'σ'"]),
+        (&["train", "-é"], &["unknown flag '-é'"]),
+        (&["demo", ""], &["unknown demo task ''"]),
+        (&["plot", ""], &["unknown figure ''"]),
+        (&["predict", "--model", ""], &["model file name is empty"]),
+    ];
+    for (args, needles) in cases {
+        assert_clean_error(args, needles);
+    }
+}

@@ -105,7 +105,10 @@ pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> 
         }
         if !word.starts_with("--") || word == "--" {
             // `-0.5` and `-0.5,0.2` are numbers (a value or an input row), not flags.
-            let numeric = word[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+            // `strip_prefix` rather than `word[1..]`: the first letter may be several bytes (`é`).
+            let numeric = word
+                .strip_prefix('-')
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
             if word.starts_with('-') && word.len() > 1 && !numeric {
                 return Err(unknown_flag(word, flags, command));
             }
