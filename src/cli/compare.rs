@@ -5,7 +5,7 @@
 //! and writes the data:
 //!
 //! ```text
-//! stdout                          the table: final losses and metrics, epochs to 90 %, seconds
+//! stdout                          the table: final losses and metrics, epochs to 90 % of gain, seconds
 //! out/compare/<task>/<study>.csv          one row per variant and epoch (the curves)
 //! out/compare/<task>/<study>_summary.csv  one row per variant (the table)
 //! ```
@@ -14,6 +14,7 @@ use super::args::{self, Flag};
 use crate::compare::{self, Comparison, Study};
 use crate::error::{Error, Result};
 use crate::files;
+use crate::json::format_number;
 use crate::run::RunOptions;
 use crate::tasks;
 use std::fmt::Write as _;
@@ -34,7 +35,8 @@ pub const FLAGS: &[Flag] = &[
 pub fn help_text() -> String {
     let about = "Trains the same task (same seed, same data) once per variant of one setting and\n\
                  prints a table: final train and test loss and metric, the first epoch whose test\n\
-                 metric reached 90 % of its final value, and seconds.\n\n\
+                 metric had made 90 % of the run's gain from its first epoch ('-' when it\n\
+                 ended no better), and seconds.\n\n\
                  studies:\n  \
                  activations      relu, leaky_relu, tanh, sigmoid, swish, identity\n  \
                  learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
@@ -186,21 +188,21 @@ pub fn table(c: &Comparison) -> String {
     );
     let _ = writeln!(
         t,
-        "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}  {:>7}",
+        "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>15}  {:>7}",
         "variant",
         "train loss",
         "test loss",
         format!("train {}", short(metric)),
         format!("test {}", short(metric)),
-        "to 90 %",
+        "to 90% of gain",
         "seconds"
     );
     for v in &c.variants {
         let label = &v.label;
-        let Some(last) = v.history.last() else {
+        if v.history.epochs.is_empty() {
             let _ = writeln!(t, "{label:<width$}  (no epoch completed)");
             continue;
-        };
+        }
         if let Some(d) = &v.history.divergence {
             let _ = writeln!(
                 t,
@@ -209,14 +211,12 @@ pub fn table(c: &Comparison) -> String {
             );
             continue;
         }
+        let (train_loss, train_metric) = v.train_final.unwrap_or((f64::NAN, f64::NAN));
+        let (test_loss, test_metric) = v.test_final.unwrap_or((f64::NAN, f64::NAN));
         let _ = writeln!(
             t,
-            "{label:<width$}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.4}  {:>9}  {:>7.2}",
-            last.train_loss,
-            last.test_loss.unwrap_or(f64::NAN),
-            last.train_metric,
-            last.test_metric.unwrap_or(f64::NAN),
-            v.epochs_to_90_percent()
+            "{label:<width$}  {train_loss:>10.4}  {test_loss:>10.4}  {train_metric:>10.4}  {test_metric:>10.4}  {:>15}  {:>7.2}",
+            v.epochs_to_90_percent_of_gain()
                 .map_or("-".to_string(), |e| e.to_string()),
             v.train_seconds
         );
@@ -246,11 +246,11 @@ pub fn curves_csv(c: &Comparison) -> String {
                 "{},{},{},{},{},{},{}",
                 quote(&v.label),
                 e.epoch,
-                e.lr,
-                e.train_loss,
-                e.test_loss.map_or(String::new(), |x| x.to_string()),
-                e.train_metric,
-                e.test_metric.map_or(String::new(), |x| x.to_string())
+                format_number(e.lr),
+                format_number(e.train_loss),
+                e.test_loss.map_or(String::new(), format_number),
+                format_number(e.train_metric),
+                e.test_metric.map_or(String::new(), format_number)
             );
         }
     }
@@ -264,28 +264,25 @@ pub fn summary_csv(c: &Comparison) -> String {
         .first()
         .map_or("metric", |v| v.history.metric.name());
     let mut t = format!(
-        "variant,architecture,optimizer,lr,epochs,train_loss,test_loss,train_{metric},test_{metric},epochs_to_90_percent,train_seconds,diverged\n"
+        "variant,architecture,optimizer,lr,epochs,train_loss,test_loss,train_{metric},test_{metric},epochs_to_90_percent_of_gain,train_seconds,diverged\n"
     );
     for v in &c.variants {
-        let last = v.history.last();
-        let field = |f: &dyn Fn(&crate::train::EpochStats) -> Option<f64>| {
-            last.and_then(f).map_or(String::new(), |x| x.to_string())
-        };
+        let number = |x: Option<f64>| x.map_or(String::new(), format_number);
         let _ = writeln!(
             t,
             "{},{},{},{},{},{},{},{},{},{},{},{}",
             quote(&v.label),
             quote(&v.architecture),
             v.options.rule.name(),
-            v.options.lr,
+            format_number(v.options.lr),
             v.history.epochs.len(),
-            field(&|e| Some(e.train_loss)),
-            field(&|e| e.test_loss),
-            field(&|e| Some(e.train_metric)),
-            field(&|e| e.test_metric),
-            v.epochs_to_90_percent()
+            number(v.train_final.map(|(loss, _)| loss)),
+            number(v.test_final.map(|(loss, _)| loss)),
+            number(v.train_final.map(|(_, metric)| metric)),
+            number(v.test_final.map(|(_, metric)| metric)),
+            v.epochs_to_90_percent_of_gain()
                 .map_or(String::new(), |e| e.to_string()),
-            v.train_seconds,
+            format_number(v.train_seconds),
             v.history.divergence.is_some()
         );
     }
