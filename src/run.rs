@@ -150,8 +150,10 @@ pub fn prepare_data(options: &RunOptions, rng: &mut Rng) -> Result<PreparedData>
         },
         DataSource::Csv(path) => csv::load(path, options.target)?,
     };
-    // XOR is four points: the network is trained and judged on all of them.
-    let (train, test) = if data.name == "xor" && data.len() == 4 {
+    // The XOR task is four points: the network is trained and judged on all of them. Only the
+    // task, not any CSV file that happens to be called xor.csv.
+    let is_xor_task = matches!(&options.source, DataSource::Task(spec) if spec.name == "xor");
+    let (train, test) = if is_xor_task && data.len() == 4 {
         (data.clone(), data)
     } else {
         let n_test = (data.len() as f64 * options.test_fraction).round() as usize;
@@ -294,5 +296,25 @@ pub fn train_prepared(
         network,
         history,
         train_seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_xor_task_skips_the_split_not_a_csv_named_xor() {
+        let task = RunOptions::for_task(&tasks::find("xor").expect("xor is a task"));
+        let data = prepare(&task).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (4, 4));
+
+        let dir = std::env::temp_dir().join(format!("backprop-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("xor.csv");
+        std::fs::write(&path, "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n").unwrap();
+        let data = prepare(&RunOptions::for_csv(path)).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (3, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
