@@ -135,6 +135,48 @@ fn train_sine_draws_its_curve_and_reports_the_noise_floor() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(json_number(&summary, "test_mse") < 0.01, "{summary}");
     assert!(json_number(&summary, "test_mse_true") < 0.0025, "{summary}");
+    // σ² as the noise flag reads (0.05² = 0.0025), not binary rounding's 0.0025000000000000005.
+    assert!(summary.contains("\"noise_floor\": 0.0025,"), "{summary}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn summary_json_holds_every_setting_and_the_seed_exactly() {
+    let out = temp_folder("summary-settings");
+    let output = backprop(&[
+        "train",
+        "sine",
+        "--quiet",
+        "--epochs",
+        "3",
+        "--seed",
+        "18446744073709551615",
+        "--l2",
+        "0.001",
+        "--clip",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    // 2⁶⁴ − 1 has more digits than an f64 holds; written through one it would read 18446744073709552000.
+    for line in [
+        "\"seed\": 18446744073709551615,",
+        "\"hidden\": [20, 20],",
+        "\"activation\": \"tanh\",",
+        "\"schedule\": \"exponential\",",
+        "\"lr_decay\": 0.99,",
+        "\"l2\": 0.001,",
+        "\"dropout\": 0,",
+        "\"batch_norm\": false,",
+        "\"clip\": 2,",
+        "\"test_fraction\": 0.2,",
+        "\"samples\": 500,",
+        "\"noise\": 0.05,",
+    ] {
+        assert!(summary.contains(line), "missing {line} in {summary}");
+    }
     let _ = std::fs::remove_dir_all(out);
 }
 

@@ -12,6 +12,7 @@
 
 use super::args::{self, Flag};
 use crate::compare::{self, Comparison, Study};
+use crate::data::csv::quote;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::json::format_number;
@@ -287,13 +288,4 @@ pub fn summary_csv(c: &Comparison) -> String {
         );
     }
     t
-}
-
-/// A CSV field, quoted when it holds a comma or a quote.
-fn quote(field: &str) -> String {
-    if field.contains([',', '"']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }

@@ -16,7 +16,9 @@
 //! prediction.
 
 use super::args::{self, Flag};
+use crate::data::csv::quote;
 use crate::error::{Error, Result};
+use crate::json::format_number;
 use crate::matrix::Matrix;
 use crate::model_file::{Model, Prediction};
 use std::fmt::Write as _;
@@ -137,10 +139,10 @@ fn predictions_csv(model: &Model, y_hat: &Matrix, targets: Option<&[String]>) ->
             Prediction::Class {
                 name, probability, ..
             } => {
-                let _ = write!(t, "{},{probability}", quote(&name));
+                let _ = write!(t, "{},{}", quote(&name), format_number(probability));
             }
             Prediction::Value(v) => {
-                let _ = write!(t, "{v}");
+                let _ = write!(t, "{}", format_number(v));
             }
         }
         if let Some(targets) = targets {
@@ -149,12 +151,4 @@ fn predictions_csv(model: &Model, y_hat: &Matrix, targets: Option<&[String]>) ->
         t.push('\n');
     }
     t
-}
-
-fn quote(field: &str) -> String {
-    if field.contains([',', '"']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }

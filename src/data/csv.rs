@@ -313,3 +313,14 @@ pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<V
         has_target.then_some(targets),
     ))
 }
+
+/// A CSV field as written by the commands (`compare`, `predict`): quoted when it holds a comma
+/// or a quote, with quotes doubled, so [`parse`] reads it back as the same text.
+pub fn quote(field: &str) -> String {
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
