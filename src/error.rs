@@ -6,7 +6,9 @@
 //! as an [`Error`], which the binary prints as one line, `error: …`, and turns into an exit code:
 //!
 //! ```text
-//! Usage, Input    2   the command line or a file was wrong; nothing was run
+//! Usage, Input    2   the command line, a file or a folder was wrong: usually found before
+//!                     anything runs, but a result that cannot be written after training
+//!                     (a full disk, a folder removed meanwhile) is Input too
 //! Failed          1   the run itself went wrong: training diverged, a gradient check failed
 //! OutputClosed    0   the reader of the output went away (`| head`): a normal end
 //! ```
@@ -18,7 +20,8 @@ use std::fmt;
 pub enum Error {
     /// The command line was wrong: an unknown command, task or flag, or a malformed value.
     Usage(String),
-    /// A file or value could not be used: a CSV or model file, an output folder.
+    /// A file or value could not be used: a CSV or model file, an output folder, or a result
+    /// that could not be written.
     Input(String),
     /// The run failed: training diverged, or a check did not pass.
     Failed(String),

@@ -3,11 +3,15 @@
 //! Three kinds, each a plain `String` of lines (the library never prints):
 //!
 //! ```text
-//! sparkline          ▇▅▃▂▂▁▁▁▁▁         a series squeezed into a row of eight bar heights
-//! decision regions   · · · o o · ·       a grid over the input plane; each cell shows the class
-//!                    · o o o o o ·       the network predicts there (a shade per class), and
-//!                    · o x x x o ·       each test point is drawn on top with its true class's
-//!                                        letter (A, B, C, …), lower-case where it is misclassified
+//! sparkline          █▇▇▆▅▅▄▄▃▃▃▂▂▂▁▁▁  a series squeezed into a row of eight bar heights
+//! decision regions   a grid over the input plane; each cell shows the class the network
+//!                    predicts there (a shade per class: ' ', '·', …), and each test point is
+//!                    drawn on top with its true class's letter (A, B, C, …), lower-case where
+//!                    it is misclassified. An excerpt of `backprop train circles`:
+//!
+//!                    │        A  A A               A                              │
+//!                    │         A  A          ··············       A               │
+//!                    │                  ·B·B···B·····BBB·······B·                 │
 //! curve              the data as ·, the network's ŷ(x) as █, x across and y up
 //! ```
 //!

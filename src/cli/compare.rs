@@ -1,11 +1,12 @@
 //! `backprop compare <study> [--task circles]`: one task trained once per variant, side by side.
 //!
-//! The runs themselves are `compare.rs` in the library (so a plotting module can call
-//! [`crate::compare::run_comparison`] and draw the same histories); this file prints the table
-//! and writes the data:
+//! The runs themselves are `compare.rs` in the library (the `comparisons` figure of `plot/` draws
+//! the same histories from [`crate::compare::run_comparison`]); this file prints the table and
+//! writes the data:
 //!
 //! ```text
-//! stdout                          the table: final losses and metrics, epochs to 90 % of gain, seconds
+//! stdout                                  the table: final losses and metrics, epochs to 90 %
+//!                                         of gain, seconds
 //! out/compare/<task>/<study>.csv          one row per variant and epoch (the curves)
 //! out/compare/<task>/<study>_summary.csv  one row per variant (the table)
 //! ```
