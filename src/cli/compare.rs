@@ -1,8 +1,7 @@
 //! `backprop compare <study> [--task circles]`: one task trained once per variant, side by side.
 //!
-//! The runs themselves are `compare.rs` in the library (the `comparisons` figure of `plot/` draws
-//! the same histories from [`crate::compare::run_comparison`]); this file prints the table and
-//! writes the data:
+//! The runs themselves are `compare.rs` in the library (a program gets the same histories from
+//! [`crate::compare::run_comparison`]); this file prints the table and writes the data:
 //!
 //! ```text
 //! stdout                                  the table: final losses and metrics, epochs to 90 %
