@@ -257,7 +257,7 @@ impl Model {
             Error::Input(format!(
                 "cannot read the model {}: {}",
                 path.display(),
-                crate::data::csv::io_reason(&e)
+                crate::error::io_reason(&e)
             ))
         })?;
         Model::parse(&text, &path.display().to_string())

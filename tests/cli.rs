@@ -414,7 +414,7 @@ fn mistakes_get_one_line_with_the_fix_and_exit_code_2() {
         ),
         (
             &["compare", "activation"],
-            "unknown comparison 'activation'; did you mean 'activations'?",
+            "unknown study 'activation'; did you mean 'activations'?",
         ),
         (
             &["compare", "depths", "--task", "moon"],

@@ -8,6 +8,7 @@
 //! Values are checked where they enter: [`Parsed::value`] turns text into a number (or any
 //! `FromStr` type) and reports the flag and the text when it cannot.
 
+pub use crate::error::{edit_distance, hint, suggest, unknown};
 use crate::error::{Error, Result};
 use std::str::FromStr;
 
@@ -158,41 +159,25 @@ fn unknown_flag(name: &str, flags: &[Flag], command: &str) -> Error {
     Error::Usage(format!("unknown flag '{name}' for '{command}'{hint}"))
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo
-/// (at most 2 edits, and fewer than half the word's letters).
-pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), *c))
-        .filter(|&(d, c)| d <= 2 && d * 2 < word.chars().count().max(c.chars().count()))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+/// `FLAG: unknown name 'NAME'; did you mean '…'?` (or the list of `known` names): the error
+/// for a flag whose value must be one of a few names (`--activation`, `--optimizer`).
+pub fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
+    let hint = hint(name, known, &format!("choose one of {}", known.join(", ")));
+    Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
-/// Edit distance (optimal string alignment): the fewest single-letter insertions, deletions,
-/// substitutions and swaps of two neighbouring letters that turn `a` into `b`. Swaps count as
-/// one edit because they are the commonest typo (`adma` for `adam`).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j]: the distance between the first i letters of a and the first j of b.
-    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
+/// `FLAG: VALUE is out of range; expected EXPECTED` unless `ok`.
+///
+/// # Errors
+/// When `ok` is false.
+pub fn require(ok: bool, flag: &str, value: impl std::fmt::Display, expected: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{flag}: {value} is out of range; expected {expected}"
+        )))
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let substitution = d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = substitution.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// The help text of a command: its usage line, a description, and one line per flag.

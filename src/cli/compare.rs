@@ -11,7 +11,9 @@
 //! ```
 
 use super::args::{self, Flag};
+use crate::activation::Activation;
 use crate::compare::{self, Comparison, Study};
+use crate::optim::Rule;
 use crate::data::csv::quote;
 use crate::error::{Error, Result};
 use crate::files;
@@ -34,19 +36,23 @@ pub const FLAGS: &[Flag] = &[
 
 /// The help text of `compare`.
 pub fn help_text() -> String {
-    let about = "Trains the same task (same seed, same data) once per variant of one setting and\n\
-                 prints a table: final train and test loss and metric, the first epoch whose test\n\
-                 metric had made 90 % of the run's gain from its first epoch ('-' when it\n\
-                 ended no better), and seconds.\n\n\
-                 studies:\n  \
-                 activations      relu, leaky_relu, tanh, sigmoid, swish, identity\n  \
-                 learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
-                 hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
-                 depths           1, 2 and 3 hidden layers\n  \
-                 optimizers       sgd, momentum, nesterov, rmsprop, adam";
+    let about = format!(
+        "Trains the same task (same seed, same data) once per variant of one setting and\n\
+         prints a table: final train and test loss and metric, the first epoch whose test\n\
+         metric had made 90 % of the run's gain from its first epoch ('-' when it\n\
+         ended no better), and seconds.\n\n\
+         studies:\n  \
+         activations      {}\n  \
+         learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
+         hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
+         depths           1, 2 and 3 hidden layers\n  \
+         optimizers       {}",
+        Activation::HIDDEN_NAMES.join(", "),
+        Rule::NAMES.join(", ")
+    );
     args::help(
         "backprop compare activations|learning-rates|hidden-sizes|depths|optimizers [flags]",
-        about,
+        &about,
         FLAGS,
     )
 }
@@ -64,11 +70,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let studies = Study::names();
     let study = match parsed.positionals.as_slice() {
         [name] => Study::from_name(name).ok_or_else(|| {
-            let hint = match args::suggest(name, &studies) {
-                Some(close) => format!("did you mean '{close}'?"),
-                None => format!("choose one of {}", studies.join(", ")),
-            };
-            Error::Usage(format!("unknown comparison '{name}'; {hint}"))
+            args::unknown(
+                "study",
+                name,
+                &studies,
+                &format!("choose one of {}", studies.join(", ")),
+            )
         })?,
         [] => {
             return Err(Error::Usage(format!(
@@ -87,11 +94,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let task = parsed.text("--task").unwrap_or("circles");
     let spec = tasks::find(task).ok_or_else(|| {
         let names = tasks::names();
-        let hint = match args::suggest(task, &names) {
-            Some(close) => format!("did you mean '{close}'?"),
-            None => format!("the tasks are {}", names.join(", ")),
-        };
-        Error::Usage(format!("unknown task '{task}'; {hint}"))
+        args::unknown(
+            "task",
+            task,
+            &names,
+            &format!("the tasks are {}", names.join(", ")),
+        )
     })?;
     let mut base = RunOptions::for_task(&spec);
     if let Some(seed) =
@@ -100,11 +108,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         base.seed = seed;
     }
     if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
-        if epochs == 0 {
-            return Err(Error::Usage(
-                "--epochs: 0 is out of range; expected at least 1".to_string(),
-            ));
-        }
+        args::require(epochs > 0, "--epochs", epochs, "at least 1")?;
         base.epochs = epochs;
     }
     let out_dir = parsed

@@ -93,17 +93,19 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
     let batch = parsed
         .value::<usize>("--batch", "a whole number of rows")?
         .unwrap_or(8);
-    if batch < 2 {
-        return Err(Error::Usage(format!(
-            "--batch: {batch} is out of range; expected at least 2 rows (batch normalisation needs two)"
-        )));
-    }
+    args::require(
+        batch >= 2,
+        "--batch",
+        batch,
+        "at least 2 rows (batch normalisation needs two)",
+    )?;
     let h = parsed.number("--h")?.unwrap_or(gradcheck::DEFAULT_STEP);
-    if !(h > 0.0 && h <= 1.0) {
-        return Err(Error::Usage(format!(
-            "--h: {h} is out of range; expected a step in (0, 1], usually 1e-5"
-        )));
-    }
+    args::require(
+        h > 0.0 && h <= 1.0,
+        "--h",
+        h,
+        "a step in (0, 1], usually 1e-5",
+    )?;
     let mut seeds = Rng::new(options.seed);
     let mut data_rng = seeds.fork();
     let mut weight_rng = seeds.fork();

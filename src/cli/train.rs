@@ -179,11 +179,12 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         return Err(Error::Input(format!("cannot read {target}: no such file")));
     } else {
         let names = tasks::names();
-        let hint = match args::suggest(target, &names) {
-            Some(close) => format!("did you mean '{close}'?"),
-            None => format!("the tasks are {}, or give a CSV file", names.join(", ")),
-        };
-        return Err(Error::Usage(format!("unknown task '{target}'; {hint}")));
+        return Err(args::unknown(
+            "task",
+            target,
+            &names,
+            &format!("the tasks are {}, or give a CSV file", names.join(", ")),
+        ));
     };
 
     if let Some(text) = parsed.text("--hidden") {
@@ -193,7 +194,7 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         options.activation = match crate::activation::Activation::from_name(name) {
             Some(f) if f != crate::activation::Activation::Softmax => f,
             _ => {
-                return Err(unknown_name(
+                return Err(args::unknown_name(
                     "--activation",
                     name,
                     &crate::activation::Activation::HIDDEN_NAMES,
@@ -203,30 +204,30 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     }
     if let Some(name) = parsed.text("--optimizer") {
         options.rule = Rule::from_name(name).ok_or_else(|| {
-            unknown_name(
+            args::unknown_name(
                 "--optimizer",
                 name,
-                &["sgd", "momentum", "nesterov", "rmsprop", "adam"],
+                &Rule::NAMES,
             )
         })?;
     }
     if let Some(lr) = parsed.number("--lr")? {
-        require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
+        args::require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
         options.lr = lr;
     }
     if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
-        require(epochs > 0, "--epochs", epochs, "at least 1")?;
+        args::require(epochs > 0, "--epochs", epochs, "at least 1")?;
         options.epochs = epochs;
     }
     if let Some(batch) = parsed.value::<usize>("--batch-size", "a whole number of rows")? {
         options.batch_size = batch;
     }
     if let Some(l2) = parsed.number("--l2")? {
-        require(l2 >= 0.0, "--l2", l2, "0 or more")?;
+        args::require(l2 >= 0.0, "--l2", l2, "0 or more")?;
         options.l2 = l2;
     }
     if let Some(rate) = parsed.number("--dropout")? {
-        require(
+        args::require(
             (0.0..1.0).contains(&rate),
             "--dropout",
             rate,
@@ -236,11 +237,11 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     }
     options.batch_norm |= parsed.switch("--batch-norm");
     if let Some(clip) = parsed.number("--clip")? {
-        require(clip > 0.0, "--clip", clip, "a norm greater than 0")?;
+        args::require(clip > 0.0, "--clip", clip, "a norm greater than 0")?;
         options.clip = Some(clip);
     }
     if let Some(rate) = parsed.number("--lr-decay")? {
-        require(
+        args::require(
             rate > 0.0 && rate <= 1.0,
             "--lr-decay",
             rate,
@@ -254,15 +255,15 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         options.seed = seed;
     }
     if let Some(samples) = parsed.value::<usize>("--samples", "a whole number of samples")? {
-        require(samples >= 4, "--samples", samples, "at least 4")?;
+        args::require(samples >= 4, "--samples", samples, "at least 4")?;
         options.samples = samples;
     }
     if let Some(noise) = parsed.number("--noise")? {
-        require(noise >= 0.0, "--noise", noise, "0 or more")?;
+        args::require(noise >= 0.0, "--noise", noise, "0 or more")?;
         options.noise = noise;
     }
     if let Some(fraction) = parsed.number("--test-fraction")? {
-        require(
+        args::require(
             fraction > 0.0 && fraction < 1.0,
             "--test-fraction",
             fraction,
@@ -305,24 +306,6 @@ fn parse_hidden(text: &str) -> Result<Vec<usize>> {
             ))),
         })
         .collect()
-}
-
-fn require(ok: bool, flag: &str, value: impl std::fmt::Display, expected: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "{flag}: {value} is out of range; expected {expected}"
-        )))
-    }
-}
-
-fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
-    let hint = match args::suggest(name, known) {
-        Some(close) => format!("did you mean '{close}'?"),
-        None => format!("choose one of {}", known.join(", ")),
-    };
-    Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
 /// Trains one task, writes its files and prints its report; returns the run.

@@ -44,7 +44,7 @@ pub enum TargetKind {
 /// If the file cannot be read, or any part of it is not in the expected form.
 pub fn load(path: &Path, target: TargetKind) -> Result<Dataset> {
     let bytes = std::fs::read(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {}", path.display(), io_reason(&e))))?;
+        .map_err(|e| Error::Input(format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e))))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::Input(format!("{}: the file is not UTF-8 text", path.display())))?;
     let name = path
@@ -233,19 +233,6 @@ fn parse_number(field: &str, source: &str, line: usize, column: usize, name: &st
     }
 }
 
-/// The part of an I/O error a user can act on, in lowercase.
-pub fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = error.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-            text.to_lowercase()
-        }
-    }
-}
-
 /// Reads rows to predict on from the CSV file at `path`: a header row, then rows of either
 /// `n_features` numbers, or `n_features` numbers and a target (the last column, as in training
 /// files), which is returned as text beside the features.
@@ -256,7 +243,7 @@ pub fn io_reason(error: &std::io::Error) -> String {
 pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<Vec<String>>)> {
     let source = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read {source}: {}", io_reason(&e))))?;
+        .map_err(|e| Error::Input(format!("cannot read {source}: {}", crate::error::io_reason(&e))))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text
         .lines()

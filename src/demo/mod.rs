@@ -89,11 +89,12 @@ impl DemoOptions {
             "xor" => (4, 50),
             "circles" | "moons" => (8, 150),
             other => {
-                let hint = match crate::cli::args::suggest(other, &TASKS) {
-                    Some(close) => format!("did you mean '{close}'?"),
-                    None => format!("the demo tasks are {}", TASKS.join(", ")),
-                };
-                return Err(Error::Usage(format!("unknown demo task '{other}'; {hint}")));
+                return Err(crate::error::unknown(
+                    "demo task",
+                    other,
+                    &TASKS,
+                    &format!("the demo tasks are {}", TASKS.join(", ")),
+                ))
             }
         };
         Ok(DemoOptions {
