@@ -256,8 +256,22 @@ pub fn execute(
 /// # Errors
 /// If the data cannot be prepared.
 pub fn prepare(options: &RunOptions) -> Result<PreparedData> {
-    let mut seeds = Rng::new(options.seed);
-    prepare_data(options, &mut seeds.fork())
+    let (mut data_rng, _, _) = generators(options.seed);
+    prepare_data(options, &mut data_rng)
+}
+
+/// The three random streams of a run, drawn from `seed` in this order: the data generator
+/// (generation and split), the weight generator (initial weights), and the seed of the
+/// mini-batch order.
+///
+/// Every part of the crate that promises to start from `train`'s exact data and weights (`demo`,
+/// `gradcheck`) takes its generators from here, so the promise holds by construction.
+pub fn generators(seed: u64) -> (Rng, Rng, u64) {
+    let mut seeds = Rng::new(seed);
+    let data_rng = seeds.fork();
+    let weight_rng = seeds.fork();
+    let shuffle_seed = seeds.next_u64();
+    (data_rng, weight_rng, shuffle_seed)
 }
 
 /// The second half of [`execute`]: builds the network from the second generator forked from the
@@ -267,10 +281,7 @@ pub fn train_prepared(
     data: PreparedData,
     on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
 ) -> Run {
-    let mut seeds = Rng::new(options.seed);
-    let _data_rng = seeds.fork();
-    let mut weight_rng = seeds.fork();
-    let shuffle_seed = seeds.next_u64();
+    let (_, mut weight_rng, shuffle_seed) = generators(options.seed);
     let mut network = Network::mlp(&architecture(options, &data.train), &mut weight_rng);
     let initial = network.clone();
     let mut optimizer = optimizer(options);

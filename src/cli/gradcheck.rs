@@ -29,7 +29,6 @@ use crate::error::{Error, Result};
 use crate::gradcheck::{self, Start};
 use crate::layer::Layer;
 use crate::network::Network;
-use crate::rng::Rng;
 use crate::run;
 use std::io::Write;
 
@@ -106,9 +105,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         h,
         "a step in (0, 1], usually 1e-5",
     )?;
-    let mut seeds = Rng::new(options.seed);
-    let mut data_rng = seeds.fork();
-    let mut weight_rng = seeds.fork();
+    let (mut data_rng, mut weight_rng, _) = run::generators(options.seed);
     let data = run::prepare_data(&options, &mut data_rng)?;
     let mut network = Network::mlp(&run::architecture(&options, &data.train), &mut weight_rng);
     let loss = data.train.task.loss();

@@ -39,7 +39,6 @@ use crate::gradcheck::{self, GradientCheck, Start};
 use crate::matrix::Matrix;
 use crate::network::{Architecture, Network};
 use crate::optim::{Optimizer, Rule};
-use crate::rng::Rng;
 use crate::tasks;
 use crate::train::{self, TrainConfig};
 use std::ops::ControlFlow;
@@ -121,7 +120,7 @@ const GRADIENT_DIGITS: usize = 6;
 /// The demo's data: the four XOR points, or `points` points of circles or moons drawn with the
 /// data generator `backprop train` would use for the seed.
 pub fn data(options: &DemoOptions) -> Dataset {
-    let (mut data_rng, _) = generators(options.seed);
+    let (mut data_rng, _, _) = crate::run::generators(options.seed);
     let spec = tasks::find(&options.task).expect("the demo's tasks are tasks");
     tasks::generate(&spec, options.points, spec.defaults.noise, &mut data_rng)
 }
@@ -129,7 +128,7 @@ pub fn data(options: &DemoOptions) -> Dataset {
 /// The demo's network `2 → H f → 1 sigmoid`, with the initial weights `backprop train` draws for
 /// the same seed.
 pub fn network(options: &DemoOptions) -> Network {
-    let (_, mut weight_rng) = generators(options.seed);
+    let (_, mut weight_rng, _) = crate::run::generators(options.seed);
     let architecture = Architecture {
         n_in: 2,
         hidden: vec![options.hidden],
@@ -140,14 +139,6 @@ pub fn network(options: &DemoOptions) -> Network {
         dropout: 0.0,
     };
     Network::mlp(&architecture, &mut weight_rng)
-}
-
-/// The data and weight generators, forked from the seed in the order `run::execute` forks them.
-fn generators(seed: u64) -> (Rng, Rng) {
-    let mut seeds = Rng::new(seed);
-    let data_rng = seeds.fork();
-    let weight_rng = seeds.fork();
-    (data_rng, weight_rng)
 }
 
 /// One row of the training table: the loss and predictions after an epoch's update.
