@@ -13,11 +13,11 @@
 use super::args::{self, Flag};
 use crate::activation::Activation;
 use crate::compare::{self, Comparison, Study};
-use crate::optim::Rule;
 use crate::data::csv::quote;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::json::format_number;
+use crate::optim::Rule;
 use crate::run::RunOptions;
 use crate::tasks;
 use std::fmt::Write as _;

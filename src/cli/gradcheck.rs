@@ -28,7 +28,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::gradcheck::{self, Start};
 use crate::layer::Layer;
-use crate::network::Network;
+use crate::network::{superscript, Network};
 use crate::run;
 use std::io::Write;
 
@@ -199,10 +199,27 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         }
         Ok(())
     };
-    for (l, layer) in network.layers().iter().enumerate() {
+    // Numbered as the parameters are: dense layers from 1 (W¹), batch normalisation by the
+    // dense layer it follows (γ¹), not by position in the stack.
+    let mut dense = 0;
+    for layer in network.layers() {
         let title = match layer {
-            Layer::Dense(d) => format!("layer {l}: dense {} → {}", d.n_in(), d.n_out()),
-            Layer::BatchNorm(b) => format!("layer {l}: batch_norm over {} features", b.features()),
+            Layer::Dense(d) => {
+                dense += 1;
+                let k = superscript(dense);
+                format!(
+                    "dense layer {dense} (W{k}, b{k}): {} → {}",
+                    d.n_in(),
+                    d.n_out()
+                )
+            }
+            Layer::BatchNorm(b) => {
+                let k = superscript(dense);
+                format!(
+                    "batch normalisation after dense layer {dense} (γ{k}, β{k}): {} features",
+                    b.features()
+                )
+            }
             _ => continue,
         };
         table(title, 2, stdout)?;

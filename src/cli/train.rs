@@ -203,13 +203,8 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         };
     }
     if let Some(name) = parsed.text("--optimizer") {
-        options.rule = Rule::from_name(name).ok_or_else(|| {
-            args::unknown_name(
-                "--optimizer",
-                name,
-                &Rule::NAMES,
-            )
-        })?;
+        options.rule = Rule::from_name(name)
+            .ok_or_else(|| args::unknown_name("--optimizer", name, &Rule::NAMES))?;
     }
     if let Some(lr) = parsed.number("--lr")? {
         args::require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
@@ -254,6 +249,16 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     {
         options.seed = seed;
     }
+    // Flags that mean nothing for this data are refused rather than silently ignored.
+    let generated = matches!(&options.source, run::DataSource::Task(spec) if spec.source == tasks::Source::Generated);
+    for flag in ["--samples", "--noise"] {
+        if !generated && parsed.text(flag).is_some() {
+            return Err(Error::Usage(format!(
+                "{flag} applies to generated tasks only ({}); '{target}' is read from a file",
+                generated_names().join(", ")
+            )));
+        }
+    }
     if let Some(samples) = parsed.value::<usize>("--samples", "a whole number of samples")? {
         args::require(samples >= 4, "--samples", samples, "at least 4")?;
         options.samples = samples;
@@ -287,7 +292,23 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         (false, true) => options.target = TargetKind::Classification,
         (false, false) => {}
     }
+    for flag in ["--regression", "--classification"] {
+        if generated && parsed.switch(flag) {
+            return Err(Error::Usage(format!(
+                "{flag} applies to CSV data only; the task '{target}' already knows its kind of target"
+            )));
+        }
+    }
     Ok(options)
+}
+
+/// The names of the generated tasks (the ones `--samples` and `--noise` apply to).
+fn generated_names() -> Vec<&'static str> {
+    tasks::all()
+        .into_iter()
+        .filter(|t| t.source == tasks::Source::Generated)
+        .map(|t| t.name)
+        .collect()
 }
 
 /// `10` or `20,20` as a list of layer sizes, each at least 1.
@@ -336,7 +357,6 @@ pub fn train_one(
         )));
     }
 
-    files::prepare_folder(&out_dir)?;
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
     let report_every = (options.epochs / 10).max(1);
@@ -352,6 +372,9 @@ pub fn train_one(
             )));
         }
     }
+    // After the data is read (a bad CSV leaves no empty folder behind), before training (a
+    // folder that cannot be written is found out before the time is spent).
+    files::prepare_folder(&out_dir)?;
     let mut monitor = Monitor::new();
     let mut recorder = crate::plot::Recorder::new(options.epochs, crate::plot::MAX_FRAMES);
     let run = run::train_prepared(options, data, |stats, network| {

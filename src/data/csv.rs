@@ -43,8 +43,13 @@ pub enum TargetKind {
 /// # Errors
 /// If the file cannot be read, or any part of it is not in the expected form.
 pub fn load(path: &Path, target: TargetKind) -> Result<Dataset> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::Input(format!("{}: the file is not UTF-8 text", path.display())))?;
     let name = path
@@ -242,8 +247,12 @@ fn parse_number(field: &str, source: &str, line: usize, column: usize, name: &st
 /// finite numbers; the message names the file, line and column.
 pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<Vec<String>>)> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read {source}: {}", crate::error::io_reason(&e))))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read {source}: {}",
+            crate::error::io_reason(&e)
+        ))
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text
         .lines()
@@ -310,4 +319,3 @@ pub fn quote(field: &str) -> String {
         field.to_string()
     }
 }
-
