@@ -330,10 +330,20 @@ fn help_lists_every_command_and_every_flag_with_its_default() {
         assert_success(&output);
         let text = stdout(&output);
         for flag in flags {
-            let line = text
-                .lines()
-                .find(|l| l.trim_start().starts_with(flag.name))
+            // The flag's line and its continuation lines (a long help wraps under its text).
+            let lines: Vec<&str> = text.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with(flag.name))
                 .unwrap_or_else(|| panic!("{} missing from {words:?}", flag.name));
+            let continued = lines[at + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("      ") && !l.trim().is_empty())
+                .map(|l| l.trim());
+            let line = std::iter::once(lines[at].trim_end())
+                .chain(continued)
+                .collect::<Vec<_>>()
+                .join(" ");
             assert!(line.contains(flag.help), "{line}");
             if !flag.default.is_empty() {
                 assert!(
@@ -515,4 +525,42 @@ fn train_without_a_task_runs_the_three_examples() {
         assert!(folder.join(file).exists(), "{file} missing");
     }
     let _ = std::fs::remove_dir_all(folder);
+}
+
+#[test]
+fn every_help_line_fits_in_100_columns() {
+    let commands = ["train", "demo", "gradcheck", "compare", "predict", "plot"];
+    let mut helps = vec![backprop(&["--help"])];
+    helps.extend(commands.iter().map(|c| backprop(&[c, "--help"])));
+    for output in &helps {
+        assert_success(output);
+        for line in stdout(output).lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_batch_as_large_as_the_training_set_is_called_full_batch() {
+    let out = temp_folder("full-batch");
+    // iris: 150 rows, 30 held out, so 120 training rows.
+    let output = backprop(&[
+        "train",
+        "iris",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "120",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains(", full batch,"), "{text}");
+    let _ = std::fs::remove_dir_all(out);
 }

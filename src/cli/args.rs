@@ -201,10 +201,39 @@ pub fn help(usage: &str, about: &str, flags: &[Flag]) -> String {
             } else {
                 format!(" [default: {}]", flag.default)
             };
-            text.push_str(&format!("  {left:<width$}  {}{default}\n", flag.help));
+            let line = format!("  {left:<width$}  {}{default}", flag.help);
+            text.push_str(&wrap(&line, width + 4));
+            text.push('\n');
         }
     }
     text
+}
+
+/// The widest line help prints, in columns.
+pub const HELP_WIDTH: usize = 100;
+
+/// `line` broken at spaces into lines of at most [`HELP_WIDTH`] columns, each continuation
+/// indented by `indent` spaces (under the text it continues). A single word longer than the width
+/// stays whole.
+pub fn wrap(line: &str, indent: usize) -> String {
+    let mut out = String::new();
+    let mut rest = line.to_string();
+    while rest.chars().count() > HELP_WIDTH {
+        // The last space within the width, past the indent (byte offsets: names may be `η`).
+        let cut = rest
+            .char_indices()
+            .enumerate()
+            .take(HELP_WIDTH + 1)
+            .filter(|&(column, (_, c))| c == ' ' && column > indent)
+            .map(|(_, (byte, _))| byte)
+            .last();
+        let Some(cut) = cut else { break };
+        out.push_str(rest[..cut].trim_end());
+        out.push('\n');
+        rest = format!("{}{}", " ".repeat(indent), rest[cut..].trim_start());
+    }
+    out.push_str(&rest);
+    out
 }
 
 #[cfg(test)]
@@ -218,5 +247,18 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(suggest("rellu", &["relu", "tanh"]), Some("relu"));
         assert_eq!(suggest("banana", &["relu", "tanh"]), None);
+    }
+
+    #[test]
+    fn long_help_lines_wrap_under_their_text() {
+        assert_eq!(wrap("  --a  short", 7), "  --a  short");
+        let long = format!("  --a  {}", "word ".repeat(30).trim_end());
+        let wrapped = wrap(&long, 7);
+        assert!(wrapped.lines().count() > 1, "{wrapped}");
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= HELP_WIDTH, "{line}");
+        }
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("       word"));
+        assert_eq!(wrapped.replace('\n', " ").split_whitespace().count(), 31);
     }
 }

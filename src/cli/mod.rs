@@ -58,7 +58,7 @@ impl Command {
         (
             "demo",
             Command::Demo,
-            "one step of backpropagation on xor, every number shown and checked",
+            "one step of backpropagation on xor, circles or moons, every number shown and checked",
         ),
         (
             "gradcheck",

@@ -35,10 +35,10 @@ pub const FLAGS: &[Flag] = &[
 /// The help text of `predict`.
 pub fn help_text() -> String {
     args::help(
-        "backprop predict --model FILE (X₁,X₂,… … | --data FILE.csv)",
+        "backprop predict --model FILE (ROW… | --data FILE.csv)",
         "Predicts with a saved model. Inputs are raw values in the units of the training data (the\n\
-         model applies its own standardisation). Each positional argument is one input row of\n\
-         comma-separated numbers; the answer is the class name and its probability, or the value.\n\
+         model applies its own standardisation). Each ROW is one input row of comma-separated\n\
+         numbers (x₁,x₂,…); the answer is the class name and its probability, or the value.\n\
          With --data, writes CSV to stdout: prediction,probability for a classifier or prediction\n\
          for a regression, plus the target column when the file has one.",
         FLAGS,

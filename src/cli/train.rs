@@ -83,8 +83,7 @@ pub fn help_text() -> String {
             String::new()
         };
         let _ = writeln!(about, "  {:<14} {}", task.name, task.about);
-        let _ = writeln!(
-            about,
+        let defaults = format!(
             "  {:<14} defaults: hidden {} {}, {} η = {}{decay}, {} epochs, {batch}",
             "",
             hidden.join(","),
@@ -93,6 +92,17 @@ pub fn help_text() -> String {
             d.lr,
             d.epochs
         );
+        // Too long for one line: the epochs and batches go on the next, under the hidden sizes.
+        let defaults = if defaults.chars().count() > args::HELP_WIDTH {
+            defaults.replacen(
+                &format!(", {} epochs", d.epochs),
+                &format!(",\n{:27}{} epochs", "", d.epochs),
+                1,
+            )
+        } else {
+            defaults
+        };
+        let _ = writeln!(about, "{defaults}");
     }
     args::help(
         "backprop train <task|file.csv> [flags]",
