@@ -14,7 +14,7 @@ pub(super) fn training(o: &mut String, options: &DemoOptions, story: &Story, sty
     line(
         o,
         &style.heading(&format!(
-            "5. Training: the same step {} times (full batch, η = {})",
+            "6. Training: the same step {} times (full batch, η = {})",
             options.epochs, options.lr
         )),
     );
@@ -70,7 +70,7 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
     let h = a1.cols();
     line(
         o,
-        &style.heading("6. Why the hidden layer works: the points in hidden space"),
+        &style.heading("7. Why the hidden layer works: the points in hidden space"),
     );
     line(
         o,
@@ -173,7 +173,7 @@ pub(super) fn truth_table(o: &mut String, story: &Story, style: Style) {
     let network = &story.trained;
     let y_hat = network.output();
     let data = &story.data;
-    line(o, &style.heading("7. The trained network's answers"));
+    line(o, &style.heading("8. The trained network's answers"));
     line(
         o,
         &format!(
