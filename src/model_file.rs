@@ -539,22 +539,23 @@ impl<'a> Reader<'a> {
                 self.line_number = n;
                 Ok((n, line))
             }
-            None => Err(Error::Input(format!(
-                "{} line {}: the file ends where {what} should follow; it is truncated",
-                self.source,
-                self.line_number + 1
-            ))),
+            None => Err(self.truncated(what)),
         }
+    }
+
+    /// The error for a file that ended where `what` should follow.
+    fn truncated(&self, what: &str) -> Error {
+        Error::Input(format!(
+            "{} line {}: the file ends where {what} should follow; it is truncated",
+            self.source,
+            self.line_number + 1
+        ))
     }
 
     /// An error saying the file is truncated if it has ended where `what` should follow.
     fn expect_more(&mut self, what: &str) -> Result<()> {
         if self.lines.peek().is_none() {
-            return Err(Error::Input(format!(
-                "{} line {}: the file ends where {what} should follow; it is truncated",
-                self.source,
-                self.line_number + 1
-            )));
+            return Err(self.truncated(what));
         }
         Ok(())
     }

@@ -103,17 +103,27 @@ impl RunOptions {
     /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam with η = 0.01, 200
     /// epochs of mini-batches of 32, standardised features.
     pub fn for_csv(path: PathBuf) -> RunOptions {
-        let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
-        options.source = DataSource::Csv(path);
-        options.hidden = vec![16];
-        options.activation = Activation::Relu;
-        options.rule = Rule::from_name("adam").expect("adam is a rule");
-        options.lr = 0.01;
-        options.epochs = 200;
-        options.batch_size = 32;
-        options.schedule = Schedule::Constant;
-        options.standardize = true;
-        options
+        RunOptions {
+            source: DataSource::Csv(path),
+            hidden: vec![16],
+            activation: Activation::Relu,
+            rule: Rule::from_name("adam").expect("adam is a rule"),
+            lr: 0.01,
+            epochs: 200,
+            batch_size: 32,
+            l2: 0.0,
+            dropout: 0.0,
+            batch_norm: false,
+            clip: None,
+            schedule: Schedule::Constant,
+            seed: 42,
+            // Read from the file, not generated: these two are not used.
+            samples: 0,
+            noise: 0.0,
+            test_fraction: 0.2,
+            standardize: true,
+            target: TargetKind::Auto,
+        }
     }
 
     /// The short name of the data: the task's name or the CSV file's stem.
