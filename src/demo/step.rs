@@ -503,13 +503,11 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         .map(|j| format!("{}·{}", p(a1[j]), p(w2[(j, 0)])))
         .collect::<Vec<_>>()
         .join(" + ");
+    // Symbols and numbers on two lines: with three or more hidden units one line is too wide.
+    line(o, &format!("  z² = {symbols} + b²₁"));
     line(
         o,
-        &format!(
-            "  z² = {symbols} + b²₁ = {numbers} + {} = {}",
-            p(b2[(0, 0)]),
-            v(z2)
-        ),
+        &format!("     = {numbers} + {} = {}", p(b2[(0, 0)]), v(z2)),
     );
     line(o, &format!("  ŷ = σ(z²) = σ({}) = {}", v(z2), v(y_hat)));
     line(
