@@ -314,4 +314,27 @@ mod tests {
         }
         assert!(run_comparison(Study::Depths, "circle", 0).is_err());
     }
+
+    #[test]
+    fn a_network_that_never_learns_has_no_epoch_to_90_percent_of_gain() {
+        // A linear model cannot separate two rings: its test accuracy ends no better than the
+        // first epoch's, so there is no gain to reach 90 % of (it used to read "1 epoch").
+        let comparison = run_comparison(Study::Activations, "circles", 42).unwrap();
+        let variant = |label: &str| {
+            comparison
+                .variants
+                .iter()
+                .find(|v| v.label == label)
+                .unwrap()
+        };
+        let identity = variant("identity");
+        let metric = |e: &crate::train::EpochStats| e.test_metric.unwrap();
+        let (first, last) = (
+            metric(identity.history.epochs.first().unwrap()),
+            metric(identity.history.last().unwrap()),
+        );
+        assert!(last <= first, "identity learned: {first} → {last}");
+        assert_eq!(identity.epochs_to_90_percent_of_gain(), None);
+        assert!(variant("relu").epochs_to_90_percent_of_gain().unwrap() > 1);
+    }
 }

@@ -564,3 +564,30 @@ fn a_batch_as_large_as_the_training_set_is_called_full_batch() {
     assert!(text.contains(", full batch,"), "{text}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn flag_help_names_every_activation_and_optimizer_there_is() {
+    // The flag tables are constants, so their lists are spelt out; this keeps them complete.
+    let tables = [
+        backprop::cli::train::FLAGS,
+        backprop::cli::gradcheck::FLAGS,
+        backprop::cli::demo::FLAGS,
+    ];
+    for flags in tables {
+        for flag in flags {
+            let names: &[&str] = match flag.name {
+                "--activation" => &backprop::activation::Activation::HIDDEN_NAMES,
+                "--optimizer" => &backprop::optim::Rule::NAMES,
+                _ => continue,
+            };
+            for name in names {
+                assert!(
+                    flag.help.contains(name),
+                    "{} lacks {name}: {}",
+                    flag.name,
+                    flag.help
+                );
+            }
+        }
+    }
+}
