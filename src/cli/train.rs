@@ -9,7 +9,7 @@
 //! stdout   the summary: architecture, epochs, seconds, losses and metrics, a sparkline of
 //!          the loss, and a picture (decision regions for 2-D classes, the curve for sine)
 //! out/<task>/history.csv    one row per epoch
-//! out/<task>/summary.json   the summary, for scripts
+//! out/<task>/summary.json   every setting (enough to run it again) and the results, for scripts
 //! --save FILE               the trained model as text (see `model_file.rs`)
 //! out/<task>/*.svg          learning curves, gradient flow, decision boundary or fit (plot/)
 //! out/<task>/index.html     all of it on one page, with a training replay (report.rs)
