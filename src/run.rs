@@ -247,7 +247,8 @@ pub struct Run {
 /// Prepares the data, builds the network and trains it; `on_epoch` sees every epoch.
 ///
 /// The seed drives, in this order, the data (generation and split), the initial weights, and
-/// the mini-batch order, each from its own stream ([`generators`]) so one does not shift the others.
+/// the mini-batch order, each from its own stream ([`generators`]) so one does not shift the
+/// others.
 ///
 /// # Errors
 /// If the data cannot be prepared.

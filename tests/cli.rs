@@ -160,7 +160,8 @@ fn summary_json_holds_every_setting_and_the_seed_exactly() {
     ]);
     assert_success(&output);
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    // 2⁶⁴ − 1 has more digits than an f64 holds; written through one it would read 18446744073709552000.
+    // 2⁶⁴ − 1 has more digits than an f64 holds: written through one, it would read back as
+    // 18446744073709552000.
     for line in [
         "\"seed\": 18446744073709551615,",
         "\"hidden\": [20, 20],",
