@@ -5,13 +5,14 @@
 //! ```text
 //! vanishing gradients   ‖dW¹‖ far below ‖dWᴸ‖: the chain rule multiplies one f′(Z) per layer,
 //!                       and σ′ ≤ 0.25, so in a deep sigmoid net the early layers barely learn.
-//!                       Flagged when the smallest layer's gradient norm is more than
-//!                       VANISHING_RATIO (10⁻³) times below the largest, the small one earlier.
+//!                       Flagged when the smallest layer's gradient norm is less than
+//!                       VANISHING_RATIO (10⁻³) times the largest, in an earlier layer.
 //! exploding gradients   a layer's gradient norm above EXPLODING_NORM (10³), or grown more
-//!                       than 10³-fold since the first epoch: steps too large to stay stable.
+//!                       than EXPLODING_GROWTH-fold (10³) since the first epoch: steps too
+//!                       large to stay stable.
 //! dead ReLUs            a ReLU unit whose Z ≤ 0 for every training example outputs 0 and gets
 //!                       f′ = 0, so no gradient ever reaches its weights again.
-//! saturated units       a sigmoid or tanh unit whose output sits within 1 % of its bounds on
+//! saturated units       a sigmoid or tanh unit whose output sits within 0.01 of its bounds on
 //!                       most examples (here: 90 %) has f′ ≈ 0, and learns as slowly as a dead one.
 //! ```
 //!
@@ -30,6 +31,10 @@ pub const VANISHING_RATIO: f64 = 1e-3;
 
 /// A layer gradient norm above which gradients are called exploding.
 pub const EXPLODING_NORM: f64 = 1e3;
+
+/// How many times a layer's gradient norm may grow since the first epoch before gradients are
+/// called exploding (a ratio, where [`EXPLODING_NORM`] is a size).
+pub const EXPLODING_GROWTH: f64 = 1e3;
 
 /// Share of examples on which a sigmoid/tanh unit must be saturated to be reported.
 pub const SATURATED_SHARE: f64 = 0.9;
@@ -101,7 +106,7 @@ impl fmt::Display for Finding {
                 units,
             } => write!(
                 f,
-                "{saturated} of {units} {activation} units after layer {layer} are saturated (output within 1 % of its bounds on most examples, so f′ ≈ 0); try standardised inputs or relu"
+                "{saturated} of {units} {activation} units after layer {layer} are saturated (output within 0.01 of its bounds on most examples, so f′ ≈ 0); try standardised inputs or relu"
             ),
         }
     }
@@ -151,7 +156,7 @@ impl Monitor {
         let grew = norms
             .iter()
             .zip(&first)
-            .any(|(now, then)| *then > 0.0 && now / then > EXPLODING_NORM);
+            .any(|(now, then)| *then > 0.0 && now / then > EXPLODING_GROWTH);
         if !self.seen_exploding && (largest > EXPLODING_NORM || grew) {
             self.seen_exploding = true;
             new.push(Finding::ExplodingGradients {
@@ -248,8 +253,9 @@ pub fn inspect_units(network: &mut Network, x: &Matrix) -> Vec<Finding> {
 }
 
 /// Where the numbers of `network` first stopped being finite, in forward order, for the message
-/// that stops a diverging run: `the output of layer 2 (Z²)`, `the weights W¹`, or, when every
-/// number is still finite but the loss overflowed, the layer whose output grew largest.
+/// that stops a diverging run: `the parameters of layer 1 (W¹, b¹)`, `the output of layer 2
+/// (Z²)`, or, when every number is still finite but the loss overflowed, `the loss (the largest
+/// pre-activation, in Z², reached 3.1e154)`.
 pub fn divergence_culprit(network: &Network) -> String {
     let values = network.values();
     let mut dense = 0;

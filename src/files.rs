@@ -6,7 +6,7 @@
 //! reader sees either the old file or the new one, never a mixture; if the process dies half way,
 //! only the temporary file is left.
 
-use crate::data::csv::io_reason;
+use crate::error::io_reason;
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;

@@ -2,6 +2,9 @@
 //!
 //! Numbers are written with Rust's shortest round-trip formatting, so they read back exactly
 //! (see [`format_number`]); NaN and infinities, which JSON cannot express, are written as `null`.
+//! Whole numbers (seeds, counts) are kept apart as [`Json::Integer`] and written digit for digit:
+//! a seed such as 2⁶⁴ − 1 has more digits than an `f64` holds (53 bits), and would come back as
+//! a different seed.
 
 use std::fmt::Write;
 
@@ -14,6 +17,8 @@ pub enum Json {
     Bool(bool),
     /// A number (`null` when not finite).
     Number(f64),
+    /// A whole number, written exactly (a seed, a count).
+    Integer(u64),
     /// A string, escaped on output.
     String(String),
     /// A list.
@@ -54,6 +59,9 @@ impl Json {
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Number(x) if x.is_finite() => out.push_str(&format_number(*x)),
             Json::Number(_) => out.push_str("null"),
+            Json::Integer(n) => {
+                let _ = write!(out, "{n}");
+            }
             Json::String(s) => write_string(out, s),
             Json::Array(items) => {
                 out.push('[');
@@ -83,7 +91,8 @@ impl Json {
 
 /// `x` in the shortest text that reads back as exactly `x`: plain decimals for everyday sizes
 /// (`0.125`, `42`), scientific notation for the very large or small (`6.5e153`, `1.5e-9`), which
-/// plain `{}` would spell out in hundreds of digits. Used for JSON and CSV output alike.
+/// plain `{}` would spell out in hundreds of digits. Every number in `summary.json`,
+/// `history.csv` and the CSV files of `compare` and `predict` is written with it.
 pub fn format_number(x: f64) -> String {
     let magnitude = x.abs();
     if x != 0.0 && x.is_finite() && !(1e-6..1e16).contains(&magnitude) {
@@ -119,13 +128,13 @@ impl From<f64> for Json {
 
 impl From<usize> for Json {
     fn from(x: usize) -> Json {
-        Json::Number(x as f64)
+        Json::Integer(x as u64)
     }
 }
 
 impl From<u64> for Json {
     fn from(x: u64) -> Json {
-        Json::Number(x as f64)
+        Json::Integer(x)
     }
 }
 

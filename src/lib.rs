@@ -31,6 +31,7 @@
 //! ## Legend: one notation for the whole crate
 //!
 //! ```text
+//! n        n_samples, the rows of the batch; the 1/n of the mean loss
 //! X        input batch, n_samples × n_in (one example per row)
 //! W, b     a dense layer's weights (n_in × n_out) and bias (1 × n_out)
 //! Z        pre-activation  Z = X·W + b                          (n_samples × n_out)
@@ -58,6 +59,9 @@
 //! - Backward computes gradients; a separate optimizer step applies them.
 //! - The library never prints and never exits; user mistakes are [`error::Error`]s.
 //! - The same seed gives the same numbers, bit for bit.
+//! - No `unsafe` code, except the one documented call of the matrix-multiply kernel that is
+//!   chosen at run time for the processor (`gemm.rs`), where the check that the processor has
+//!   the instructions comes first.
 
 #![deny(missing_docs)]
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner

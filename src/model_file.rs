@@ -2,29 +2,47 @@
 //!
 //! A model file holds everything needed to turn a raw input row into a prediction: the layer
 //! stack with every parameter, the standardisation statistics of the training rows, and what the
-//! outputs mean (the task and the class names). For example (numbers shortened):
+//! outputs mean (the task and the class names). The model of `backprop train circles --hidden 3
+//! --epochs 100 --save model.txt`, whole:
 //!
 //! ```text
-//! backprop-model 1                      format name and version
-//! task circles                          the data it was trained on
-//! target binary                         binary | multiclass | regression
-//! class 0                               one line per class, in class-id order (classification)
-//! class 1
-//! feature x₁                            one line per input column
+//! backprop-model 1
+//! task circles
+//! target binary
+//! class outer
+//! class inner
+//! feature x₁
 //! feature x₂
-//! standardize yes                       yes: the two lines below follow; no: raw inputs
-//! mean 0.0123 -0.0041                   μ of each input column over the training rows
-//! std 0.7412 0.7398                     σ of each input column
-//! layers 4                              the stack, in forward order
-//! layer 1 dense 2 10                    Z¹ = X·W¹ + b¹: n_in n_out, then the rows of W, then b
-//! W -0.4233 0.8131 … (10 numbers)       row 1 of W¹ (the weights from input 1)
-//! W 0.0987 -1.2034 …                    row 2 of W¹
-//! b 0.1021 -0.0034 …                    b¹
-//! layer 2 relu                          an activation (leaky_relu carries its slope)
-//! layer 3 dense 10 1
-//! W …                                   (10 rows of 1 number)
-//! b …
+//! standardize no
+//! layers 4
+//! layer 1 dense 2 3
+//! W -2.441128845229377 3.134652749292584 -0.23633048654539335
+//! W -1.0767517591580889 -0.38903776903366055 0.3102069775614404
+//! b -1.08677279316507 -1.0786661729919724 -0.4831343364555003
+//! layer 2 relu
+//! layer 3 dense 3 1
+//! W -2.6329746070814206
+//! W -1.8577591706773366
+//! W 0.5446020469959874
+//! b 0.9060175230896282
 //! layer 4 sigmoid
+//! end
+//! ```
+//!
+//! Line by line:
+//!
+//! ```text
+//! backprop-model 1          format name and version
+//! task circles              the data it was trained on
+//! target binary             binary | multiclass | regression
+//! class outer               one line per class, in class-id order (classification)
+//! feature x₁                one line per input column
+//! standardize no            no: raw inputs; yes: lines `mean μ₁ μ₂ …` and `std σ₁ σ₂ …` follow,
+//!                           the statistics of each input column over the training rows
+//! layers 4                  the stack, in forward order
+//! layer 1 dense 2 3         Z¹ = X·W¹ + b¹: n_in n_out, then n_in lines `W …` (row i of W¹
+//!                           holds the weights from input i), then one line `b …` (b¹)
+//! layer 2 relu              an activation (leaky_relu carries its slope)
 //! end
 //! ```
 //!
@@ -230,11 +248,16 @@ impl Model {
     /// # Errors
     /// If the file cannot be read or is not a valid model; the message names the file and line.
     pub fn load(path: &Path) -> Result<Model> {
+        if path.as_os_str().is_empty() {
+            return Err(Error::Usage(
+                "the model file name is empty; give the path of a saved model.txt".into(),
+            ));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Input(format!(
                 "cannot read the model {}: {}",
                 path.display(),
-                crate::data::csv::io_reason(&e)
+                crate::error::io_reason(&e)
             ))
         })?;
         Model::parse(&text, &path.display().to_string())
@@ -516,22 +539,23 @@ impl<'a> Reader<'a> {
                 self.line_number = n;
                 Ok((n, line))
             }
-            None => Err(Error::Input(format!(
-                "{} line {}: the file ends where {what} should follow; it is truncated",
-                self.source,
-                self.line_number + 1
-            ))),
+            None => Err(self.truncated(what)),
         }
+    }
+
+    /// The error for a file that ended where `what` should follow.
+    fn truncated(&self, what: &str) -> Error {
+        Error::Input(format!(
+            "{} line {}: the file ends where {what} should follow; it is truncated",
+            self.source,
+            self.line_number + 1
+        ))
     }
 
     /// An error saying the file is truncated if it has ended where `what` should follow.
     fn expect_more(&mut self, what: &str) -> Result<()> {
         if self.lines.peek().is_none() {
-            return Err(Error::Input(format!(
-                "{} line {}: the file ends where {what} should follow; it is truncated",
-                self.source,
-                self.line_number + 1
-            )));
+            return Err(self.truncated(what));
         }
         Ok(())
     }

@@ -103,17 +103,27 @@ impl RunOptions {
     /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam with η = 0.01, 200
     /// epochs of mini-batches of 32, standardised features.
     pub fn for_csv(path: PathBuf) -> RunOptions {
-        let mut options = RunOptions::for_task(&tasks::find("iris").expect("iris is a task"));
-        options.source = DataSource::Csv(path);
-        options.hidden = vec![16];
-        options.activation = Activation::Relu;
-        options.rule = Rule::from_name("adam").expect("adam is a rule");
-        options.lr = 0.01;
-        options.epochs = 200;
-        options.batch_size = 32;
-        options.schedule = Schedule::Constant;
-        options.standardize = true;
-        options
+        RunOptions {
+            source: DataSource::Csv(path),
+            hidden: vec![16],
+            activation: Activation::Relu,
+            rule: Rule::from_name("adam").expect("adam is a rule"),
+            lr: 0.01,
+            epochs: 200,
+            batch_size: 32,
+            l2: 0.0,
+            dropout: 0.0,
+            batch_norm: false,
+            clip: None,
+            schedule: Schedule::Constant,
+            seed: 42,
+            // Read from the file, not generated: these two are not used.
+            samples: 0,
+            noise: 0.0,
+            test_fraction: 0.2,
+            standardize: true,
+            target: TargetKind::Auto,
+        }
     }
 
     /// The short name of the data: the task's name or the CSV file's stem.
@@ -150,8 +160,10 @@ pub fn prepare_data(options: &RunOptions, rng: &mut Rng) -> Result<PreparedData>
         },
         DataSource::Csv(path) => csv::load(path, options.target)?,
     };
-    // XOR is four points: the network is trained and judged on all of them.
-    let (train, test) = if data.name == "xor" && data.len() == 4 {
+    // The XOR task is four points: the network is trained and judged on all of them. Only the
+    // task, not any CSV file that happens to be called xor.csv.
+    let is_xor_task = matches!(&options.source, DataSource::Task(spec) if spec.name == "xor");
+    let (train, test) = if is_xor_task && data.len() == 4 {
         (data.clone(), data)
     } else {
         let n_test = (data.len() as f64 * options.test_fraction).round() as usize;
@@ -235,7 +247,8 @@ pub struct Run {
 /// Prepares the data, builds the network and trains it; `on_epoch` sees every epoch.
 ///
 /// The seed drives, in this order, the data (generation and split), the initial weights, and
-/// the mini-batch order, each from its own forked generator so one does not shift the others.
+/// the mini-batch order, each from its own stream ([`generators`]) so one does not shift the
+/// others.
 ///
 /// # Errors
 /// If the data cannot be prepared.
@@ -254,8 +267,22 @@ pub fn execute(
 /// # Errors
 /// If the data cannot be prepared.
 pub fn prepare(options: &RunOptions) -> Result<PreparedData> {
-    let mut seeds = Rng::new(options.seed);
-    prepare_data(options, &mut seeds.fork())
+    let (mut data_rng, _, _) = generators(options.seed);
+    prepare_data(options, &mut data_rng)
+}
+
+/// The three random streams of a run, drawn from `seed` in this order: the data generator
+/// (generation and split), the weight generator (initial weights), and the seed of the
+/// mini-batch order.
+///
+/// Every part of the crate that promises to start from `train`'s exact data and weights (`demo`,
+/// `gradcheck`) takes its generators from here, so the promise holds by construction.
+pub fn generators(seed: u64) -> (Rng, Rng, u64) {
+    let mut seeds = Rng::new(seed);
+    let data_rng = seeds.fork();
+    let weight_rng = seeds.fork();
+    let shuffle_seed = seeds.next_u64();
+    (data_rng, weight_rng, shuffle_seed)
 }
 
 /// The second half of [`execute`]: builds the network from the second generator forked from the
@@ -265,10 +292,7 @@ pub fn train_prepared(
     data: PreparedData,
     on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
 ) -> Run {
-    let mut seeds = Rng::new(options.seed);
-    let _data_rng = seeds.fork();
-    let mut weight_rng = seeds.fork();
-    let shuffle_seed = seeds.next_u64();
+    let (_, mut weight_rng, shuffle_seed) = generators(options.seed);
     let mut network = Network::mlp(&architecture(options, &data.train), &mut weight_rng);
     let initial = network.clone();
     let mut optimizer = optimizer(options);
@@ -294,5 +318,25 @@ pub fn train_prepared(
         network,
         history,
         train_seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_xor_task_skips_the_split_not_a_csv_named_xor() {
+        let task = RunOptions::for_task(&tasks::find("xor").expect("xor is a task"));
+        let data = prepare(&task).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (4, 4));
+
+        let dir = std::env::temp_dir().join(format!("backprop-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("xor.csv");
+        std::fs::write(&path, "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n").unwrap();
+        let data = prepare(&RunOptions::for_csv(path)).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (3, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,11 +3,15 @@
 //! Three kinds, each a plain `String` of lines (the library never prints):
 //!
 //! ```text
-//! sparkline          ▇▅▃▂▂▁▁▁▁▁         a series squeezed into a row of eight bar heights
-//! decision regions   · · · o o · ·       a grid over the input plane; each cell shows the class
-//!                    · o o o o o ·       the network predicts there (a shade per class), and
-//!                    · o x x x o ·       each test point is drawn on top with its true class's
-//!                                        letter (A, B, C, …), lower-case where it is misclassified
+//! sparkline          █▇▇▆▅▅▄▄▃▃▃▂▂▂▁▁▁  a series squeezed into a row of eight bar heights
+//! decision regions   a grid over the input plane; each cell shows the class the network
+//!                    predicts there (a shade per class: ' ', '·', …), and each test point is
+//!                    drawn on top with its true class's letter (A, B, C, …), lower-case where
+//!                    it is misclassified. An excerpt of `backprop train circles`:
+//!
+//!                    │        A  A A               A                              │
+//!                    │         A  A          ··············       A               │
+//!                    │                  ·B·B···B·····BBB·······B·                 │
 //! curve              the data as ·, the network's ŷ(x) as █, x across and y up
 //! ```
 //!
@@ -90,8 +94,9 @@ pub fn decision_regions(
     for row in 0..height {
         for col in 0..width {
             let i = row * width + col;
-            grid[(i, 0)] = x_range.0 + (col as f64 + 0.5) / width as f64 * (x_range.1 - x_range.0);
-            grid[(i, 1)] = y_range.1 - (row as f64 + 0.5) / height as f64 * (y_range.1 - y_range.0);
+            grid[(i, 0)] = centre(col, width, x_range);
+            // Row 0 is the top: rows count down from the largest x₂.
+            grid[(i, 1)] = centre(row, height, (y_range.1, y_range.0));
         }
     }
     let regions = class_ids(&network.predict(&grid), data.task);
@@ -109,13 +114,7 @@ pub fn decision_regions(
             letter.to_ascii_lowercase()
         };
     }
-    let mut text = String::with_capacity(cells.len() * 3 + height * 4);
-    for row in 0..height {
-        text.push('│');
-        text.extend(&cells[row * width..(row + 1) * width]);
-        text.push_str("│\n");
-    }
-    text
+    framed(&cells, width)
 }
 
 /// One line saying what the characters of [`decision_regions`] mean for these class names.
@@ -150,9 +149,7 @@ pub fn curve(network: &mut Network, data: &Dataset, width: usize, height: usize)
     let xs = Matrix::from_vec(
         width,
         1,
-        (0..width)
-            .map(|c| x_range.0 + (c as f64 + 0.5) / width as f64 * (x_range.1 - x_range.0))
-            .collect(),
+        (0..width).map(|c| centre(c, width, x_range)).collect(),
     );
     let y_hat = network.predict(&xs);
     let both = Matrix::from_vec(
@@ -176,13 +173,23 @@ pub fn curve(network: &mut Network, data: &Dataset, width: usize, height: usize)
         let row = height - 1 - cell(y_hat[(col, 0)], y_range, height);
         cells[row * width + col] = '█';
     }
-    let mut text = String::new();
-    for row in 0..height {
+    framed(&cells, width)
+}
+
+/// `cells` (row after row, `width` a row) as lines between two bars: `│ … │`.
+fn framed(cells: &[char], width: usize) -> String {
+    let mut text = String::with_capacity(cells.len() * 3 + cells.len() / width.max(1) * 8);
+    for row in cells.chunks(width.max(1)) {
         text.push('│');
-        text.extend(&cells[row * width..(row + 1) * width]);
+        text.extend(row);
         text.push_str("│\n");
     }
     text
+}
+
+/// The centre of cell `k` of `n` equal cells across `range`: the inverse of [`cell`]'s binning.
+fn centre(k: usize, n: usize, range: (f64, f64)) -> f64 {
+    range.0 + (k as f64 + 0.5) / n as f64 * (range.1 - range.0)
 }
 
 /// The range of column `j` widened by 5 % on each side (or ±1 around a constant column).

@@ -135,6 +135,49 @@ fn train_sine_draws_its_curve_and_reports_the_noise_floor() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(json_number(&summary, "test_mse") < 0.01, "{summary}");
     assert!(json_number(&summary, "test_mse_true") < 0.0025, "{summary}");
+    // σ² as the noise flag reads (0.05² = 0.0025), not binary rounding's 0.0025000000000000005.
+    assert!(summary.contains("\"noise_floor\": 0.0025,"), "{summary}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn summary_json_holds_every_setting_and_the_seed_exactly() {
+    let out = temp_folder("summary-settings");
+    let output = backprop(&[
+        "train",
+        "sine",
+        "--quiet",
+        "--epochs",
+        "3",
+        "--seed",
+        "18446744073709551615",
+        "--l2",
+        "0.001",
+        "--clip",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    // 2⁶⁴ − 1 has more digits than an f64 holds: written through one, it would read back as
+    // 18446744073709552000.
+    for line in [
+        "\"seed\": 18446744073709551615,",
+        "\"hidden\": [20, 20],",
+        "\"activation\": \"tanh\",",
+        "\"schedule\": \"exponential\",",
+        "\"lr_decay\": 0.99,",
+        "\"l2\": 0.001,",
+        "\"dropout\": 0,",
+        "\"batch_norm\": false,",
+        "\"clip\": 2,",
+        "\"test_fraction\": 0.2,",
+        "\"samples\": 500,",
+        "\"noise\": 0.05,",
+    ] {
+        assert!(summary.contains(line), "missing {line} in {summary}");
+    }
     let _ = std::fs::remove_dir_all(out);
 }
 
@@ -288,10 +331,20 @@ fn help_lists_every_command_and_every_flag_with_its_default() {
         assert_success(&output);
         let text = stdout(&output);
         for flag in flags {
-            let line = text
-                .lines()
-                .find(|l| l.trim_start().starts_with(flag.name))
+            // The flag's line and its continuation lines (a long help wraps under its text).
+            let lines: Vec<&str> = text.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with(flag.name))
                 .unwrap_or_else(|| panic!("{} missing from {words:?}", flag.name));
+            let continued = lines[at + 1..]
+                .iter()
+                .take_while(|l| l.starts_with("      ") && !l.trim().is_empty())
+                .map(|l| l.trim());
+            let line = std::iter::once(lines[at].trim_end())
+                .chain(continued)
+                .collect::<Vec<_>>()
+                .join(" ");
             assert!(line.contains(flag.help), "{line}");
             if !flag.default.is_empty() {
                 assert!(
@@ -372,7 +425,7 @@ fn mistakes_get_one_line_with_the_fix_and_exit_code_2() {
         ),
         (
             &["compare", "activation"],
-            "unknown comparison 'activation'; did you mean 'activations'?",
+            "unknown study 'activation'; did you mean 'activations'?",
         ),
         (
             &["compare", "depths", "--task", "moon"],
@@ -473,4 +526,69 @@ fn train_without_a_task_runs_the_three_examples() {
         assert!(folder.join(file).exists(), "{file} missing");
     }
     let _ = std::fs::remove_dir_all(folder);
+}
+
+#[test]
+fn every_help_line_fits_in_100_columns() {
+    let commands = ["train", "demo", "gradcheck", "compare", "predict", "plot"];
+    let mut helps = vec![backprop(&["--help"])];
+    helps.extend(commands.iter().map(|c| backprop(&[c, "--help"])));
+    for output in &helps {
+        assert_success(output);
+        for line in stdout(output).lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_batch_as_large_as_the_training_set_is_called_full_batch() {
+    let out = temp_folder("full-batch");
+    // iris: 150 rows, 30 held out, so 120 training rows.
+    let output = backprop(&[
+        "train",
+        "iris",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "120",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(text.contains(", full batch,"), "{text}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn flag_help_names_every_activation_and_optimizer_there_is() {
+    // The flag tables are constants, so their lists are spelt out; this keeps them complete.
+    let tables = [
+        backprop::cli::train::FLAGS,
+        backprop::cli::gradcheck::FLAGS,
+        backprop::cli::demo::FLAGS,
+    ];
+    for flags in tables {
+        for flag in flags {
+            let names: &[&str] = match flag.name {
+                "--activation" => &backprop::activation::Activation::HIDDEN_NAMES,
+                "--optimizer" => &backprop::optim::Rule::NAMES,
+                _ => continue,
+            };
+            for name in names {
+                assert!(
+                    flag.help.contains(name),
+                    "{} lacks {name}: {}",
+                    flag.name,
+                    flag.help
+                );
+            }
+        }
+    }
 }

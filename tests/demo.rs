@@ -90,7 +90,7 @@ fn demo_xor_shows_shapes_agreeing_gradients_a_lower_loss_and_full_accuracy() {
         "A¹ = tanh(Z¹)      entry by entry, 4×3 → 4×3",
         "Z² = A¹·W² + b²      4×3 · 3×1 + 1×1 → 4×1",
         "dW² = A¹ᵀ·dZ²      3×4 · 4×1 → 3×1",
-        "dZ¹ = (dZ²·W²ᵀ) ⊙ tanh′(Z¹)      4×3 ⊙ 4×3 → 4×3",
+        "dZ¹ = dA¹ ⊙ tanh′(Z¹)      4×3 ⊙ 4×3 → 4×3",
         "dW¹ = Xᵀ·dZ¹      2×4 · 4×3 → 2×3",
         "[dense.rs Dense::backward]",
         "[loss.rs Loss::output_error]",
@@ -397,4 +397,27 @@ fn mistakes_on_the_command_line_exit_with_2() {
         stderr.trim(),
         "error: unknown demo task 'moon'; did you mean 'moons'?"
     );
+}
+
+#[test]
+fn a_rising_loss_is_not_painted_green() {
+    let mut options = backprop::demo::DemoOptions::for_task("xor").unwrap();
+    options.lr = 50.0;
+    let style = backprop::demo::Style {
+        color: true,
+        boxes: false,
+    };
+    let text = backprop::demo::render(&options, style).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("it went up by"))
+        .expect("with η = 50 the first step overshoots");
+    assert!(!line.contains("\x1b[32m"), "{line:?}");
+    options.lr = 2.0;
+    let text = backprop::demo::render(&options, style).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("it went down by"))
+        .unwrap();
+    assert!(line.contains("\x1b[32m"), "{line:?}");
 }

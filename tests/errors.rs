@@ -426,3 +426,61 @@ fn bad_model_files_and_predict_inputs_are_named() {
         cases.len()
     );
 }
+
+#[test]
+fn empty_and_non_ascii_words_are_errors_not_panics() {
+    // A first letter of several bytes (é, σ) or an empty word once crashed the flag parser.
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["train", "é.csv"], &["é.csv"]),
+        (&["train", ""], &["unknown task ''"]),
+        (&["train", "σ"], &["unknown task 'σ'"]),
+        (&["train", "-é"], &["unknown flag '-é'"]),
+        (&["demo", ""], &["unknown demo task ''"]),
+        (&["plot", ""], &["unknown figure ''"]),
+        (&["predict", "--model", ""], &["model file name is empty"]),
+    ];
+    for (args, needles) in cases {
+        assert_clean_error(args, needles);
+    }
+}
+
+#[test]
+fn flags_that_mean_nothing_for_the_data_are_refused_not_ignored() {
+    let csv = write("kind.csv", b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,0,0\n");
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["train", "iris", "--samples", "50"],
+            &["--samples", "generated tasks only", "'iris'"],
+        ),
+        (
+            &["train", "breast_cancer", "--noise", "0.1"],
+            &["--noise", "generated tasks only"],
+        ),
+        (
+            &["train", &csv, "--samples", "50"],
+            &["--samples", "generated tasks only"],
+        ),
+        (
+            &["train", "circles", "--regression"],
+            &["--regression", "CSV data only", "'circles'"],
+        ),
+        (
+            &["train", "sine", "--classification"],
+            &["--classification", "CSV data only"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_clean_error(args, needles);
+    }
+}
+
+#[test]
+fn a_bad_csv_leaves_no_empty_output_folder() {
+    let bad = write("bad-rows.csv", b"a,b,y\n1,2,0\n3,oops,1\n");
+    let out = scratch().join("bad-rows-out");
+    assert_clean_error(
+        &["train", &bad, "--out", out.to_str().unwrap()],
+        &["bad-rows.csv", "oops"],
+    );
+    assert!(!out.exists(), "the folder {} was created", out.display());
+}

@@ -8,6 +8,7 @@
 //! Values are checked where they enter: [`Parsed::value`] turns text into a number (or any
 //! `FromStr` type) and reports the flag and the text when it cannot.
 
+pub use crate::error::{edit_distance, hint, suggest, unknown};
 use crate::error::{Error, Result};
 use std::str::FromStr;
 
@@ -105,7 +106,10 @@ pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> 
         }
         if !word.starts_with("--") || word == "--" {
             // `-0.5` and `-0.5,0.2` are numbers (a value or an input row), not flags.
-            let numeric = word[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+            // `strip_prefix` rather than `word[1..]`: the first letter may be several bytes (`é`).
+            let numeric = word
+                .strip_prefix('-')
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
             if word.starts_with('-') && word.len() > 1 && !numeric {
                 return Err(unknown_flag(word, flags, command));
             }
@@ -155,41 +159,25 @@ fn unknown_flag(name: &str, flags: &[Flag], command: &str) -> Error {
     Error::Usage(format!("unknown flag '{name}' for '{command}'{hint}"))
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo
-/// (at most 2 edits, and fewer than half the word's letters).
-pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), *c))
-        .filter(|&(d, c)| d <= 2 && d * 2 < word.chars().count().max(c.chars().count()))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+/// `FLAG: unknown name 'NAME'; did you mean '…'?` (or the list of `known` names): the error
+/// for a flag whose value must be one of a few names (`--activation`, `--optimizer`).
+pub fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
+    let hint = hint(name, known, &format!("choose one of {}", known.join(", ")));
+    Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
-/// Edit distance (optimal string alignment): the fewest single-letter insertions, deletions,
-/// substitutions and swaps of two neighbouring letters that turn `a` into `b`. Swaps count as
-/// one edit because they are the commonest typo (`adma` for `adam`).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j]: the distance between the first i letters of a and the first j of b.
-    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
+/// `FLAG: VALUE is out of range; expected EXPECTED` unless `ok`.
+///
+/// # Errors
+/// When `ok` is false.
+pub fn require(ok: bool, flag: &str, value: impl std::fmt::Display, expected: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{flag}: {value} is out of range; expected {expected}"
+        )))
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let substitution = d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = substitution.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// The help text of a command: its usage line, a description, and one line per flag.
@@ -213,10 +201,39 @@ pub fn help(usage: &str, about: &str, flags: &[Flag]) -> String {
             } else {
                 format!(" [default: {}]", flag.default)
             };
-            text.push_str(&format!("  {left:<width$}  {}{default}\n", flag.help));
+            let line = format!("  {left:<width$}  {}{default}", flag.help);
+            text.push_str(&wrap(&line, width + 4));
+            text.push('\n');
         }
     }
     text
+}
+
+/// The widest line help prints, in columns.
+pub const HELP_WIDTH: usize = 100;
+
+/// `line` broken at spaces into lines of at most [`HELP_WIDTH`] columns, each continuation
+/// indented by `indent` spaces (under the text it continues). A single word longer than the width
+/// stays whole.
+pub fn wrap(line: &str, indent: usize) -> String {
+    let mut out = String::new();
+    let mut rest = line.to_string();
+    while rest.chars().count() > HELP_WIDTH {
+        // The last space within the width, past the indent (byte offsets: names may be `η`).
+        let cut = rest
+            .char_indices()
+            .enumerate()
+            .take(HELP_WIDTH + 1)
+            .filter(|&(column, (_, c))| c == ' ' && column > indent)
+            .map(|(_, (byte, _))| byte)
+            .last();
+        let Some(cut) = cut else { break };
+        out.push_str(rest[..cut].trim_end());
+        out.push('\n');
+        rest = format!("{}{}", " ".repeat(indent), rest[cut..].trim_start());
+    }
+    out.push_str(&rest);
+    out
 }
 
 #[cfg(test)]
@@ -230,5 +247,18 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(suggest("rellu", &["relu", "tanh"]), Some("relu"));
         assert_eq!(suggest("banana", &["relu", "tanh"]), None);
+    }
+
+    #[test]
+    fn long_help_lines_wrap_under_their_text() {
+        assert_eq!(wrap("  --a  short", 7), "  --a  short");
+        let long = format!("  --a  {}", "word ".repeat(30).trim_end());
+        let wrapped = wrap(&long, 7);
+        assert!(wrapped.lines().count() > 1, "{wrapped}");
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= HELP_WIDTH, "{line}");
+        }
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("       word"));
+        assert_eq!(wrapped.replace('\n', " ").split_whitespace().count(), 31);
     }
 }

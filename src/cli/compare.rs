@@ -1,19 +1,23 @@
 //! `backprop compare <study> [--task circles]`: one task trained once per variant, side by side.
 //!
-//! The runs themselves are `compare.rs` in the library (so a plotting module can call
-//! [`crate::compare::run_comparison`] and draw the same histories); this file prints the table
-//! and writes the data:
+//! The runs themselves are `compare.rs` in the library (a program gets the same histories from
+//! [`crate::compare::run_comparison`]); this file prints the table and writes the data:
 //!
 //! ```text
-//! stdout                          the table: final losses and metrics, epochs to 90 %, seconds
+//! stdout                                  the table: final losses and metrics, epochs to 90 %
+//!                                         of gain, seconds
 //! out/compare/<task>/<study>.csv          one row per variant and epoch (the curves)
 //! out/compare/<task>/<study>_summary.csv  one row per variant (the table)
 //! ```
 
 use super::args::{self, Flag};
+use crate::activation::Activation;
 use crate::compare::{self, Comparison, Study};
+use crate::data::csv::quote;
 use crate::error::{Error, Result};
 use crate::files;
+use crate::json::format_number;
+use crate::optim::Rule;
 use crate::run::RunOptions;
 use crate::tasks;
 use std::fmt::Write as _;
@@ -32,18 +36,23 @@ pub const FLAGS: &[Flag] = &[
 
 /// The help text of `compare`.
 pub fn help_text() -> String {
-    let about = "Trains the same task (same seed, same data) once per variant of one setting and\n\
-                 prints a table: final train and test loss and metric, the first epoch whose test\n\
-                 metric reached 90 % of its final value, and seconds.\n\n\
-                 studies:\n  \
-                 activations      relu, leaky_relu, tanh, sigmoid, swish, identity\n  \
-                 learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
-                 hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
-                 depths           1, 2 and 3 hidden layers\n  \
-                 optimizers       sgd, momentum, nesterov, rmsprop, adam";
+    let about = format!(
+        "Trains the same task (same seed, same data) once per variant of one setting and\n\
+         prints a table: final train and test loss and metric, the first epoch whose test\n\
+         metric had made 90 % of the run's gain from its first epoch ('-' when it\n\
+         ended no better), and seconds.\n\n\
+         studies:\n  \
+         activations      {}\n  \
+         learning-rates   the task's η × 0.01, 0.1, 1, 10, 100\n  \
+         hidden-sizes     one hidden layer of 5, 10, 20, 50 units\n  \
+         depths           1, 2 and 3 hidden layers\n  \
+         optimizers       {}",
+        Activation::HIDDEN_NAMES.join(", "),
+        Rule::NAMES.join(", ")
+    );
     args::help(
         "backprop compare activations|learning-rates|hidden-sizes|depths|optimizers [flags]",
-        about,
+        &about,
         FLAGS,
     )
 }
@@ -61,11 +70,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let studies = Study::names();
     let study = match parsed.positionals.as_slice() {
         [name] => Study::from_name(name).ok_or_else(|| {
-            let hint = match args::suggest(name, &studies) {
-                Some(close) => format!("did you mean '{close}'?"),
-                None => format!("choose one of {}", studies.join(", ")),
-            };
-            Error::Usage(format!("unknown comparison '{name}'; {hint}"))
+            args::unknown(
+                "study",
+                name,
+                &studies,
+                &format!("choose one of {}", studies.join(", ")),
+            )
         })?,
         [] => {
             return Err(Error::Usage(format!(
@@ -84,11 +94,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let task = parsed.text("--task").unwrap_or("circles");
     let spec = tasks::find(task).ok_or_else(|| {
         let names = tasks::names();
-        let hint = match args::suggest(task, &names) {
-            Some(close) => format!("did you mean '{close}'?"),
-            None => format!("the tasks are {}", names.join(", ")),
-        };
-        Error::Usage(format!("unknown task '{task}'; {hint}"))
+        args::unknown(
+            "task",
+            task,
+            &names,
+            &format!("the tasks are {}", names.join(", ")),
+        )
     })?;
     let mut base = RunOptions::for_task(&spec);
     if let Some(seed) =
@@ -97,11 +108,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         base.seed = seed;
     }
     if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
-        if epochs == 0 {
-            return Err(Error::Usage(
-                "--epochs: 0 is out of range; expected at least 1".to_string(),
-            ));
-        }
+        args::require(epochs > 0, "--epochs", epochs, "at least 1")?;
         base.epochs = epochs;
     }
     let out_dir = parsed
@@ -186,21 +193,21 @@ pub fn table(c: &Comparison) -> String {
     );
     let _ = writeln!(
         t,
-        "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>9}  {:>7}",
+        "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>15}  {:>7}",
         "variant",
         "train loss",
         "test loss",
         format!("train {}", short(metric)),
         format!("test {}", short(metric)),
-        "to 90 %",
+        "to 90% of gain",
         "seconds"
     );
     for v in &c.variants {
         let label = &v.label;
-        let Some(last) = v.history.last() else {
+        if v.history.epochs.is_empty() {
             let _ = writeln!(t, "{label:<width$}  (no epoch completed)");
             continue;
-        };
+        }
         if let Some(d) = &v.history.divergence {
             let _ = writeln!(
                 t,
@@ -209,14 +216,12 @@ pub fn table(c: &Comparison) -> String {
             );
             continue;
         }
+        let (train_loss, train_metric) = v.train_final.unwrap_or((f64::NAN, f64::NAN));
+        let (test_loss, test_metric) = v.test_final.unwrap_or((f64::NAN, f64::NAN));
         let _ = writeln!(
             t,
-            "{label:<width$}  {:>10.4}  {:>10.4}  {:>10.4}  {:>10.4}  {:>9}  {:>7.2}",
-            last.train_loss,
-            last.test_loss.unwrap_or(f64::NAN),
-            last.train_metric,
-            last.test_metric.unwrap_or(f64::NAN),
-            v.epochs_to_90_percent()
+            "{label:<width$}  {train_loss:>10.4}  {test_loss:>10.4}  {train_metric:>10.4}  {test_metric:>10.4}  {:>15}  {:>7.2}",
+            v.epochs_to_90_percent_of_gain()
                 .map_or("-".to_string(), |e| e.to_string()),
             v.train_seconds
         );
@@ -246,11 +251,11 @@ pub fn curves_csv(c: &Comparison) -> String {
                 "{},{},{},{},{},{},{}",
                 quote(&v.label),
                 e.epoch,
-                e.lr,
-                e.train_loss,
-                e.test_loss.map_or(String::new(), |x| x.to_string()),
-                e.train_metric,
-                e.test_metric.map_or(String::new(), |x| x.to_string())
+                format_number(e.lr),
+                format_number(e.train_loss),
+                e.test_loss.map_or(String::new(), format_number),
+                format_number(e.train_metric),
+                e.test_metric.map_or(String::new(), format_number)
             );
         }
     }
@@ -264,39 +269,27 @@ pub fn summary_csv(c: &Comparison) -> String {
         .first()
         .map_or("metric", |v| v.history.metric.name());
     let mut t = format!(
-        "variant,architecture,optimizer,lr,epochs,train_loss,test_loss,train_{metric},test_{metric},epochs_to_90_percent,train_seconds,diverged\n"
+        "variant,architecture,optimizer,lr,epochs,train_loss,test_loss,train_{metric},test_{metric},epochs_to_90_percent_of_gain,train_seconds,diverged\n"
     );
     for v in &c.variants {
-        let last = v.history.last();
-        let field = |f: &dyn Fn(&crate::train::EpochStats) -> Option<f64>| {
-            last.and_then(f).map_or(String::new(), |x| x.to_string())
-        };
+        let number = |x: Option<f64>| x.map_or(String::new(), format_number);
         let _ = writeln!(
             t,
             "{},{},{},{},{},{},{},{},{},{},{},{}",
             quote(&v.label),
             quote(&v.architecture),
             v.options.rule.name(),
-            v.options.lr,
+            format_number(v.options.lr),
             v.history.epochs.len(),
-            field(&|e| Some(e.train_loss)),
-            field(&|e| e.test_loss),
-            field(&|e| Some(e.train_metric)),
-            field(&|e| e.test_metric),
-            v.epochs_to_90_percent()
+            number(v.train_final.map(|(loss, _)| loss)),
+            number(v.test_final.map(|(loss, _)| loss)),
+            number(v.train_final.map(|(_, metric)| metric)),
+            number(v.test_final.map(|(_, metric)| metric)),
+            v.epochs_to_90_percent_of_gain()
                 .map_or(String::new(), |e| e.to_string()),
-            v.train_seconds,
+            format_number(v.train_seconds),
             v.history.divergence.is_some()
         );
     }
     t
-}
-
-/// A CSV field, quoted when it holds a comma or a quote.
-fn quote(field: &str) -> String {
-    if field.contains([',', '"']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }

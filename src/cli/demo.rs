@@ -65,22 +65,16 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         options.activation = match Activation::from_name(name) {
             Some(f) if f != Activation::Softmax => f,
             _ => {
-                let hint = match args::suggest(name, &Activation::HIDDEN_NAMES) {
-                    Some(close) => format!("did you mean '{close}'?"),
-                    None => format!("choose one of {}", Activation::HIDDEN_NAMES.join(", ")),
-                };
-                return Err(Error::Usage(format!(
-                    "--activation: unknown name '{name}'; {hint}"
-                )));
+                return Err(args::unknown_name(
+                    "--activation",
+                    name,
+                    &Activation::HIDDEN_NAMES,
+                ))
             }
         };
     }
     if let Some(lr) = parsed.number("--lr")? {
-        if lr <= 0.0 {
-            return Err(Error::Usage(format!(
-                "--lr: {lr} is out of range; expected a learning rate greater than 0"
-            )));
-        }
+        args::require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
         options.lr = lr;
     }
     if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
@@ -103,11 +97,12 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
                 "--points: xor always has its 4 points; use --points with circles or moons".into(),
             ));
         }
-        if !(2..=32).contains(&points) {
-            return Err(Error::Usage(format!(
-                "--points: {points} is out of range; expected 2 to 32, so the matrices fit a screen"
-            )));
-        }
+        args::require(
+            (2..=32).contains(&points),
+            "--points",
+            points,
+            "2 to 32, so the matrices fit a screen",
+        )?;
         options.points = points;
     }
 
@@ -122,10 +117,5 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
 }
 
 fn at_least(value: usize, least: usize, flag: &str) -> Result<()> {
-    if value < least {
-        return Err(Error::Usage(format!(
-            "{flag}: {value} is out of range; expected at least {least}"
-        )));
-    }
-    Ok(())
+    args::require(value >= least, flag, value, &format!("at least {least}"))
 }

@@ -28,8 +28,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::gradcheck::{self, Start};
 use crate::layer::Layer;
-use crate::network::Network;
-use crate::rng::Rng;
+use crate::network::{superscript, Network};
 use crate::run;
 use std::io::Write;
 
@@ -93,20 +92,20 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
     let batch = parsed
         .value::<usize>("--batch", "a whole number of rows")?
         .unwrap_or(8);
-    if batch < 2 {
-        return Err(Error::Usage(format!(
-            "--batch: {batch} is out of range; expected at least 2 rows (batch normalisation needs two)"
-        )));
-    }
+    args::require(
+        batch >= 2,
+        "--batch",
+        batch,
+        "at least 2 rows (batch normalisation needs two)",
+    )?;
     let h = parsed.number("--h")?.unwrap_or(gradcheck::DEFAULT_STEP);
-    if !(h > 0.0 && h <= 1.0) {
-        return Err(Error::Usage(format!(
-            "--h: {h} is out of range; expected a step in (0, 1], usually 1e-5"
-        )));
-    }
-    let mut seeds = Rng::new(options.seed);
-    let mut data_rng = seeds.fork();
-    let mut weight_rng = seeds.fork();
+    args::require(
+        h > 0.0 && h <= 1.0,
+        "--h",
+        h,
+        "a step in (0, 1], usually 1e-5",
+    )?;
+    let (mut data_rng, mut weight_rng, _) = run::generators(options.seed);
     let data = run::prepare_data(&options, &mut data_rng)?;
     let mut network = Network::mlp(&run::architecture(&options, &data.train), &mut weight_rng);
     let loss = data.train.task.loss();
@@ -200,10 +199,27 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         }
         Ok(())
     };
-    for (l, layer) in network.layers().iter().enumerate() {
+    // Numbered as the parameters are: dense layers from 1 (W¹), batch normalisation by the
+    // dense layer it follows (γ¹), not by position in the stack.
+    let mut dense = 0;
+    for layer in network.layers() {
         let title = match layer {
-            Layer::Dense(d) => format!("layer {l}: dense {} → {}", d.n_in(), d.n_out()),
-            Layer::BatchNorm(b) => format!("layer {l}: batch_norm over {} features", b.features()),
+            Layer::Dense(d) => {
+                dense += 1;
+                let k = superscript(dense);
+                format!(
+                    "dense layer {dense} (W{k}, b{k}): {} → {}",
+                    d.n_in(),
+                    d.n_out()
+                )
+            }
+            Layer::BatchNorm(b) => {
+                let k = superscript(dense);
+                format!(
+                    "batch normalisation after dense layer {dense} (γ{k}, β{k}): {} features",
+                    b.features()
+                )
+            }
             _ => continue,
         };
         table(title, 2, stdout)?;

@@ -58,7 +58,7 @@ impl Command {
         (
             "demo",
             Command::Demo,
-            "one step of backpropagation on xor, every number shown and checked",
+            "one step of backpropagation on xor, circles or moons, every number shown and checked",
         ),
         (
             "gradcheck",
@@ -107,11 +107,12 @@ impl Command {
             _ => {}
         }
         let names: Vec<&str> = Command::ALL.iter().map(|(n, _, _)| *n).collect();
-        let hint = match args::suggest(name, &names) {
-            Some(close) => format!("did you mean '{close}'?"),
-            None => format!("the commands are {}", names.join(", ")),
-        };
-        Err(Error::Usage(format!("unknown command '{name}'; {hint}")))
+        Err(args::unknown(
+            "command",
+            name,
+            &names,
+            &format!("the commands are {}", names.join(", ")),
+        ))
     }
 }
 

@@ -16,7 +16,9 @@
 //! prediction.
 
 use super::args::{self, Flag};
+use crate::data::csv::quote;
 use crate::error::{Error, Result};
+use crate::json::format_number;
 use crate::matrix::Matrix;
 use crate::model_file::{Model, Prediction};
 use std::fmt::Write as _;
@@ -33,10 +35,10 @@ pub const FLAGS: &[Flag] = &[
 /// The help text of `predict`.
 pub fn help_text() -> String {
     args::help(
-        "backprop predict --model FILE (X₁,X₂,… … | --data FILE.csv)",
+        "backprop predict --model FILE (ROW… | --data FILE.csv)",
         "Predicts with a saved model. Inputs are raw values in the units of the training data (the\n\
-         model applies its own standardisation). Each positional argument is one input row of\n\
-         comma-separated numbers; the answer is the class name and its probability, or the value.\n\
+         model applies its own standardisation). Each ROW is one input row of comma-separated\n\
+         numbers (x₁,x₂,…); the answer is the class name and its probability, or the value.\n\
          With --data, writes CSV to stdout: prediction,probability for a classifier or prediction\n\
          for a regression, plus the target column when the file has one.",
         FLAGS,
@@ -137,10 +139,10 @@ fn predictions_csv(model: &Model, y_hat: &Matrix, targets: Option<&[String]>) ->
             Prediction::Class {
                 name, probability, ..
             } => {
-                let _ = write!(t, "{},{probability}", quote(&name));
+                let _ = write!(t, "{},{}", quote(&name), format_number(probability));
             }
             Prediction::Value(v) => {
-                let _ = write!(t, "{v}");
+                let _ = write!(t, "{}", format_number(v));
             }
         }
         if let Some(targets) = targets {
@@ -149,12 +151,4 @@ fn predictions_csv(model: &Model, y_hat: &Matrix, targets: Option<&[String]>) ->
         t.push('\n');
     }
     t
-}
-
-fn quote(field: &str) -> String {
-    if field.contains([',', '"']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }

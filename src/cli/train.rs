@@ -9,7 +9,7 @@
 //! stdout   the summary: architecture, epochs, seconds, losses and metrics, a sparkline of
 //!          the loss, and a picture (decision regions for 2-D classes, the curve for sine)
 //! out/<task>/history.csv    one row per epoch
-//! out/<task>/summary.json   the summary, for scripts
+//! out/<task>/summary.json   every setting (enough to run it again) and the results, for scripts
 //! --save FILE               the trained model as text (see `model_file.rs`)
 //! out/<task>/*.svg          learning curves, gradient flow, decision boundary or fit (plot/)
 //! out/<task>/index.html     all of it on one page, with a training replay (report.rs)
@@ -83,8 +83,7 @@ pub fn help_text() -> String {
             String::new()
         };
         let _ = writeln!(about, "  {:<14} {}", task.name, task.about);
-        let _ = writeln!(
-            about,
+        let defaults = format!(
             "  {:<14} defaults: hidden {} {}, {} η = {}{decay}, {} epochs, {batch}",
             "",
             hidden.join(","),
@@ -93,6 +92,17 @@ pub fn help_text() -> String {
             d.lr,
             d.epochs
         );
+        // Too long for one line: the epochs and batches go on the next, under the hidden sizes.
+        let defaults = if defaults.chars().count() > args::HELP_WIDTH {
+            defaults.replacen(
+                &format!(", {} epochs", d.epochs),
+                &format!(",\n{:27}{} epochs", "", d.epochs),
+                1,
+            )
+        } else {
+            defaults
+        };
+        let _ = writeln!(about, "{defaults}");
     }
     args::help(
         "backprop train <task|file.csv> [flags]",
@@ -179,11 +189,12 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         return Err(Error::Input(format!("cannot read {target}: no such file")));
     } else {
         let names = tasks::names();
-        let hint = match args::suggest(target, &names) {
-            Some(close) => format!("did you mean '{close}'?"),
-            None => format!("the tasks are {}, or give a CSV file", names.join(", ")),
-        };
-        return Err(Error::Usage(format!("unknown task '{target}'; {hint}")));
+        return Err(args::unknown(
+            "task",
+            target,
+            &names,
+            &format!("the tasks are {}, or give a CSV file", names.join(", ")),
+        ));
     };
 
     if let Some(text) = parsed.text("--hidden") {
@@ -193,7 +204,7 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         options.activation = match crate::activation::Activation::from_name(name) {
             Some(f) if f != crate::activation::Activation::Softmax => f,
             _ => {
-                return Err(unknown_name(
+                return Err(args::unknown_name(
                     "--activation",
                     name,
                     &crate::activation::Activation::HIDDEN_NAMES,
@@ -202,31 +213,26 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         };
     }
     if let Some(name) = parsed.text("--optimizer") {
-        options.rule = Rule::from_name(name).ok_or_else(|| {
-            unknown_name(
-                "--optimizer",
-                name,
-                &["sgd", "momentum", "nesterov", "rmsprop", "adam"],
-            )
-        })?;
+        options.rule = Rule::from_name(name)
+            .ok_or_else(|| args::unknown_name("--optimizer", name, &Rule::NAMES))?;
     }
     if let Some(lr) = parsed.number("--lr")? {
-        require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
+        args::require(lr > 0.0, "--lr", lr, "a learning rate greater than 0")?;
         options.lr = lr;
     }
     if let Some(epochs) = parsed.value::<usize>("--epochs", "a whole number of epochs")? {
-        require(epochs > 0, "--epochs", epochs, "at least 1")?;
+        args::require(epochs > 0, "--epochs", epochs, "at least 1")?;
         options.epochs = epochs;
     }
     if let Some(batch) = parsed.value::<usize>("--batch-size", "a whole number of rows")? {
         options.batch_size = batch;
     }
     if let Some(l2) = parsed.number("--l2")? {
-        require(l2 >= 0.0, "--l2", l2, "0 or more")?;
+        args::require(l2 >= 0.0, "--l2", l2, "0 or more")?;
         options.l2 = l2;
     }
     if let Some(rate) = parsed.number("--dropout")? {
-        require(
+        args::require(
             (0.0..1.0).contains(&rate),
             "--dropout",
             rate,
@@ -236,11 +242,11 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     }
     options.batch_norm |= parsed.switch("--batch-norm");
     if let Some(clip) = parsed.number("--clip")? {
-        require(clip > 0.0, "--clip", clip, "a norm greater than 0")?;
+        args::require(clip > 0.0, "--clip", clip, "a norm greater than 0")?;
         options.clip = Some(clip);
     }
     if let Some(rate) = parsed.number("--lr-decay")? {
-        require(
+        args::require(
             rate > 0.0 && rate <= 1.0,
             "--lr-decay",
             rate,
@@ -253,16 +259,26 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     {
         options.seed = seed;
     }
+    // Flags that mean nothing for this data are refused rather than silently ignored.
+    let generated = matches!(&options.source, run::DataSource::Task(spec) if spec.source == tasks::Source::Generated);
+    for flag in ["--samples", "--noise"] {
+        if !generated && parsed.text(flag).is_some() {
+            return Err(Error::Usage(format!(
+                "{flag} applies to generated tasks only ({}); '{target}' is read from a file",
+                generated_names().join(", ")
+            )));
+        }
+    }
     if let Some(samples) = parsed.value::<usize>("--samples", "a whole number of samples")? {
-        require(samples >= 4, "--samples", samples, "at least 4")?;
+        args::require(samples >= 4, "--samples", samples, "at least 4")?;
         options.samples = samples;
     }
     if let Some(noise) = parsed.number("--noise")? {
-        require(noise >= 0.0, "--noise", noise, "0 or more")?;
+        args::require(noise >= 0.0, "--noise", noise, "0 or more")?;
         options.noise = noise;
     }
     if let Some(fraction) = parsed.number("--test-fraction")? {
-        require(
+        args::require(
             fraction > 0.0 && fraction < 1.0,
             "--test-fraction",
             fraction,
@@ -286,7 +302,23 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         (false, true) => options.target = TargetKind::Classification,
         (false, false) => {}
     }
+    for flag in ["--regression", "--classification"] {
+        if generated && parsed.switch(flag) {
+            return Err(Error::Usage(format!(
+                "{flag} applies to CSV data only; the task '{target}' already knows its kind of target"
+            )));
+        }
+    }
     Ok(options)
+}
+
+/// The names of the generated tasks (the ones `--samples` and `--noise` apply to).
+fn generated_names() -> Vec<&'static str> {
+    tasks::all()
+        .into_iter()
+        .filter(|t| t.source == tasks::Source::Generated)
+        .map(|t| t.name)
+        .collect()
 }
 
 /// `10` or `20,20` as a list of layer sizes, each at least 1.
@@ -305,24 +337,6 @@ fn parse_hidden(text: &str) -> Result<Vec<usize>> {
             ))),
         })
         .collect()
-}
-
-fn require(ok: bool, flag: &str, value: impl std::fmt::Display, expected: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "{flag}: {value} is out of range; expected {expected}"
-        )))
-    }
-}
-
-fn unknown_name(flag: &str, name: &str, known: &[&str]) -> Error {
-    let hint = match args::suggest(name, known) {
-        Some(close) => format!("did you mean '{close}'?"),
-        None => format!("choose one of {}", known.join(", ")),
-    };
-    Error::Usage(format!("{flag}: unknown name '{name}'; {hint}"))
 }
 
 /// Trains one task, writes its files and prints its report; returns the run.
@@ -353,7 +367,6 @@ pub fn train_one(
         )));
     }
 
-    files::prepare_folder(&out_dir)?;
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
     let report_every = (options.epochs / 10).max(1);
@@ -369,6 +382,9 @@ pub fn train_one(
             )));
         }
     }
+    // After the data is read (a bad CSV leaves no empty folder behind), before training (a
+    // folder that cannot be written is found out before the time is spent).
+    files::prepare_folder(&out_dir)?;
     let mut monitor = Monitor::new();
     let mut recorder = crate::plot::Recorder::new(options.epochs, crate::plot::MAX_FRAMES);
     let run = run::train_prepared(options, data, |stats, network| {
@@ -427,12 +443,13 @@ pub fn train_one(
         Model::from_run(&run).save(path)?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let summary = Summary::measure(&run);
     files::write_atomic(
         &out_dir.join("summary.json"),
-        summary_json(&run, seconds).to_pretty_string().as_bytes(),
+        summary.to_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
     crate::report::write_run_report(&run, &recorder, &out_dir)?;
-    write_summary(&run, seconds, &out_dir, stdout)?;
+    write_summary(&run, &summary, seconds, &out_dir, stdout)?;
     if let Some(path) = &save {
         writeln!(stdout, "model       {}", path.display())?;
     }
@@ -544,80 +561,125 @@ pub fn history_csv(run: &Run) -> String {
     text
 }
 
-/// `summary.json`: the run's settings and results.
-pub fn summary_json(run: &Run, seconds: f64) -> Json {
-    let mut network = run.network.clone();
-    let (train_loss, train_metric) = crate::train::evaluate(&mut network, &run.data.train);
-    let (test_loss, test_metric) = crate::train::evaluate(&mut network, &run.data.test);
-    let o = &run.options;
-    let mut json = Json::object()
-        .with("task", run.options.data_name())
-        .with("architecture", run.network.description())
-        .with("parameters", run.network.parameter_count())
-        .with("optimizer", o.rule.name())
-        .with("lr", o.lr)
-        .with("epochs", run.history.epochs.len())
-        .with("batch_size", o.batch_size)
-        .with("seed", o.seed)
-        .with("train_seconds", run.train_seconds)
-        .with("seconds", seconds)
-        .with("train_loss", train_loss)
-        .with("test_loss", test_loss);
-    json = match run.history.metric {
-        Metric::Accuracy => json
-            .with("train_accuracy", train_metric)
-            .with("test_accuracy", test_metric),
-        Metric::Mse => {
-            let mut json = json
-                .with("train_mse", train_metric)
-                .with("test_mse", test_metric);
-            if let Some(clean) = &run.data.test.clean_y {
-                let y_hat = network.predict(&run.data.test.x);
-                json = json
-                    .with(
-                        "test_mse_true",
-                        crate::loss::Loss::MeanSquaredError.value(&y_hat, clean),
-                    )
-                    .with("noise_floor", o.noise * o.noise);
-            }
-            json
-        }
-    };
-    let diagnosis: Vec<String> =
-        diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-    json.with("diverged", run.history.divergence.is_some())
-        .with("diagnosis", diagnosis)
+/// The results of a finished run, measured once (the trained network on both splits, and the
+/// diagnosis) and shown twice: as `summary.json` ([`Summary::to_json`]) and as the printed lines.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// (loss, metric) of the trained network on the training rows.
+    pub train: (f64, f64),
+    /// (loss, metric) of the trained network on the test rows.
+    pub test: (f64, f64),
+    /// For generated regression data: the MSE against the noise-free targets.
+    pub test_mse_true: Option<f64>,
+    /// What `diagnose.rs` found.
+    pub findings: Vec<diagnose::Finding>,
 }
 
-fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write) -> Result<()> {
-    let summary = summary_json(run, seconds);
-    let get = |key: &str| match &summary {
-        Json::Object(entries) => {
-            entries
-                .iter()
-                .find(|(k, _)| k == key)
-                .and_then(|(_, v)| match v {
-                    Json::Number(x) => Some(*x),
-                    _ => None,
-                })
+impl Summary {
+    /// Measures `run`'s trained network.
+    pub fn measure(run: &Run) -> Summary {
+        let mut network = run.network.clone();
+        let train = crate::train::evaluate(&mut network, &run.data.train);
+        let test = crate::train::evaluate(&mut network, &run.data.test);
+        let test_mse_true = run.data.test.clean_y.as_ref().map(|clean| {
+            let y_hat = network.predict(&run.data.test.x);
+            crate::loss::Loss::MeanSquaredError.value(&y_hat, clean)
+        });
+        Summary {
+            train,
+            test,
+            test_mse_true,
+            findings: diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x),
         }
-        _ => None,
-    };
+    }
+
+    /// `summary.json`: every setting needed to run it again, and the results.
+    pub fn to_json(&self, run: &Run, seconds: f64) -> Json {
+        let o = &run.options;
+        let (schedule, lr_decay) = match o.schedule {
+            Schedule::Constant => ("constant", Json::Null),
+            Schedule::Exponential { rate } => ("exponential", Json::Number(rate)),
+            Schedule::Step { every, factor } => (
+                "step",
+                Json::object().with("every", every).with("factor", factor),
+            ),
+        };
+        let mut json = Json::object()
+            .with("task", o.data_name())
+            .with("architecture", run.network.description())
+            .with("parameters", run.network.parameter_count())
+            .with("hidden", o.hidden.clone())
+            .with("activation", o.activation.name())
+            .with("optimizer", o.rule.name())
+            .with("lr", o.lr)
+            .with("schedule", schedule)
+            .with("lr_decay", lr_decay)
+            .with("epochs", run.history.epochs.len())
+            .with("batch_size", o.batch_size)
+            .with("l2", o.l2)
+            .with("dropout", o.dropout)
+            .with("batch_norm", o.batch_norm)
+            .with("clip", o.clip)
+            .with("test_fraction", o.test_fraction)
+            .with("standardize", o.standardize)
+            .with("seed", o.seed);
+        if matches!(&o.source, run::DataSource::Task(spec) if spec.source == tasks::Source::Generated)
+        {
+            json = json.with("samples", o.samples).with("noise", o.noise);
+        }
+        json = json
+            .with("train_seconds", run.train_seconds)
+            .with("seconds", seconds)
+            .with("train_loss", self.train.0)
+            .with("test_loss", self.test.0);
+        json = match run.history.metric {
+            Metric::Accuracy => json
+                .with("train_accuracy", self.train.1)
+                .with("test_accuracy", self.test.1),
+            Metric::Mse => {
+                let json = json
+                    .with("train_mse", self.train.1)
+                    .with("test_mse", self.test.1);
+                match self.test_mse_true {
+                    Some(true_mse) => json
+                        .with("test_mse_true", true_mse)
+                        .with("noise_floor", noise_floor(o.noise)),
+                    None => json,
+                }
+            }
+        };
+        let diagnosis: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+        json.with("diverged", run.history.divergence.is_some())
+            .with("diagnosis", diagnosis)
+    }
+}
+
+/// σ², the MSE that the noise alone gives against the noisy targets, rounded to 12 significant
+/// digits so that `--noise 0.1` reads 0.01 rather than 0.010000000000000002 (binary rounding).
+fn noise_floor(sigma: f64) -> f64 {
+    format!("{:.11e}", sigma * sigma)
+        .parse()
+        .unwrap_or(sigma * sigma)
+}
+
+fn write_summary(
+    run: &Run,
+    summary: &Summary,
+    seconds: f64,
+    out_dir: &Path,
+    stdout: &mut dyn Write,
+) -> Result<()> {
     writeln!(stdout, "task        {}", run.options.data_name())?;
     writeln!(stdout, "network     {}", run.network.description())?;
     let o = &run.options;
     let schedule = match o.schedule {
-        crate::optim::Schedule::Exponential { rate } => format!(" × {rate} per epoch"),
-        crate::optim::Schedule::Step { every, factor } => {
-            format!(" × {factor} every {every} epochs")
-        }
-        crate::optim::Schedule::Constant => String::new(),
+        Schedule::Exponential { rate } => format!(" × {rate} per epoch"),
+        Schedule::Step { every, factor } => format!(" × {factor} every {every} epochs"),
+        Schedule::Constant => String::new(),
     };
     let batches = match o.batch_size {
-        0 => "full batch".to_string(),
+        // A batch as large as the training set is the full batch (see `run::train_prepared`).
+        n if n == 0 || n >= run.data.train.len() => "full batch".to_string(),
         n => format!("batches of {n}"),
     };
     writeln!(
@@ -630,33 +692,31 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
         seconds
     )?;
     let metric = run.history.metric.name();
-    let show = |v: Option<f64>| {
-        v.map_or("-".to_string(), |v| {
-            if v.abs() < 1e6 {
-                format!("{v:.4}")
-            } else {
-                format!("{v:.3e}")
-            }
-        })
+    let show = |v: f64| {
+        if v.abs() < 1e6 {
+            format!("{v:.4}")
+        } else {
+            format!("{v:.3e}")
+        }
     };
     writeln!(
         stdout,
         "train       loss {}  {metric} {}",
-        show(get("train_loss")),
-        show(get(&format!("train_{metric}")))
+        show(summary.train.0),
+        show(summary.train.1)
     )?;
     writeln!(
         stdout,
         "test        loss {}  {metric} {}",
-        show(get("test_loss")),
-        show(get(&format!("test_{metric}")))
+        show(summary.test.0),
+        show(summary.test.1)
     )?;
-    if let Some(true_mse) = get("test_mse_true") {
+    if let (Metric::Mse, Some(true_mse)) = (run.history.metric, summary.test_mse_true) {
         writeln!(
             stdout,
             "            mse against the true curve {true_mse:.4} (the noise σ = {} alone gives σ² = {:.4} against the noisy targets)",
-            run.options.noise,
-            run.options.noise * run.options.noise
+            o.noise,
+            noise_floor(o.noise)
         )?;
     }
     let norms: Vec<String> = run
@@ -671,14 +731,13 @@ fn write_summary(run: &Run, seconds: f64, out_dir: &Path, stdout: &mut dyn Write
         })
         .unwrap_or_default();
     writeln!(stdout, "gradients   {}", norms.join("  "))?;
-    let findings = diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x);
-    if findings.is_empty() {
+    if summary.findings.is_empty() {
         writeln!(
             stdout,
-            "diagnosis   no vanishing or exploding gradients, dead or saturated units"
+            "diagnosis   none: gradients neither vanish nor explode; no dead or saturated units"
         )?;
     }
-    for (i, finding) in findings.iter().enumerate() {
+    for (i, finding) in summary.findings.iter().enumerate() {
         let label = if i == 0 { "diagnosis" } else { "" };
         writeln!(stdout, "{label:<11} {finding}")?;
     }

@@ -43,8 +43,13 @@ pub enum TargetKind {
 /// # Errors
 /// If the file cannot be read, or any part of it is not in the expected form.
 pub fn load(path: &Path, target: TargetKind) -> Result<Dataset> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Input(format!("cannot read {}: {}", path.display(), io_reason(&e))))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::Input(format!("{}: the file is not UTF-8 text", path.display())))?;
     let name = path
@@ -59,55 +64,23 @@ pub fn load(path: &Path, target: TargetKind) -> Result<Dataset> {
 /// If the text is empty, has no data rows, rows of the wrong length, features that are not finite
 /// numbers, a single class, or text targets for a regression.
 pub fn parse(text: &str, source: &str, name: &str, target: TargetKind) -> Result<Dataset> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.trim_end_matches('\r')))
-        .filter(|(_, line)| !line.trim().is_empty());
-    let (header_line, header) = lines.next().ok_or_else(|| {
-        Error::Input(format!(
-            "{source}: the file is empty; expected a header row and data rows"
-        ))
-    })?;
-    let header = split_fields(header, source, header_line)?;
-    if header.len() < 2 {
-        return Err(Error::Input(format!(
-            "{source} line {header_line}: the header has {} column; expected at least one feature and the target (the last column)",
-            header.len()
-        )));
-    }
-    let n_features = header.len() - 1;
-
-    let mut features = Vec::new();
-    let mut targets = Vec::new();
-    let mut target_lines = Vec::new();
-    for (line_number, line) in lines {
-        let fields = split_fields(line, source, line_number)?;
-        if fields.len() != header.len() {
+    let table = read_table(text, source, |header_line, header| {
+        if header.len() < 2 {
             return Err(Error::Input(format!(
-                "{source} line {line_number}: {} fields, but the header has {}; every row needs one value per column",
-                fields.len(),
+                "{source} line {header_line}: the header has {} column; expected at least one feature and the target (the last column)",
                 header.len()
             )));
         }
-        for (column, field) in fields[..n_features].iter().enumerate() {
-            features.push(parse_number(
-                field,
-                source,
-                line_number,
-                column,
-                &header[column],
-            )?);
-        }
-        targets.push(fields[n_features].trim().to_string());
-        target_lines.push(line_number);
-    }
-    if targets.is_empty() {
-        return Err(Error::Input(format!(
-            "{source}: the file has a header but no data rows"
-        )));
-    }
+        Ok(header.len() - 1)
+    })?;
+    let Table {
+        header,
+        n_features,
+        features,
+        targets,
+        target_lines,
+    } = table;
+    let targets: Vec<String> = targets.iter().map(|t| t.trim().to_string()).collect();
     let n = targets.len();
     let x = Matrix::from_vec(n, n_features, features);
     let feature_names = header[..n_features].to_vec();
@@ -233,19 +206,6 @@ fn parse_number(field: &str, source: &str, line: usize, column: usize, name: &st
     }
 }
 
-/// The part of an I/O error a user can act on, in lowercase.
-pub fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = error.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-            text.to_lowercase()
-        }
-    }
-}
-
 /// Reads rows to predict on from the CSV file at `path`: a header row, then rows of either
 /// `n_features` numbers, or `n_features` numbers and a target (the last column, as in training
 /// files), which is returned as text beside the features.
@@ -255,9 +215,53 @@ pub fn io_reason(error: &std::io::Error) -> String {
 /// finite numbers; the message names the file, line and column.
 pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<Vec<String>>)> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Input(format!("cannot read {source}: {}", io_reason(&e))))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Input(format!(
+            "cannot read {source}: {}",
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    let table = read_table(&text, &source, |header_line, header| {
+        match header.len() {
+        n if n == n_features || n == n_features + 1 => Ok(n_features),
+        n => Err(Error::Input(format!(
+            "{source} line {header_line}: {n} columns, but the model takes {n_features} features (optionally followed by the target)"
+        ))),
+    }
+    })?;
+    let has_target = table.header.len() == n_features + 1;
+    let n = table.targets.len();
+    Ok((
+        Matrix::from_vec(n, n_features, table.features),
+        has_target.then_some(table.targets),
+    ))
+}
+
+/// A CSV file as both readers see it: the header, every data row's first `n_features` fields
+/// as numbers (row after row), and each row's field after them, the target (empty when the
+/// header has no target column).
+struct Table {
+    header: Vec<String>,
+    n_features: usize,
+    features: Vec<f64>,
+    targets: Vec<String>,
+    /// The line of each row, for messages about its target.
+    target_lines: Vec<usize>,
+}
+
+/// Reads `text` as a table: strips a byte-order mark, skips blank lines, splits the header and
+/// asks `n_features_of(line, header)` how many feature columns it has (or why it is wrong), then
+/// checks every row's width against the header and parses its features.
+///
+/// # Errors
+/// For an empty file, a header refused by `n_features_of`, a row of another width, a feature
+/// that is not a finite number, or no data rows; the message names `source`, line and column.
+fn read_table(
+    text: &str,
+    source: &str,
+    n_features_of: impl FnOnce(usize, &[String]) -> Result<usize>,
+) -> Result<Table> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
         .enumerate()
@@ -268,20 +272,13 @@ pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<V
             "{source}: the file is empty; expected a header row and data rows"
         ))
     })?;
-    let header = split_fields(header, &source, header_line)?;
-    let has_target = match header.len() {
-        n if n == n_features => false,
-        n if n == n_features + 1 => true,
-        n => {
-            return Err(Error::Input(format!(
-                "{source} line {header_line}: {n} columns, but the model takes {n_features} features (optionally followed by the target)"
-            )))
-        }
-    };
+    let header = split_fields(header, source, header_line)?;
+    let n_features = n_features_of(header_line, &header)?;
     let mut features = Vec::new();
     let mut targets = Vec::new();
+    let mut target_lines = Vec::new();
     for (line_number, line) in lines {
-        let fields = split_fields(line, &source, line_number)?;
+        let fields = split_fields(line, source, line_number)?;
         if fields.len() != header.len() {
             return Err(Error::Input(format!(
                 "{source} line {line_number}: {} fields, but the header has {}; every row needs one value per column",
@@ -292,24 +289,35 @@ pub fn load_features(path: &Path, n_features: usize) -> Result<(Matrix, Option<V
         for (column, field) in fields[..n_features].iter().enumerate() {
             features.push(parse_number(
                 field,
-                &source,
+                source,
                 line_number,
                 column,
                 &header[column],
             )?);
         }
-        if has_target {
-            targets.push(fields[n_features].clone());
-        }
+        targets.push(fields.get(n_features).cloned().unwrap_or_default());
+        target_lines.push(line_number);
     }
-    let n = features.len() / n_features.max(1);
-    if n == 0 {
+    if targets.is_empty() {
         return Err(Error::Input(format!(
             "{source}: the file has a header but no data rows"
         )));
     }
-    Ok((
-        Matrix::from_vec(n, n_features, features),
-        has_target.then_some(targets),
-    ))
+    Ok(Table {
+        header,
+        n_features,
+        features,
+        targets,
+        target_lines,
+    })
+}
+
+/// A CSV field as written by the commands (`compare`, `predict`): quoted when it holds a comma
+/// or a quote, with quotes doubled, so [`parse`] reads it back as the same text.
+pub fn quote(field: &str) -> String {
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }

@@ -12,8 +12,10 @@
 //! sine      x evenly spaced on [−2π, 2π], y = sin x + Gaussian noise (regression).
 //! ```
 //!
-//! Each generator lays out its points class by class and then shuffles the rows, so that a split
-//! or a mini-batch never sees one class only.
+//! The random classification generators (circles, moons, spiral, blobs, the xor cloud) lay out
+//! their points class by class and then shuffle the rows, so that a prefix of the rows never holds
+//! one class only. The four xor corners and sine's evenly spaced x stay in order: the split and
+//! the mini-batches draw their rows in a random order anyway.
 
 use super::{one_hot, Dataset, Task};
 use crate::matrix::Matrix;

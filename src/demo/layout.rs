@@ -68,11 +68,21 @@ pub(super) fn blank(o: &mut String) {
 
 /// `text`, padded, then the source that computed it: `[dense.rs Dense::forward]`.
 pub(super) fn with_source(o: &mut String, text: &str, source: &str, style: Style) {
-    let pad = WIDTH.saturating_sub(visible_len(text) + source.chars().count() + 2);
-    line(
-        o,
-        &format!("{text}{} {}", " ".repeat(pad.max(1)), style.source(source)),
-    );
+    // The tag is `[source]`: its length plus two brackets, after at least one space.
+    let tag = source.chars().count() + 2;
+    if visible_len(text) + 1 + tag <= WIDTH {
+        let pad = WIDTH - visible_len(text) - tag;
+        line(
+            o,
+            &format!("{text}{}{}", " ".repeat(pad), style.source(source)),
+        );
+    } else {
+        line(o, text);
+        line(
+            o,
+            &format!("{}{}", " ".repeat(WIDTH - tag), style.source(source)),
+        );
+    }
 }
 
 /// The rows of `m` with aligned columns, each between brackets: `[ 0.1234 -0.5678 ]`.

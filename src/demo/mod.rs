@@ -5,13 +5,17 @@
 //! trains it to the end:
 //!
 //! ```text
-//! 1. data and network     X (n × 2), y (n × 1), the initial W¹ b¹ W² b²
-//! 2. forward              Z¹ = X·W¹ + b¹,  A¹ = tanh(Z¹),  Z² = A¹·W² + b²,  ŷ = σ(Z²),  L
-//! 3. backward             ∂L/∂ŷ,  dZ² = σ′(Z²) ⊙ ∂L/∂ŷ = (ŷ − y)/n,  dW² = A¹ᵀ·dZ²,  db²,
-//!                         dZ¹ = (dZ²·W²ᵀ) ⊙ tanh′(Z¹),  dW¹ = Xᵀ·dZ¹,  db¹
+//! 1. data                 X (n × 2), y (n × 1), and why a line cannot separate them
+//! 2. network              the stack, the initial W¹ b¹ W² b²
+//! 3. forward              Z¹ = X·W¹ + b¹,  A¹ = tanh(Z¹),  Z² = A¹·W² + b²,  ŷ = σ(Z²),  L
+//! 4. backward             ∂L/∂ŷ,  dZ² = ∂L/∂ŷ ⊙ σ′(Z²) = (ŷ − y)/n,  dW² = A¹ᵀ·dZ²,  db²,
+//!                         dA¹ = dZ²·W²ᵀ,  dZ¹ = dA¹ ⊙ tanh′(Z¹),  dW¹ = Xᵀ·dZ¹,  db¹
 //!                         each parameter gradient beside its central-difference estimate
-//! 4. update               W ← W − η·dW, and the loss before and after
-//! 5. training             a table every few epochs, the points in hidden space, the truth table
+//!    (4½. by hand)        with --sample k, one row's share of all of it, term by term
+//! 5. update               W ← W − η·dW, and the loss before and after
+//! 6. training             the loss and ŷ every few epochs
+//! 7. hidden space         the points as the output unit sees them, and its separating plane
+//! 8. answers              the trained network's truth table
 //! ```
 //!
 //! Nothing here does arithmetic of its own that the learner is asked to trust: every printed
@@ -27,8 +31,8 @@
 //!
 //! ```text
 //! mod.rs       the options, and the computation: every number, from the engine, into a Story
-//! step.rs      sections 1–4: data and network, forward, backward, one example by hand, update
-//! trained.rs   sections 5–7: the training table, the points in hidden space, the truth table
+//! step.rs      sections 1–5: data, network, forward, backward, one example by hand, update
+//! trained.rs   sections 6–8: the training table, the points in hidden space, the truth table
 //! layout.rs    matrices, blocks side by side, source tags; colour and boxes on a terminal
 //! ```
 
@@ -39,7 +43,6 @@ use crate::gradcheck::{self, GradientCheck, Start};
 use crate::matrix::Matrix;
 use crate::network::{Architecture, Network};
 use crate::optim::{Optimizer, Rule};
-use crate::rng::Rng;
 use crate::tasks;
 use crate::train::{self, TrainConfig};
 use std::ops::ControlFlow;
@@ -89,11 +92,12 @@ impl DemoOptions {
             "xor" => (4, 50),
             "circles" | "moons" => (8, 150),
             other => {
-                let hint = match crate::cli::args::suggest(other, &TASKS) {
-                    Some(close) => format!("did you mean '{close}'?"),
-                    None => format!("the demo tasks are {}", TASKS.join(", ")),
-                };
-                return Err(Error::Usage(format!("unknown demo task '{other}'; {hint}")));
+                return Err(crate::error::unknown(
+                    "demo task",
+                    other,
+                    &TASKS,
+                    &format!("the demo tasks are {}", TASKS.join(", ")),
+                ))
             }
         };
         Ok(DemoOptions {
@@ -110,8 +114,10 @@ impl DemoOptions {
     }
 }
 
-/// The width formulas are padded to before their source tag.
-const WIDTH: usize = 78;
+/// The column a source tag ends at (the widest line of `--help` too): a formula is padded so its
+/// `[file fn]` tag lines up with the others; a text too long for that puts its tag on the next
+/// line, still aligned.
+const WIDTH: usize = 100;
 /// Decimals of values and parameters.
 const VALUE_DIGITS: usize = 4;
 /// Decimals of gradients (they are smaller).
@@ -120,7 +126,7 @@ const GRADIENT_DIGITS: usize = 6;
 /// The demo's data: the four XOR points, or `points` points of circles or moons drawn with the
 /// data generator `backprop train` would use for the seed.
 pub fn data(options: &DemoOptions) -> Dataset {
-    let (mut data_rng, _) = generators(options.seed);
+    let (mut data_rng, _, _) = crate::run::generators(options.seed);
     let spec = tasks::find(&options.task).expect("the demo's tasks are tasks");
     tasks::generate(&spec, options.points, spec.defaults.noise, &mut data_rng)
 }
@@ -128,7 +134,7 @@ pub fn data(options: &DemoOptions) -> Dataset {
 /// The demo's network `2 → H f → 1 sigmoid`, with the initial weights `backprop train` draws for
 /// the same seed.
 pub fn network(options: &DemoOptions) -> Network {
-    let (_, mut weight_rng) = generators(options.seed);
+    let (_, mut weight_rng, _) = crate::run::generators(options.seed);
     let architecture = Architecture {
         n_in: 2,
         hidden: vec![options.hidden],
@@ -139,14 +145,6 @@ pub fn network(options: &DemoOptions) -> Network {
         dropout: 0.0,
     };
     Network::mlp(&architecture, &mut weight_rng)
-}
-
-/// The data and weight generators, forked from the seed in the order `run::execute` forks them.
-fn generators(seed: u64) -> (Rng, Rng) {
-    let mut seeds = Rng::new(seed);
-    let data_rng = seeds.fork();
-    let weight_rng = seeds.fork();
-    (data_rng, weight_rng)
 }
 
 /// One row of the training table: the loss and predictions after an epoch's update.
@@ -165,7 +163,7 @@ struct Story {
     at_step: Network,
     /// `∂L/∂ŷ` from `Loss::gradient`.
     d_y_hat: Matrix,
-    /// `σ′(Z²) ⊙ ∂L/∂ŷ` from `Activation::backward`.
+    /// `∂L/∂ŷ ⊙ σ′(Z²)` from `Activation::backward`.
     dz_chain: Matrix,
     /// `(ŷ − y)/n` from `Loss::output_error`.
     dz_shortcut: Matrix,
@@ -295,6 +293,9 @@ fn train_epochs(
         network,
         optimizer,
         data,
+        // The training rows passed again as the "test" set: train::train evaluates the test set
+        // after each epoch's update, which is exactly the loss and ŷ the table shows (the
+        // running mean of train_loss is taken before the update).
         Some(data),
         &config,
         |stats, net| {

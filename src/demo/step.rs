@@ -50,7 +50,7 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
 
     let network = &story.at_step;
     let description = network.description();
-    line(o, &style.heading(&format!("The network: {description}")));
+    line(o, &style.heading(&format!("2. The network: {description}")));
     let h = options.hidden;
     line(
         o,
@@ -71,10 +71,7 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
         };
         with_source(
             o,
-            &format!(
-                "Initial weights drawn with seed {} ({init}), biases 0",
-                options.seed
-            ),
+            &format!("Initial weights: seed {}, {init}; biases 0", options.seed),
             "dense.rs Dense::new",
             style,
         );
@@ -135,7 +132,7 @@ pub(super) fn forward(o: &mut String, story: &Story, style: Style) {
     let network = &story.at_step;
     let values = network.values();
     let names = value_names(network);
-    line(o, &style.heading("2. Forward: X → ŷ, one layer at a time"));
+    line(o, &style.heading("3. Forward: X → ŷ, one layer at a time"));
     let mut dense = 0;
     for (l, layer) in network.layers().iter().enumerate() {
         let (input, output) = (&names[l], &names[l + 1]);
@@ -182,7 +179,7 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
     let out_z = &names[last - 1];
     line(
         o,
-        &style.heading("3. Backward: the chain rule, from L back to every parameter"),
+        &style.heading("4. Backward: the chain rule, from L back to every parameter"),
     );
     line(
         o,
@@ -227,7 +224,7 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
     );
     with_source(
         o,
-        &format!("  chain rule:  d{out_z} = σ′({out_z}) ⊙ ∂L/∂ŷ,  σ′ = ŷ·(1 − ŷ)"),
+        &format!("  chain rule:  d{out_z} = ∂L/∂ŷ ⊙ σ′({out_z}),  σ′ = ŷ·(1 − ŷ)"),
         "activation.rs Activation::backward",
         style,
     );
@@ -312,14 +309,11 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
                     Activation::Relu => format!(": 1 where {input} > 0, else 0"),
                     _ => String::new(),
                 };
-                let upstream = match &network.layers()[l + 1] {
-                    Layer::Dense(_) => format!("(d{}·W{}ᵀ)", names[l + 2], superscript(dense + 1)),
-                    _ => format!("d{output}"),
-                };
+                // dZ = dA ⊙ f′(Z): dA is the gradient printed just above.
                 with_source(
                     o,
                     &format!(
-                        "d{input} = {upstream} ⊙ {}′({input})      {} ⊙ {} → {}",
+                        "d{input} = d{output} ⊙ {}′({input})      {} ⊙ {} → {}",
                         f.name(),
                         shape(&gradients[l + 1]),
                         shape(&values[l]),
@@ -462,7 +456,7 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
     line(
         o,
         &style.heading(&format!(
-            "3½. One example by hand: row {k}, x = ({}, {}), y = {y}",
+            "4½. One example by hand: row {k}, x = ({}, {}), y = {y}",
             v(x[0]),
             v(x[1])
         )),
@@ -509,13 +503,11 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         .map(|j| format!("{}·{}", p(a1[j]), p(w2[(j, 0)])))
         .collect::<Vec<_>>()
         .join(" + ");
+    // Symbols and numbers on two lines: with three or more hidden units one line is too wide.
+    line(o, &format!("  z² = {symbols} + b²₁"));
     line(
         o,
-        &format!(
-            "  z² = {symbols} + b²₁ = {numbers} + {} = {}",
-            p(b2[(0, 0)]),
-            v(z2)
-        ),
+        &format!("     = {numbers} + {} = {}", p(b2[(0, 0)]), v(z2)),
     );
     line(o, &format!("  ŷ = σ(z²) = σ({}) = {}", v(z2), v(y_hat)));
     line(
@@ -572,7 +564,7 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
 pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
     line(
         o,
-        &style.heading("4. Update: every parameter takes one step downhill"),
+        &style.heading("5. Update: every parameter takes one step downhill"),
     );
     with_source(
         o,
@@ -616,6 +608,12 @@ pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style
             -change
         )
     };
-    line(o, &style.good(&text));
+    // Green only for good news: a loss that rose is not painted as a success.
+    let text = if change > 0.0 {
+        style.good(&text)
+    } else {
+        text
+    };
+    line(o, &text);
     blank(o);
 }

@@ -14,13 +14,13 @@ pub(super) fn training(o: &mut String, options: &DemoOptions, story: &Story, sty
     line(
         o,
         &style.heading(&format!(
-            "5. Training: the same step {} times (full batch, η = {})",
+            "6. Training: the same step {} times (full batch, η = {})",
             options.epochs, options.lr
         )),
     );
     with_source(
         o,
-        "Loss and predictions after each listed epoch's update",
+        "Loss and predictions after each listed epoch (epoch 0: before any update)",
         "train.rs train",
         style,
     );
@@ -70,7 +70,7 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
     let h = a1.cols();
     line(
         o,
-        &style.heading("6. Why the hidden layer works: the points in hidden space"),
+        &style.heading("7. Why the hidden layer works: the points in hidden space"),
     );
     line(
         o,
@@ -81,7 +81,7 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
     );
     line(
         o,
-        "class 1 exactly where w·a + b > 0, with w = W² and b = b² of the trained network. That is a",
+        "class 1 exactly where w·a + b ≥ 0, with w = W² and b = b² of the trained network. That is a",
     );
     let shape_word = match h {
         1 => "point on a line",
@@ -132,9 +132,10 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
             .collect::<Vec<_>>()
             .join(" ");
         let score = z2[(i, 0)];
-        let side = if score > 0.0 { "+" } else { "−" };
+        // σ(z) ≥ 0.5 exactly when z ≥ 0: the same rule as ŷ ≥ 0.5 in `train::accuracy`.
+        let side = if score >= 0.0 { "+" } else { "−" };
         let y = story.data.y[(i, 0)];
-        let correct = (score > 0.0) == (y >= 0.5);
+        let correct = (score >= 0.0) == (y >= 0.5);
         if !correct {
             wrong += 1;
         }
@@ -172,7 +173,7 @@ pub(super) fn truth_table(o: &mut String, story: &Story, style: Style) {
     let network = &story.trained;
     let y_hat = network.output();
     let data = &story.data;
-    line(o, &style.heading("7. The trained network's answers"));
+    line(o, &style.heading("8. The trained network's answers"));
     line(
         o,
         &format!(

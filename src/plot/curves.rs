@@ -391,7 +391,7 @@ fn curves_for(settings: &Settings, default_task: &str) -> Result<(RunCurves, Str
             Error::Input(format!(
                 "cannot read {}: {}; give --run a folder written by train",
                 path.display(),
-                crate::data::csv::io_reason(&e)
+                crate::error::io_reason(&e)
             ))
         })?;
         let name = folder

@@ -28,7 +28,7 @@ pub mod network;
 pub mod scale;
 pub mod svg;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::files;
 use crate::network::Network;
 use crate::run::Run;
@@ -133,11 +133,12 @@ pub fn make(name: &str, settings: &Settings) -> Result<Vec<Figure>> {
         "animations" => maps::animations(settings),
         _ => {
             let names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
-            let hint = match crate::cli::args::suggest(name, &names) {
-                Some(close) => format!("did you mean '{close}'?"),
-                None => format!("the figures are {} (or all)", names.join(", ")),
-            };
-            Err(Error::Usage(format!("unknown figure '{name}'; {hint}")))
+            Err(crate::error::unknown(
+                "figure",
+                name,
+                &names,
+                &format!("the figures are {} (or all)", names.join(", ")),
+            ))
         }
     }
 }
