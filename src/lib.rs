@@ -58,10 +58,14 @@
 //! - Forward and backward of a thing sit side by side in one file.
 //! - Backward computes gradients; a separate optimizer step applies them.
 //! - The library never prints and never exits; user mistakes are [`error::Error`]s.
-//! - The same seed gives the same numbers, bit for bit.
+//! - The same seed gives the same numbers, bit for bit. Small networks (the demo, XOR, circles,
+//!   sine) give the same bits on every x86-64 machine; products above `gemm::FMA_THRESHOLD` use
+//!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
+//!   bits between processors with and without FMA (never between two runs on one machine).
 //! - No `unsafe` code, except the one documented call of the matrix-multiply kernel that is
 //!   chosen at run time for the processor (`gemm.rs`), where the check that the processor has
-//!   the instructions comes first.
+//!   the instructions comes first; the benchmarks' counting allocator (`benches/`) is the only
+//!   other `unsafe`, and it is not part of the library.
 
 #![deny(missing_docs)]
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner
