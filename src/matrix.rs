@@ -769,6 +769,14 @@ mod thin_product_tests {
             x.t_matmul_into(&dz, &mut dw);
             let bits = |a: &Matrix| a.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&dw), bits(&expected), "Xᵀ·dZ for {n}×{k} and {n}×{m}");
+            let w = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
+            let mut z = Matrix::filled(2, 3, f64::NAN);
+            x.matmul_ipj_into(&w, &mut z);
+            assert_eq!(
+                bits(&z),
+                bits(&x.matmul_naive(&w)),
+                "X·W for {n}×{k} and {k}×{m}"
+            );
         }
     }
 }
