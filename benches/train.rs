@@ -13,7 +13,15 @@
 //! ```
 //!
 //! The time is that of `train::train` (the loop `cargo run -- train` runs, its `train_seconds`)
-//! without a test set. Allocations are counted in steady state: those of a run of 2E epochs minus
+//! without a test set. Circles and sine are also timed two more ways:
+//!
+//! ```text
+//! circles+test  train::train with the task's test rows, evaluated every epoch (loss and metric),
+//!               as `cargo run -- train --task circles` runs it
+//! circles step  the bare step: forward, loss, output error, backward, optimizer step, nothing
+//!               else (no metric, no norms, no record); this is what the NumPy and PyTorch
+//!               loops in benches/compare do, so it is the row compared with them
+//! ``` Allocations are counted in steady state: those of a run of 2E epochs minus
 //! those of a run of E epochs, divided by E, so the buffers the first step sets up do not count.
 //! Each epoch's record (`EpochStats`) holds three `Vec`s of per-layer norms, which is the small
 //! constant the count shows; the steps themselves allocate nothing.
@@ -25,6 +33,7 @@ mod common;
 use backprop::activation::Activation;
 use backprop::data::csv::TargetKind;
 use backprop::data::{Dataset, Standardizer};
+use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
 use backprop::optim::{Optimizer, Rule};
 use backprop::parallel;
@@ -77,6 +86,10 @@ struct Case {
     epochs: usize,
     /// `Some(threads)`: train with `parallel::train` on that many threads.
     threads: Option<usize>,
+    /// Evaluated after every epoch (by `train::train`).
+    test: Option<Dataset>,
+    /// Time the bare full-batch step instead of `train::train` (see the module doc).
+    bare: bool,
 }
 
 impl Case {
@@ -86,12 +99,24 @@ impl Case {
             batch_size: self.batch_size,
             shuffle_seed: 1,
         };
+        if self.bare {
+            let loss = self.data.task.loss();
+            let mut output_error = Matrix::zeros(0, 0);
+            for _ in 0..epochs {
+                let y_hat = self.network.forward(black_box(&self.data.x), true);
+                black_box(loss.value(y_hat, &self.data.y));
+                loss.output_error(&mut output_error, y_hat, &self.data.y);
+                self.network.backward_from_output_error(&output_error);
+                self.optimizer.step(&mut self.network);
+            }
+            return;
+        }
         let history = match self.threads {
             None => train::train(
                 &mut self.network,
                 &mut self.optimizer,
                 black_box(&self.data),
-                None,
+                self.test.as_ref(),
                 &config,
                 |_, _| ControlFlow::Continue(()),
             ),
@@ -120,12 +145,12 @@ impl Case {
     }
 }
 
-fn task_data(name: &str) -> Dataset {
+/// The task's (training, test) rows, split as `cargo run -- train --task NAME` splits them.
+fn task_data(name: &str) -> (Dataset, Option<Dataset>) {
     let spec = tasks::find(name).expect("a task of tasks.rs");
     let options = RunOptions::for_task(&spec);
-    run::prepare_data(&options, &mut Rng::new(42))
-        .expect("the task's data")
-        .train
+    let split = run::prepare_data(&options, &mut Rng::new(42)).expect("the task's data");
+    (split.train, Some(split.test))
 }
 
 fn digits() -> Dataset {
@@ -167,26 +192,40 @@ fn cases() -> Vec<Case> {
         batch_size,
         epochs,
         threads,
+        test: None,
+        bare: false,
+    };
+    let (circles, circles_test) = task_data("circles");
+    let (sine, sine_test) = task_data("sine");
+    let circles_case = |name, test, bare| Case {
+        name,
+        network: network(2, &[10], Activation::Relu, 1),
+        optimizer: sgd(0.1),
+        data: circles.clone(),
+        batch_size: 0,
+        epochs: 50,
+        threads: None,
+        test,
+        bare,
+    };
+    let sine_case = |name, test, bare| Case {
+        name,
+        network: network(1, &[20, 20], Activation::Tanh, 1),
+        optimizer: adam.clone(),
+        data: sine.clone(),
+        batch_size: 0,
+        epochs: 20,
+        threads: None,
+        test,
+        bare,
     };
     vec![
-        Case {
-            name: "circles",
-            network: network(2, &[10], Activation::Relu, 1),
-            optimizer: sgd(0.1),
-            data: task_data("circles"),
-            batch_size: 0,
-            epochs: 50,
-            threads: None,
-        },
-        Case {
-            name: "sine",
-            network: network(1, &[20, 20], Activation::Tanh, 1),
-            optimizer: adam,
-            data: task_data("sine"),
-            batch_size: 0,
-            epochs: 20,
-            threads: None,
-        },
+        circles_case("circles", None, false),
+        circles_case("circles+test", circles_test.clone(), false),
+        circles_case("circles step", None, true),
+        sine_case("sine", None, false),
+        sine_case("sine+test", sine_test.clone(), false),
+        sine_case("sine step", None, true),
         digits_case("digits", 0, 4, None),
         digits_case("digits-b64", 64, 2, None),
         digits_case("digits-b256", 256, 2, None),

@@ -160,16 +160,8 @@ impl Activation {
                     softmax_row(z.row(i), a.row_mut(i));
                 }
             }
-            Activation::Sigmoid => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
-                    *a = sigmoid(z);
-                }
-            }
-            Activation::Tanh => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
-                    *a = tanh(z);
-                }
-            }
+            Activation::Sigmoid => map_wide(z.as_slice(), a.as_mut_slice(), sigmoid),
+            Activation::Tanh => map_wide(z.as_slice(), a.as_mut_slice(), tanh),
             // ReLU gets its own loop (rather than `value` per entry) so that it compiles to a
             // vector max instead of a call and a match per number.
             Activation::Relu => {
@@ -242,11 +234,32 @@ impl Activation {
     }
 }
 
+/// `a[i] ← f(z[i])` for a plain-arithmetic `f` such as [`tanh`] or [`sigmoid`], the reference loop.
+#[inline(always)]
+fn map_entries(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
+    for (a, &z) in a.iter_mut().zip(z) {
+        *a = f(z);
+    }
+}
+
+/// [`map_entries`] on the widest vectors this processor has ([`crate::gemm::wide`]).
+///
+/// A plain `cargo build` targets the x86-64 baseline, whose vectors hold two `f64`, so the loop
+/// above computes two exponentials at a time. The same loop compiled for AVX2 (four lanes) or
+/// AVX-512 (eight) does four or eight: a tanh network's epoch (sine, 1 → 20 → 20 → 1) fell from
+/// about 195 to 133 µs. The arithmetic is the same `+ − × ÷` in the same order (Rust never fuses
+/// a multiply and an add on its own), so every lane gives the bits the two-lane loop gives; the
+/// test below compares them.
+fn map_wide(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
+    crate::gemm::wide(|| map_entries(z, a, f))
+}
+
 /// `σ(z) = 1 / (1 + e⁻ᶻ)`, computed without overflow for any z.
 ///
 /// For z = −1000, `e⁻ᶻ = e¹⁰⁰⁰` overflows to ∞; the result 1/∞ = 0 would still be right, but the
 /// mirrored form keeps every intermediate finite: for z < 0 use `σ(z) = eᶻ / (1 + eᶻ)`, where
 /// `eᶻ` is at most 1.
+#[inline(always)]
 pub fn sigmoid(z: f64) -> f64 {
     // The exponent is −|z| ≤ 0 in both forms, the range of the plain-arithmetic exponential.
     let e = exp_nonpositive(-z.abs());
@@ -315,6 +328,7 @@ pub fn softmax_jacobian(z: &[f64]) -> Matrix {
 /// tanh z = sign(z) · (−e)/(2 + e)     with e = e^(−2|z|) − 1 ∈ (−1, 0]   (no cancellation near 0)
 /// ```
 /// For |z| > 20, tanh z rounds to ±1. NaN stays NaN.
+#[inline(always)]
 pub fn tanh(z: f64) -> f64 {
     let t = z.abs();
     let t = if t > 20.0 { 20.0 } else { t };
@@ -325,6 +339,7 @@ pub fn tanh(z: f64) -> f64 {
 
 /// `eˣ − 1` for `x` in `[−708, 0]`, in plain arithmetic (see [`exp_parts`]). For k = 0 the result
 /// is `p(r)·r` itself, so there is no cancellation near 0.
+#[inline(always)]
 fn exp_m1_nonpositive(x: f64) -> f64 {
     let (two_k, q) = exp_parts(x);
     two_k * q + (two_k - 1.0)
@@ -333,6 +348,7 @@ fn exp_m1_nonpositive(x: f64) -> f64 {
 /// `eˣ` for `x ≤ 0`, in plain arithmetic (see [`exp_parts`]). Below `x = −708` the result would
 /// be a subnormal number under 3·10⁻³⁰⁸ (and exactly 0 below −745): it is flushed to 0, so
 /// `σ(−1000)` and softmax's far-off classes are exactly 0, as the system library gives.
+#[inline(always)]
 fn exp_nonpositive(x: f64) -> f64 {
     let (two_k, q) = exp_parts(x);
     let e = two_k + two_k * q;
@@ -353,6 +369,7 @@ fn exp_nonpositive(x: f64) -> f64 {
 /// ```
 /// No library call, no table: the compiler inlines and vectorises it, and the bits are the same
 /// on every machine. NaN stays NaN.
+#[inline(always)]
 fn exp_parts(x: f64) -> (f64, f64) {
     const LN2_HI: f64 = 0.693_147_180_369_123_8; // ln 2 rounded to 32 bits, so k·LN2_HI is exact
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10; // ln 2 − LN2_HI
@@ -427,5 +444,37 @@ mod tanh_tests {
         assert_eq!(tanh(f64::INFINITY), 1.0);
         assert_eq!(tanh(-f64::INFINITY), -1.0);
         assert!(tanh(f64::NAN).is_nan());
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::{map_entries, map_wide, sigmoid, tanh};
+
+    #[test]
+    fn wide_vectors_give_the_bits_of_the_reference_loop() {
+        // 4001 numbers (not a multiple of any vector width, so the tails run too) from −50 to 50,
+        // with the edge cases of the exponential.
+        let mut z: Vec<f64> = (0..4001).map(|i| -50.0 + 0.025 * i as f64).collect();
+        z.extend([
+            0.0,
+            -0.0,
+            1e-300,
+            -1e-300,
+            710.0,
+            -710.0,
+            -1000.0,
+            f64::INFINITY,
+        ]);
+        z.extend([f64::NEG_INFINITY, f64::NAN]);
+        for (name, f) in [("tanh", tanh as fn(f64) -> f64), ("sigmoid", sigmoid)] {
+            let mut reference = vec![0.0; z.len()];
+            let mut wide = vec![0.0; z.len()];
+            map_entries(&z, &mut reference, f);
+            map_wide(&z, &mut wide, f);
+            for ((r, w), z) in reference.iter().zip(&wide).zip(&z) {
+                assert_eq!(r.to_bits(), w.to_bits(), "{name}({z})");
+            }
+        }
     }
 }

@@ -56,7 +56,8 @@
 //! server processors AVX-512 (eight). The functions `gemm_avx2` and `gemm_avx512_fma` are the same
 //! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
 //! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
-//! them: that check is what makes the one `unsafe` call in this file sound. Everywhere else the
+//! them: that check is what makes the `unsafe` calls in this file sound (the kernel call, and
+//! [`wide`], which does the same for the element-wise loops of the activations). Everywhere else the
 //! portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
 //! there to one FMA instruction; `mul_add` is never used elsewhere, because without FMA hardware
 //! it becomes a slow library call.
@@ -216,6 +217,47 @@ fn has_avx512() -> bool {
     }
 }
 
+/// Runs `f` compiled for the widest vectors this processor has (AVX-512, else AVX2, else the
+/// baseline), for the element-wise loops of `activation.rs` whose arithmetic is long enough for
+/// the width to matter (the exponentials of tanh and the sigmoid).
+///
+/// Compiled for the baseline, a loop handles two numbers per instruction. Called through here,
+/// the same loop is compiled a second and third time inside functions marked
+/// `#[target_feature]`, where it handles four or eight. `f` must be a closure whose loop the
+/// compiler can inline (the callers mark their loop functions `#[inline(always)]`); what it
+/// computes cannot change, only its speed: a vector lane does exactly the `+ − × ÷` a scalar
+/// does, and Rust never fuses a multiply and an add by itself (no FMA is enabled here anyway).
+/// (The thin products of `matrix.rs` were tried here too and gained nothing measurable: with rows
+/// of 10 numbers the loop's overhead, not the arithmetic, is their cost.)
+#[inline(always)]
+pub fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// # Safety
+        /// The processor must have AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        /// # Safety
+        /// The processor must have AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: `avx512` is compiled for AVX-512F, which the check has just found on this
+            // processor, so every instruction in it exists here.
+            return unsafe { avx512(f) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
+
 /// `C ← A·B` with the kernel [`Kernel::for_size`] picks. `c` is `A.rows × B.cols`, row-major.
 ///
 /// # Panics
@@ -265,7 +307,7 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
                 let fma = kernel.fused();
                 // SAFETY: each function is compiled for the instruction sets its attribute
                 // names; the assertion above has just confirmed that this processor has them,
-                // so every instruction in it exists here. This is the crate's one `unsafe` call.
+                // so every instruction in it exists here.
                 unsafe {
                     if kernel == Kernel::Avx512Fma {
                         gemm_avx512_fma(a, b, c, packed_a, packed_b)

@@ -87,10 +87,7 @@ impl Loss {
             Loss::MeanSquaredError => pairs.map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / entries,
             Loss::BinaryCrossEntropy => {
                 -pairs
-                    .map(|(&p, &t)| {
-                        let p = clamp_probability(p);
-                        t * p.ln() + (1.0 - t) * (1.0 - p).ln()
-                    })
+                    .map(|(&p, &t)| binary_cross_entropy_term(clamp_probability(p), t))
                     .sum::<f64>()
                     / entries
             }
@@ -151,6 +148,27 @@ impl Loss {
 }
 
 /// ŷ clamped into `[ε, 1 − ε]` so that `ln ŷ` and `ln(1 − ŷ)` stay finite.
+/// One entry's `y ln ŷ + (1−y) ln(1−ŷ)` (with `ŷ` already clamped), the textbook form.
+fn binary_cross_entropy_term_reference(p: f64, t: f64) -> f64 {
+    t * p.ln() + (1.0 - t) * (1.0 - p).ln()
+}
+
+/// The same term with one logarithm where the target is 0 or 1, as it is in classification.
+///
+/// A logarithm is most of this loss's cost, and for `y = 1` the second term is `0 · ln(1−ŷ)`,
+/// which is −0 (ln(1−ŷ) is finite and negative thanks to the clamp); adding −0 changes nothing,
+/// so `ln ŷ` alone has the same bits. Likewise `ln(1−ŷ)` alone for `y = 0`. Soft targets take
+/// the full form. Tested against [`binary_cross_entropy_term_reference`].
+fn binary_cross_entropy_term(p: f64, t: f64) -> f64 {
+    if t == 1.0 {
+        p.ln()
+    } else if t == 0.0 {
+        (1.0 - p).ln()
+    } else {
+        binary_cross_entropy_term_reference(p, t)
+    }
+}
+
 fn clamp_probability(p: f64) -> f64 {
     p.clamp(PROBABILITY_CLAMP, 1.0 - PROBABILITY_CLAMP)
 }
@@ -162,4 +180,35 @@ fn assert_same_shape(y_hat: &Matrix, y: &Matrix, loss: &str) {
         y_hat.shape(),
         y.shape()
     );
+}
+
+#[cfg(test)]
+mod binary_cross_entropy_tests {
+    use super::{
+        binary_cross_entropy_term, binary_cross_entropy_term_reference, clamp_probability,
+    };
+
+    #[test]
+    fn one_logarithm_gives_the_bits_of_the_textbook_form() {
+        let mut p = -0.5;
+        while p <= 1.5 {
+            let q = clamp_probability(p);
+            for t in [0.0, 1.0, 0.25, 0.5, 0.9] {
+                assert_eq!(
+                    binary_cross_entropy_term(q, t).to_bits(),
+                    binary_cross_entropy_term_reference(q, t).to_bits(),
+                    "p = {p}, y = {t}"
+                );
+            }
+            p += 1.0 / 1024.0;
+        }
+        for q in [1e-12, 1.0 - 1e-12, 0.5] {
+            for t in [0.0, 1.0] {
+                assert_eq!(
+                    binary_cross_entropy_term(q, t).to_bits(),
+                    binary_cross_entropy_term_reference(q, t).to_bits()
+                );
+            }
+        }
+    }
 }

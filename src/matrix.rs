@@ -354,8 +354,11 @@ impl Matrix {
         }
         c.data.fill(0.0);
         let m = b.cols;
+        // Four samples at a time (see `t_matmul_four_samples`), then the rest one by one.
+        let whole = self.rows / 4 * 4;
+        self.t_matmul_four_samples(b, c, whole);
         if m == 1 {
-            for r in 0..self.rows {
+            for r in whole..self.rows {
                 let b_r = b.data[r];
                 for (c_p, &a_rp) in c.data.iter_mut().zip(self.row(r)) {
                     *c_p += a_rp * b_r;
@@ -363,12 +366,51 @@ impl Matrix {
             }
             return;
         }
-        for r in 0..self.rows {
+        for r in whole..self.rows {
             let b_row = b.row(r);
             for (p, &a_rp) in self.row(r).iter().enumerate() {
                 let c_row = &mut c.data[p * m..(p + 1) * m];
                 for (c_pj, &b_rj) in c_row.iter_mut().zip(b_row) {
                     *c_pj += a_rp * b_rj;
+                }
+            }
+        }
+    }
+
+    /// The loops of [`Matrix::t_matmul_into`] for samples `0..rows` (a multiple of 4), taking
+    /// four samples per pass over `C`.
+    ///
+    /// Adding one sample at a time stores each `C[p,j]` and loads it back for the next sample, a
+    /// round trip through memory on every addition. Taking four samples per pass keeps the
+    /// running sum in a register for four additions, made in the same order r, r+1, r+2, r+3,
+    /// so the bits do not change; it roughly halves the time of the thin products of small
+    /// networks (`dW = Xᵀ·dZ` with 2 inputs, or with one output). Tested against the one-by-one
+    /// loop through `t_matmul_into` on shapes with a remainder.
+    fn t_matmul_four_samples(&self, b: &Matrix, c: &mut Matrix, rows: usize) {
+        let (k, m) = (self.cols, b.cols);
+        for r in (0..rows).step_by(4) {
+            let a = &self.data[r * k..(r + 4) * k];
+            let (a0, a1, a2, a3) = (&a[..k], &a[k..2 * k], &a[2 * k..3 * k], &a[3 * k..]);
+            let rows_b = &b.data[r * m..(r + 4) * m];
+            if m == 1 {
+                // C is a column (k × 1): C[p] += A[r,p]·B[r] for the four samples.
+                let (b0, b1, b2, b3) = (rows_b[0], rows_b[1], rows_b[2], rows_b[3]);
+                for p in 0..k {
+                    c.data[p] = c.data[p] + a0[p] * b0 + a1[p] * b1 + a2[p] * b2 + a3[p] * b3;
+                }
+                continue;
+            }
+            let (b0, b1, b2, b3) = (
+                &rows_b[..m],
+                &rows_b[m..2 * m],
+                &rows_b[2 * m..3 * m],
+                &rows_b[3 * m..],
+            );
+            for p in 0..k {
+                let c_row = &mut c.data[p * m..(p + 1) * m];
+                let (x0, x1, x2, x3) = (a0[p], a1[p], a2[p], a3[p]);
+                for j in 0..m {
+                    c_row[j] = c_row[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j];
                 }
             }
         }
@@ -699,5 +741,42 @@ impl fmt::Display for Matrix {
 impl fmt::Debug for Matrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Matrix {}×{} {:?}", self.rows, self.cols, self.data)
+    }
+}
+
+#[cfg(test)]
+mod thin_product_tests {
+    use super::Matrix;
+    use crate::rng::Rng;
+
+    /// Thin products of random (not integer) numbers, below the blocked threshold, give the bits
+    /// of the naive product, which sums in the order p = 0, 1, 2, …: the faster loops add the
+    /// same numbers in the same order.
+    #[test]
+    fn thin_products_give_the_bits_of_the_naive_product() {
+        let mut rng = Rng::new(7);
+        for (n, k, m) in [
+            (803, 2, 10),
+            (801, 10, 1),
+            (7, 3, 5),
+            (5, 1, 1),
+            (3, 20, 20),
+        ] {
+            let x = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
+            let dz = Matrix::random_normal(n, m, 0.0, 1.0, &mut rng); // (n, m)
+            let expected = x.transpose().matmul_naive(&dz); // (k, m)
+            let mut dw = Matrix::filled(2, 3, f64::NAN);
+            x.t_matmul_into(&dz, &mut dw);
+            let bits = |a: &Matrix| a.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dw), bits(&expected), "Xᵀ·dZ for {n}×{k} and {n}×{m}");
+            let w = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
+            let mut z = Matrix::filled(2, 3, f64::NAN);
+            x.matmul_ipj_into(&w, &mut z);
+            assert_eq!(
+                bits(&z),
+                bits(&x.matmul_naive(&w)),
+                "X·W for {n}×{k} and {k}×{m}"
+            );
+        }
     }
 }

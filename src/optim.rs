@@ -214,6 +214,13 @@ impl Optimizer {
         let weight_decay = self.l2;
         let rule = self.rule;
         let t = self.step_count as i32;
+        // Adam's bias corrections `1 − β₁ᵗ` and `1 − β₂ᵗ` are the same for every parameter of this
+        // step: computed once here rather than per entry (the `powi` per entry was 7 % of a small
+        // network's time). The division below is unchanged, so the bits are too.
+        let (bias_correction1, bias_correction2) = match rule {
+            Rule::Adam { beta1, beta2, .. } => (1.0 - beta1.powi(t), 1.0 - beta2.powi(t)),
+            _ => (1.0, 1.0),
+        };
         let first_state = &mut self.first_state;
         let second_state = &mut self.second_state;
         let update_norms = &mut self.update_norms;
@@ -255,8 +262,8 @@ impl Optimizer {
                     } => {
                         state1[e] = beta1 * state1[e] + (1.0 - beta1) * g;
                         state2[e] = beta2 * state2[e] + (1.0 - beta2) * g * g;
-                        let m_hat = state1[e] / (1.0 - beta1.powi(t));
-                        let v_hat = state2[e] / (1.0 - beta2.powi(t));
+                        let m_hat = state1[e] / bias_correction1;
+                        let v_hat = state2[e] / bias_correction2;
                         lr * m_hat / (v_hat.sqrt() + epsilon)
                     }
                 };
