@@ -62,10 +62,10 @@
 //!   sine) give the same bits on every x86-64 machine; products above `gemm::FMA_THRESHOLD` use
 //!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
 //!   bits between processors with and without FMA (never between two runs on one machine).
-//! - No `unsafe` code, except the one documented call of the matrix-multiply kernel that is
-//!   chosen at run time for the processor (`gemm.rs`), where the check that the processor has
-//!   the instructions comes first; the benchmarks' counting allocator (`benches/`) is the only
-//!   other `unsafe`, and it is not part of the library.
+//! - No `unsafe` code, except in `gemm.rs`: the calls of code compiled for wider vectors (the
+//!   matrix-multiply kernel, and [`gemm::wide`] for the activations' exponentials), each made
+//!   only after the check that this processor has the instructions; the benchmarks' counting
+//!   allocator (`benches/`) is the only other `unsafe`, and it is not part of the library.
 
 #![deny(missing_docs)]
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner
