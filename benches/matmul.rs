@@ -68,4 +68,60 @@ fn main() {
             black_box(&a).matmul_t_into(black_box(&b), c)
         });
     }
+    digits_products(&filter, &mut rng);
+}
+
+/// The eight products of one full-batch step of the digits network (64 → 128 → 64 → 10 on 1797
+/// rows), each in the form the dense layer calls it.
+fn digits_products(filter: &[String], rng: &mut Rng) {
+    const N: usize = 1797;
+    // (name, form, rows of A as stored, cols of A as stored, rows of B as stored, cols of B)
+    let products: [(&str, &str, usize, usize, usize, usize); 8] = [
+        ("Z1=X·W1", "ab", N, 64, 64, 128),
+        ("Z2=A1·W2", "ab", N, 128, 128, 64),
+        ("Z3=A2·W3", "ab", N, 64, 64, 10),
+        ("dW3=A2t·dZ3", "tb", N, 64, N, 10),
+        ("dX3=dZ3·W3t", "at", N, 10, 64, 10),
+        ("dW2=A1t·dZ2", "tb", N, 128, N, 64),
+        ("dX2=dZ2·W2t", "at", N, 64, 128, 64),
+        ("dW1=Xt·dZ1", "tb", N, 64, N, 128),
+    ];
+    let mut total = 0.0;
+    let mut flops = 0.0;
+    for (name, form, ar, ac, br, bc) in products {
+        let label = format!("matmul digits={name} impl=default");
+        if !common::selected(filter, &label) {
+            continue;
+        }
+        let a = Matrix::random_uniform(ar, ac, -1.0, 1.0, rng);
+        let b = Matrix::random_uniform(br, bc, -1.0, 1.0, rng);
+        let mut c = Matrix::zeros(0, 0);
+        let (m, k, n) = match form {
+            "ab" => (ar, ac, bc),
+            "tb" => (ac, ar, bc),
+            _ => (ar, ac, br),
+        };
+        let timing = common::measure(31, Duration::from_millis(400), || match form {
+            "ab" => black_box(&a).matmul_into(black_box(&b), &mut c),
+            "tb" => black_box(&a).t_matmul_into(black_box(&b), &mut c),
+            _ => black_box(&a).matmul_t_into(black_box(&b), &mut c),
+        });
+        let f = 2.0 * (m * k * n) as f64;
+        total += timing.median;
+        flops += f;
+        println!(
+            "{label} µs={:.1} GFLOP/s={:.1}   (±{:.0}%, {} samples)",
+            timing.median * 1e6,
+            f / timing.median / 1e9,
+            timing.spread_percent(),
+            timing.samples
+        );
+    }
+    if total > 0.0 {
+        println!(
+            "matmul digits=all-eight µs={:.1} GFLOP/s={:.1}",
+            total * 1e6,
+            flops / total / 1e9
+        );
+    }
 }

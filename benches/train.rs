@@ -8,9 +8,14 @@
 //! sine         1 → 20 tanh → 20 tanh → 1, 400 training rows, full batch, Adam η = 0.01
 //! digits       64 → 128 relu → 64 relu → 10 softmax, all 1797 rows, SGD η = 0.1, full batch
 //! digits-b64   the same with shuffled mini-batches of 64
-//! digits-b256  mini-batches of 256: serial, then through parallel.rs (8 shards) on 1 and 2
-//!              threads; the same for the full batch (digits threads=1, threads=2)
+//! digits-b256  the same with shuffled mini-batches of 256
 //! ```
+//!
+//! Threads: a digits row without `threads=` uses the default of `gemm::threads` (every core, or
+//! `BACKPROP_THREADS`), as `cargo run -- train digits` does. `digits threads=1` and
+//! `digits threads=2` set `gemm::set_threads` to 1 and 2: the large products are shared by that
+//! many threads, all else runs on one. `shards=8 threads=N` rows train through parallel.rs
+//! instead (8 data-parallel shards on N threads, each shard's products on one thread).
 //!
 //! The time is that of `train::train` (the loop `cargo run -- train` runs, its `train_seconds`)
 //! without a test set. Circles and sine are also timed two more ways:
@@ -33,6 +38,7 @@ mod common;
 use backprop::activation::Activation;
 use backprop::data::csv::TargetKind;
 use backprop::data::{Dataset, Standardizer};
+use backprop::gemm;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
 use backprop::optim::{Optimizer, Rule};
@@ -227,12 +233,18 @@ fn cases() -> Vec<Case> {
         sine_case("sine+test", sine_test.clone(), false),
         sine_case("sine step", None, true),
         digits_case("digits", 0, 4, None),
+        digits_case("digits threads=1", 0, 4, None),
+        digits_case("digits threads=2", 0, 4, None),
         digits_case("digits-b64", 64, 2, None),
+        digits_case("digits-b64 threads=1", 64, 2, None),
+        digits_case("digits-b64 threads=2", 64, 2, None),
         digits_case("digits-b256", 256, 2, None),
-        digits_case("digits-b256 threads=1", 256, 2, Some(1)),
-        digits_case("digits-b256 threads=2", 256, 2, Some(2)),
-        digits_case("digits threads=1", 0, 4, Some(1)),
-        digits_case("digits threads=2", 0, 4, Some(2)),
+        digits_case("digits-b256 threads=1", 256, 2, None),
+        digits_case("digits-b256 threads=2", 256, 2, None),
+        digits_case("digits-b256 shards=8 threads=1", 256, 2, Some(1)),
+        digits_case("digits-b256 shards=8 threads=2", 256, 2, Some(2)),
+        digits_case("digits shards=8 threads=1", 0, 4, Some(1)),
+        digits_case("digits shards=8 threads=2", 0, 4, Some(2)),
     ]
 }
 
@@ -244,6 +256,13 @@ fn main() {
         if !common::selected(&filter, &label) {
             continue;
         }
+        // The products' threads: N for a row named `threads=N` (parallel.rs's own rows: 1, so
+        // that they show the data-parallel speed-up alone), else the default.
+        let named = label
+            .split_once(" threads=")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0);
+        gemm::set_threads(if case.threads.is_some() { 1 } else { named });
         let epochs = case.epochs;
         let timing = common::measure(41, Duration::from_millis(1500), || case.train(epochs));
         let micros = timing.median / epochs as f64 * 1e6;
@@ -255,16 +274,28 @@ fn main() {
         );
         per_epoch.push((case.name, micros));
     }
+    gemm::set_threads(0);
     let time_of = |name: &str| per_epoch.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-    for task in ["digits-b256", "digits"] {
-        let (serial, one, two) = (
-            time_of(task),
+    for task in ["digits", "digits-b64", "digits-b256"] {
+        if let (Some(one), Some(two)) = (
             time_of(&format!("{task} threads=1")),
             time_of(&format!("{task} threads=2")),
+        ) {
+            println!(
+                "threads task={task} speed-up(2 threads vs 1)={:.2}",
+                one / two
+            );
+        }
+    }
+    for task in ["digits-b256", "digits"] {
+        let (serial, one, two) = (
+            time_of(&format!("{task} threads=1")),
+            time_of(&format!("{task} shards=8 threads=1")),
+            time_of(&format!("{task} shards=8 threads=2")),
         );
         if let (Some(serial), Some(one), Some(two)) = (serial, one, two) {
             println!(
-                "parallel task={task} speed-up(2 threads vs 1)={:.2} speed-up(2 threads vs serial)={:.2}",
+                "parallel task={task} shards=8 speed-up(2 threads vs 1)={:.2} speed-up(2 threads vs serial)={:.2}",
                 one / two,
                 serial / two
             );

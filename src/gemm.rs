@@ -70,12 +70,19 @@
 //! The kernels are written without intrinsics: a tile whose size is known when compiling, held in
 //! a local array, which the compiler keeps in vector registers (`tile_sum`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Products of at least this many multiply-adds (`m·k·n`) may use FMA. Smaller ones use separate
 /// multiplies and adds, so they give the same bits on every machine. 64³: the hidden products of
 /// a digits-sized network are above it, those of the sine and circles networks below.
 pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
+
+/// Products of at least this many multiply-adds (`m·k·n`) are spread over [`threads`] threads
+/// by [`gemm`]; smaller ones run on the calling thread, where handing out work would cost more
+/// than it saves. 2¹⁸ (64³): about 3 µs of work for each of two threads with AVX-512 … TODO
+pub const THREADS_THRESHOLD: usize = 64 * 64 * 64;
 
 /// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four
 /// `f64` for the tile, 2 for a row of `B`, 1 for a broadcast of `A`: 15 of the 16 available.
@@ -98,6 +105,8 @@ const KC: usize = 256;
 const MC: usize = 120;
 /// Columns of `B` packed at a time: a KC × NC panel (8 MiB) stays in L3.
 const NC: usize = 4096;
+/// Spare numbers at the front of a packing buffer, to start the packed block on a cache line.
+const ALIGN_SPARE: usize = 7;
 
 /// A read-only view of a matrix somewhere in a slice: entry `(i, j)` is
 /// `data[i·row_stride + j·col_stride]`. A row-major matrix has strides `(cols, 1)`; its transpose
@@ -125,6 +134,21 @@ impl<'a> View<'a> {
             cols,
             row_stride: cols,
             col_stride: 1,
+        }
+    }
+
+    /// Rows `rows.start..rows.end` of the matrix, as a matrix of their own.
+    pub fn row_range(self, rows: std::ops::Range<usize>) -> View<'a> {
+        assert!(
+            rows.start <= rows.end && rows.end <= self.rows,
+            "View::row_range: rows {:?} of a matrix of {} rows",
+            rows,
+            self.rows
+        );
+        View {
+            data: &self.data[rows.start * self.row_stride..],
+            rows: rows.end - rows.start,
+            ..self
         }
     }
 
@@ -174,6 +198,15 @@ impl Kernel {
             kernels.push(Kernel::Avx512Fma);
         }
         kernels
+    }
+
+    /// Rows of its register tile (MR).
+    fn mr(&self) -> usize {
+        match self {
+            Kernel::Portable => MR_PORTABLE,
+            Kernel::Avx2 | Kernel::Avx2Fma => MR_AVX2,
+            Kernel::Avx512Fma => MR_AVX512,
+        }
     }
 
     /// Whether this kernel fuses multiply and add (and so rounds differently from the oracle).
@@ -258,19 +291,38 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// `C ← A·B` with the kernel [`Kernel::for_size`] picks. `c` is `A.rows × B.cols`, row-major.
+/// `C ← A·B` with the kernel [`Kernel::for_size`] picks, on [`threads`] threads when the
+/// product has at least [`THREADS_THRESHOLD`] multiply-adds (otherwise on this thread). `c` is
+/// `A.rows × B.cols`, row-major. The result has the same bits whatever the number of threads.
 ///
 /// # Panics
 /// If `A.cols ≠ B.rows` or `c` has the wrong length.
 pub fn gemm(a: View, b: View, c: &mut [f64]) {
-    gemm_with(Kernel::for_size(a.rows, a.cols, b.cols), a, b, c);
+    let kernel = Kernel::for_size(a.rows, a.cols, b.cols);
+    let size = a.rows.saturating_mul(a.cols).saturating_mul(b.cols);
+    let threads = if size >= THREADS_THRESHOLD {
+        threads()
+    } else {
+        1
+    };
+    gemm_threaded(kernel, threads, a, b, c);
 }
 
-/// `C ← A·B` with a chosen kernel (the tests and benchmarks compare them).
+/// `C ← A·B` with a chosen kernel, on this thread (the tests and benchmarks compare kernels).
 ///
 /// # Panics
 /// If the shapes disagree, or the kernel is not available on this processor.
 pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
+    gemm_threaded(kernel, 1, a, b, c);
+}
+
+/// `C ← A·B` with a chosen kernel, its rows of `C` cut into (at most) `threads` blocks computed
+/// at the same time: this thread takes one, the pool's helper threads the others (see the
+/// module doc, "Threads"). `threads = 1` computes on this thread alone.
+///
+/// # Panics
+/// If the shapes disagree, `threads` is 0, or the kernel is not available on this processor.
+pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [f64]) {
     assert!(
         a.cols == b.rows && c.len() == a.rows * b.cols,
         "gemm: A is {}×{}, B is {}×{} and C holds {} numbers (needs A.cols = B.rows and {})",
@@ -281,6 +333,17 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
         c.len(),
         a.rows * b.cols
     );
+    assert!(threads > 0, "gemm: threads must be at least 1");
+    let present = match kernel {
+        Kernel::Portable => true,
+        Kernel::Avx2 | Kernel::Avx2Fma => has_avx2_fma(),
+        Kernel::Avx512Fma => has_avx512(),
+    };
+    assert!(
+        present,
+        "gemm: the {} kernel needs instructions this processor lacks",
+        kernel.name()
+    );
     if a.rows == 0 || b.cols == 0 {
         return;
     }
@@ -288,42 +351,85 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
         c.fill(0.0);
         return;
     }
+    // Blocks of whole MR-row strips, so that cutting adds no partly empty strip.
+    let mr = kernel.mr();
+    let strips = a.rows.div_ceil(mr);
+    let blocks = threads.min(strips);
     PACKED.with(|buffers| {
-        let (packed_a, packed_b) = &mut *buffers.borrow_mut();
-        match kernel {
-            Kernel::Portable => {
-                blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
-            }
-            _ => {
-                let present = match kernel {
-                    Kernel::Avx512Fma => has_avx512(),
-                    _ => has_avx2_fma(),
-                };
-                assert!(
-                    present,
-                    "gemm: the {} kernel needs instructions this processor lacks",
-                    kernel.name()
-                );
-                let fma = kernel.fused();
-                // SAFETY: each function is compiled for the instruction sets its attribute
-                // names; the assertion above has just confirmed that this processor has them,
-                // so every instruction in it exists here.
-                unsafe {
-                    if kernel == Kernel::Avx512Fma {
-                        gemm_avx512_fma(a, b, c, packed_a, packed_b)
-                    } else {
-                        gemm_avx2(fma, a, b, c, packed_a, packed_b)
-                    }
-                }
-            }
+        let buffers = &mut *buffers.borrow_mut();
+        if buffers.len() < blocks {
+            buffers.resize_with(blocks, Default::default);
         }
+        if blocks == 1 {
+            return product(kernel, a, b, c, &mut buffers[0]);
+        }
+        // The blocks are handed out in order from one queue: the first thread to ask gets block
+        // 0, the next block 1, …, each with its own rows of C and its own packing buffers.
+        // Block i is the same rows whoever computes it, and if a helper is slow to wake, the
+        // caller simply takes the next block itself.
+        let n = b.cols;
+        let queue = Mutex::new(Blocks {
+            next: 0,
+            c,
+            buffers: &mut buffers[..blocks],
+        });
+        let work = || loop {
+            let (rows, c_block, packed) = {
+                let mut queue = queue
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let i = queue.next;
+                if i == blocks {
+                    return;
+                }
+                queue.next += 1;
+                let first = i * strips / blocks * mr;
+                let end = ((i + 1) * strips / blocks * mr).min(a.rows);
+                let (c_block, c_rest) =
+                    std::mem::take(&mut queue.c).split_at_mut((end - first) * n);
+                queue.c = c_rest;
+                let (packed, rest) = std::mem::take(&mut queue.buffers)
+                    .split_first_mut()
+                    .expect("a pair of buffers per block");
+                queue.buffers = rest;
+                (first..end, c_block, packed)
+            };
+            product(kernel, a.row_range(rows), b, c_block, packed);
+        };
+        pool::run(blocks - 1, &work);
     });
 }
 
+/// What is left to hand out of a threaded product (see [`gemm_threaded`]).
+struct Blocks<'c, 'b> {
+    /// The next block's number.
+    next: usize,
+    /// The rows of C not yet handed out.
+    c: &'c mut [f64],
+    /// Packing buffers not yet handed out, one pair per block.
+    buffers: &'b mut [(Vec<f64>, Vec<f64>)],
+}
+
+/// `C ← A·B` on this thread with the given kernel (already checked to exist) and buffers.
+fn product(kernel: Kernel, a: View, b: View, c: &mut [f64], packed: &mut (Vec<f64>, Vec<f64>)) {
+    let (packed_a, packed_b) = packed;
+    match kernel {
+        Kernel::Portable => blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b),
+        // SAFETY: each function is compiled for the instruction sets its attribute names;
+        // `gemm_threaded` has checked that this processor has them, so every instruction in it
+        // exists here.
+        Kernel::Avx512Fma => unsafe { gemm_avx512_fma(a, b, c, packed_a, packed_b) },
+        Kernel::Avx2 | Kernel::Avx2Fma => unsafe {
+            gemm_avx2(kernel.fused(), a, b, c, packed_a, packed_b)
+        },
+    }
+}
+
 thread_local! {
-    /// The packing buffers, reused by every product on this thread, so that after the first
-    /// product of the largest size no product asks the allocator for memory.
-    static PACKED: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// The packing buffers (one pair per block of a threaded product), reused by every product
+    /// this thread starts, so that after the first product of the largest size no product asks
+    /// the allocator for memory, and no helper thread needs buffers of its own.
+    static PACKED: RefCell<Vec<(Vec<f64>, Vec<f64>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The blocked product compiled for AVX2 and FMA; `fma` picks the fused kernel.
@@ -409,12 +515,12 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
             let kc = KC.min(k - pc);
             let b_start = pc * b.row_stride + jc * b.col_stride;
             let b_strides = (b.row_stride, b.col_stride);
-            pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
+            let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 let a_start = ic * a.row_stride + pc * a.col_stride;
                 let a_strides = (a.col_stride, a.row_stride);
-                pack::<MR>(packed_a, a.data, a_start, a_strides, (kc, mc));
+                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, (kc, mc));
                 for (jr, b_strip) in packed_b.chunks_exact(kc * NR).enumerate() {
                     let j0 = jc + jr * NR;
                     let cols = NR.min(n - j0);
@@ -434,19 +540,25 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
 /// numbers at `(p, s·W), …, (p, s·W + W − 1)`, with zeros past `len`. Entry `(p, w)` of the
 /// block is `data[start + p·p_stride + w·w_stride]`.
 #[inline(always)]
-fn pack<const W: usize>(
-    buffer: &mut Vec<f64>,
+fn pack<'buffer, const W: usize>(
+    buffer: &'buffer mut Vec<f64>,
     data: &[f64],
     start: usize,
     (p_stride, w_stride): (usize, usize),
     (kc, len): (usize, usize),
-) {
-    // Keep the old numbers (all are overwritten below) rather than zeroing the whole buffer,
-    // which for large blocks costs as much as the packing itself.
+) -> &'buffer [f64] {
     let needed = len.div_ceil(W) * kc * W;
-    buffer.truncate(needed);
-    buffer.resize(needed, 0.0);
-    for (s, strip) in buffer.chunks_exact_mut(kc * W).enumerate() {
+    // The packed block starts on a 64-byte boundary (a cache line, and one AVX-512 vector), so
+    // that no vector load in the kernel, nor store here, straddles two cache lines, which costs
+    // two accesses instead of one. The allocator only promises 16 bytes; up to 7 spare numbers
+    // in front make room to align. The buffer only grows: its old numbers are all overwritten
+    // below, and zeroing them first would cost as much as the packing itself.
+    if buffer.len() < needed + ALIGN_SPARE {
+        buffer.resize(needed + ALIGN_SPARE, 0.0);
+    }
+    let offset = buffer.as_ptr().align_offset(64).min(ALIGN_SPARE);
+    let packed = &mut buffer[offset..offset + needed];
+    for (s, strip) in packed.chunks_exact_mut(kc * W).enumerate() {
         let width = W.min(len - s * W);
         let first = start + s * W * w_stride;
         if width < W {
@@ -481,6 +593,7 @@ fn pack<const W: usize>(
             }
         }
     }
+    packed
 }
 
 /// The MR × NR tile of `C` at the start of `c` (rows `row_stride` apart) plus
@@ -553,4 +666,208 @@ fn tile_sum<const MR: usize, const NR: usize, const FMA: bool>(
         }
     }
     tile
+}
+
+/// The number of threads [`gemm`] spreads a large product over.
+///
+/// In order: the setting made by [`with_threads`] on this thread, else that of [`set_threads`],
+/// else the environment variable `BACKPROP_THREADS` (a whole number from 1; anything else is
+/// ignored), else `std::thread::available_parallelism()`. The environment is read once.
+pub fn threads() -> usize {
+    let here = THREADS_HERE.with(Cell::get);
+    if here > 0 {
+        return here;
+    }
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let threads = std::env::var("BACKPROP_THREADS")
+                .ok()
+                .and_then(|value| value.trim().parse().ok())
+                .filter(|&threads: &usize| threads > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            THREADS.store(threads, Ordering::Relaxed);
+            threads
+        }
+        threads => threads,
+    }
+}
+
+/// Sets the number of threads of every later large product in this process (0 returns to the
+/// default of [`threads`]). The results do not depend on it, only the time.
+pub fn set_threads(threads: usize) {
+    THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// Runs `f` with products started on this thread using `threads` threads (for example 1 inside
+/// threads that already share the work, as `parallel.rs` does).
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREADS_HERE.with(|here| here.set(self.0));
+        }
+    }
+    let _restore = Restore(THREADS_HERE.with(|here| here.replace(threads)));
+    f()
+}
+
+/// The process-wide setting of [`set_threads`] (or the default, once read); 0 = not yet read.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// The setting of [`with_threads`] on this thread; 0 = none.
+    static THREADS_HERE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The helper threads of threaded products: started on first use, then kept, waiting for work.
+///
+/// Starting a thread for every product costs about 40 µs here (measured with `std::thread::scope`:
+/// spawn, join), as much as a tenth of a digits-sized product, and a new thread's stack must be
+/// mapped again. A helper that is already running picks up new work within a microsecond or two
+/// while it is still spinning after its last job, and within about 20 µs once asleep.
+mod pool {
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex, MutexGuard};
+    use std::time::{Duration, Instant};
+
+    /// How long a helper keeps checking for new work before it sleeps: long enough to span the
+    /// element-wise steps between two products of a training step, short enough not to hold a
+    /// processor when no products come.
+    const SPIN: Duration = Duration::from_micros(200);
+
+    /// Work for the helpers: a closure borrowed from [`run`]'s caller, its lifetime erased.
+    #[derive(Clone, Copy)]
+    struct Job(&'static (dyn Fn() + Sync));
+
+    struct State {
+        /// The current job, or none; taken away again when the caller has finished its share.
+        job: Option<Job>,
+        /// Counts the jobs posted, so that a helper can tell a new job from the one it did.
+        generation: usize,
+        /// How many more helpers may join the current job.
+        seats: usize,
+        /// Helpers inside the current job's closure.
+        running: usize,
+        /// Whether the closure panicked in a helper.
+        panicked: bool,
+        /// Helper threads started so far.
+        helpers: usize,
+    }
+
+    static STATE: Mutex<State> = Mutex::new(State {
+        job: None,
+        generation: 0,
+        seats: 0,
+        running: 0,
+        panicked: false,
+        helpers: 0,
+    });
+    /// `State::generation`, readable without the lock by spinning helpers.
+    static GENERATION: AtomicUsize = AtomicUsize::new(0);
+    /// Signalled when a job is posted.
+    static POSTED: Condvar = Condvar::new();
+    /// Signalled when the last helper leaves a job.
+    static LEFT: Condvar = Condvar::new();
+
+    fn state() -> MutexGuard<'static, State> {
+        // A panic is never raised while the lock is held (the closures run outside it), so a
+        // poisoned lock still holds a consistent state.
+        STATE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` on this thread and on up to `helpers` helper threads at once, and returns
+    /// when every call of it has returned. `work` shares out its own pieces, so it is correct
+    /// whether 1 or `helpers + 1` threads run it. If another thread's product is using the
+    /// helpers, `work` runs on this thread alone.
+    pub(super) fn run(helpers: usize, work: &(dyn Fn() + Sync)) {
+        // SAFETY: the helpers call `job` only between joining (`running += 1`, under the lock,
+        // while `state.job` is `Some`) and leaving (`running -= 1`). Below, this function takes
+        // the job away and then waits until `running` is 0 before it returns, and it gets there
+        // even if `work` panics on this thread (the panic is caught and re-raised after the
+        // wait). So no helper calls `job` after `work`'s borrow ends: the `'static` is never
+        // relied upon. Scoped threads (`std::thread::scope`) would need no `unsafe`, but they
+        // start new threads for every product (see the module doc for the cost).
+        let job = Job(unsafe {
+            std::mem::transmute::<&(dyn Fn() + Sync), &'static (dyn Fn() + Sync)>(work)
+        });
+        {
+            let mut state = state();
+            if state.job.is_some() {
+                drop(state);
+                return work();
+            }
+            while state.helpers < helpers {
+                let posted = state.generation;
+                let started = std::thread::Builder::new()
+                    .name("backprop-gemm".to_string())
+                    .spawn(move || helper(posted));
+                if started.is_err() {
+                    break;
+                }
+                state.helpers += 1;
+            }
+            state.job = Some(job);
+            state.seats = helpers;
+            state.generation = state.generation.wrapping_add(1);
+            GENERATION.store(state.generation, Ordering::Release);
+        }
+        POSTED.notify_all();
+        let result = panic::catch_unwind(AssertUnwindSafe(work));
+        let panicked = {
+            let mut state = state();
+            // A helper that has not joined yet now never will.
+            state.job = None;
+            while state.running > 0 {
+                state = LEFT
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            std::mem::take(&mut state.panicked)
+        };
+        if let Err(payload) = result {
+            panic::resume_unwind(payload);
+        }
+        assert!(
+            !panicked,
+            "gemm: a helper thread panicked (see its message above)"
+        );
+    }
+
+    /// A helper thread: wait for a job newer than `seen`, join it if there is a seat, run it,
+    /// leave; forever.
+    fn helper(mut seen: usize) {
+        loop {
+            let spinning = Instant::now();
+            while GENERATION.load(Ordering::Acquire) == seen && spinning.elapsed() < SPIN {
+                std::hint::spin_loop();
+            }
+            let job = {
+                let mut state = state();
+                while state.generation == seen {
+                    state = POSTED
+                        .wait(state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                seen = state.generation;
+                match state.job {
+                    Some(job) if state.seats > 0 => {
+                        state.seats -= 1;
+                        state.running += 1;
+                        job
+                    }
+                    _ => continue,
+                }
+            };
+            let ok = panic::catch_unwind(AssertUnwindSafe(job.0)).is_ok();
+            let mut state = state();
+            state.running -= 1;
+            state.panicked |= !ok;
+            if state.running == 0 {
+                LEFT.notify_all();
+            }
+        }
+    }
 }

@@ -48,6 +48,7 @@
 //! allocate only what starting a thread allocates; with one thread no thread is started.
 
 use crate::data::Dataset;
+use crate::gemm;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::{superscript, Network};
@@ -141,10 +142,14 @@ pub fn train(
                     .for_each(|(s, shard)| work(s, shard));
             } else {
                 let per_thread = SHARDS.div_ceil(threads);
+                // The threads already share the work, so each shard's products run on its own
+                // thread (`gemm` would otherwise try to share them out again).
                 let run_group = |t: usize, group: &mut [Shard]| {
-                    for (g, shard) in group.iter_mut().enumerate() {
-                        work(t * per_thread + g, shard);
-                    }
+                    gemm::with_threads(1, || {
+                        for (g, shard) in group.iter_mut().enumerate() {
+                            work(t * per_thread + g, shard);
+                        }
+                    })
                 };
                 std::thread::scope(|scope| {
                     let mut groups = shards.chunks_mut(per_thread).enumerate();

@@ -206,3 +206,83 @@ fn a_shape_mismatch_names_both_shapes() {
     let mut c = Matrix::zeros(2, 2);
     gemm::gemm_with(Kernel::Portable, a.view(), b.view(), c.as_mut_slice());
 }
+
+/// Shapes for the threaded products: the digits network's (1797 rows; 64 → 128 → 64 → 10), and
+/// small or ragged ones whose rows do not split evenly into register strips.
+const THREADED_SHAPES: [(usize, usize, usize); 10] = [
+    (1797, 64, 128),
+    (1797, 128, 64),
+    (1797, 64, 10),
+    (1, 7, 9),
+    (13, 5, 3),
+    (25, 300, 17),
+    (37, 1, 40),
+    (130, 257, 21),
+    (241, 300, 33),
+    (0, 4, 4),
+];
+
+#[test]
+fn threaded_products_give_the_serial_bits() {
+    for (s, &(n, k, m)) in THREADED_SHAPES.iter().enumerate() {
+        // A·B, and the two transposed forms of backward: Aᵀ·B (dW = Xᵀ·dZ, with the rows of the
+        // data as the sum) and A·Bᵀ (dX = dZ·Wᵀ), read through strided views.
+        let a = random(n, k, 700 + s as u64);
+        let b = random(k, m, 800 + s as u64);
+        let a_stored_t = a.transpose();
+        let b_stored_t = b.transpose();
+        let forms = [
+            ("A·B", a.view(), b.view()),
+            ("Aᵀ·B", a_stored_t.view().t(), b.view()),
+            ("A·Bᵀ", a.view(), b_stored_t.view().t()),
+        ];
+        for kernel in Kernel::available() {
+            for (form, a_view, b_view) in forms {
+                let mut serial = Matrix::filled(n, m, f64::NAN);
+                gemm::gemm_with(kernel, a_view, b_view, serial.as_mut_slice());
+                for threads in [2, 3, 4, 7] {
+                    let mut threaded = Matrix::filled(n, m, f64::NAN);
+                    gemm::gemm_threaded(kernel, threads, a_view, b_view, threaded.as_mut_slice());
+                    let what = format!(
+                        "{} kernel, {form}, {n}×{k}·{k}×{m} on {threads} threads",
+                        kernel.name()
+                    );
+                    assert_same_bits(&threaded, &serial, &what);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_default_product_gives_the_same_bits_on_any_number_of_threads() {
+    let a = random(1797, 64, 900);
+    let b = random(64, 128, 901);
+    let one = gemm::with_threads(1, || a.matmul(&b));
+    for threads in [2, 3, 5] {
+        let many = gemm::with_threads(threads, || a.matmul(&b));
+        assert_same_bits(&many, &one, &format!("matmul on {threads} threads"));
+    }
+}
+
+#[test]
+fn products_started_on_several_threads_at_once_are_each_right() {
+    // Only one product at a time can use the helper threads; the others run on their own
+    // thread. Either way each gives the serial bits.
+    let a = random(300, 70, 910);
+    let b = random(70, 90, 911);
+    let kernel = Kernel::for_size(300, 70, 90);
+    let mut want = Matrix::zeros(300, 90);
+    gemm::gemm_with(kernel, a.view(), b.view(), want.as_mut_slice());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..20 {
+                    let mut c = Matrix::filled(300, 90, f64::NAN);
+                    gemm::gemm_threaded(kernel, 2, a.view(), b.view(), c.as_mut_slice());
+                    assert_same_bits(&c, &want, "a product among several at once");
+                }
+            });
+        }
+    });
+}
