@@ -14,6 +14,12 @@
 //! matmul_t    Matrix::matmul_t_into, A·Bᵀ as backward's dX = dZ·Wᵀ uses it
 //! ```
 //!
+//! All of these run on one thread; `impl=default threads=2` is `matmul_into` with its rows
+//! shared by two threads (`gemm::set_threads(2)`). Then the eight products of one full-batch
+//! step of the digits network (1797 rows, 64 → 128 → 64 → 10), each in the form the dense layer
+//! calls it, on one and on two threads, with their time and their total:
+//! `matmul digits=dW1=Xt·dZ1 impl=default threads=1 µs=… GFLOP/s=…`.
+//!
 //! Extra words on the command line filter the cases: `cargo bench --bench matmul -- n=512`.
 
 mod common;
@@ -58,6 +64,8 @@ fn main() {
                 gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice())
             });
         }
+        // The network's products, on one thread (as every row above), then on two.
+        gemm::set_threads(1);
         run("default", &mut |c| {
             black_box(&a).matmul_into(black_box(&b), c)
         });
@@ -67,6 +75,11 @@ fn main() {
         run("matmul_t", &mut |c| {
             black_box(&a).matmul_t_into(black_box(&b), c)
         });
+        gemm::set_threads(2);
+        run("default threads=2", &mut |c| {
+            black_box(&a).matmul_into(black_box(&b), c)
+        });
+        gemm::set_threads(0);
     }
     digits_products(&filter, &mut rng);
 }
@@ -86,10 +99,24 @@ fn digits_products(filter: &[String], rng: &mut Rng) {
         ("dX2=dZ2·W2t", "at", N, 64, 128, 64),
         ("dW1=Xt·dZ1", "tb", N, 64, N, 128),
     ];
+    for threads in [1, 2] {
+        gemm::set_threads(threads);
+        digits_products_on(filter, rng, &products, threads);
+    }
+    gemm::set_threads(0);
+}
+
+/// The rows of [`digits_products`] on `threads` threads, and their total.
+fn digits_products_on(
+    filter: &[String],
+    rng: &mut Rng,
+    products: &[(&str, &str, usize, usize, usize, usize)],
+    threads: usize,
+) {
     let mut total = 0.0;
     let mut flops = 0.0;
-    for (name, form, ar, ac, br, bc) in products {
-        let label = format!("matmul digits={name} impl=default");
+    for &(name, form, ar, ac, br, bc) in products {
+        let label = format!("matmul digits={name} impl=default threads={threads}");
         if !common::selected(filter, &label) {
             continue;
         }
@@ -119,7 +146,7 @@ fn digits_products(filter: &[String], rng: &mut Rng) {
     }
     if total > 0.0 {
         println!(
-            "matmul digits=all-eight µs={:.1} GFLOP/s={:.1}",
+            "matmul digits=all-eight impl=default threads={threads} µs={:.1} GFLOP/s={:.1}",
             total * 1e6,
             flops / total / 1e9
         );

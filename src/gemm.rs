@@ -80,9 +80,12 @@ use std::sync::Mutex;
 pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 
 /// Products of at least this many multiply-adds (`m·k·n`) are spread over [`threads`] threads
-/// by [`gemm`]; smaller ones run on the calling thread, where handing out work would cost more
-/// than it saves. 2¹⁸ (64³): about 3 µs of work for each of two threads with AVX-512 … TODO
-pub const THREADS_THRESHOLD: usize = 64 * 64 * 64;
+/// by [`gemm`]; smaller ones run on the calling thread. 2²⁰, about 40 µs of work on one thread
+/// here: the full-batch digits products (1.1 M to 15 M) and those of mini-batches of 256 (2 M)
+/// are shared, those of mini-batches of 64 (0.5 M, about 12 µs) are not. (Measured with
+/// `cargo bench --bench matmul -- threads`: two threads gain nothing reliable below about
+/// 0.5 M; handing out work, waking the helper, and the helper's cold caches eat the saving.)
+pub const THREADS_THRESHOLD: usize = 1 << 20;
 
 /// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four
 /// `f64` for the tile, 2 for a row of `B`, 1 for a broadcast of `A`: 15 of the 16 available.
@@ -734,7 +737,7 @@ mod pool {
     /// How long a helper keeps checking for new work before it sleeps: long enough to span the
     /// element-wise steps between two products of a training step, short enough not to hold a
     /// processor when no products come.
-    const SPIN: Duration = Duration::from_micros(200);
+    const SPIN: Duration = Duration::from_micros(100);
 
     /// Work for the helpers: a closure borrowed from [`run`]'s caller, its lifetime erased.
     #[derive(Clone, Copy)]

@@ -4,8 +4,12 @@ Same data sizes, architectures, optimizers and epochs as `cargo bench --bench tr
 `train_numpy.py`. Prints lines in the bench's form: `train task=circles µs/epoch=1600.0`.
 Run:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benches/compare/train_torch.py
+Options: `--threads N` runs PyTorch on N threads (`torch.set_num_threads`; the lines then read
+`train task=digits threads=N …`, as the bench's rows on N threads do); words after the options
+filter the tasks as the bench's do (`… train_torch.py --threads 2 digits`); `--digits PATH`
+names the digits CSV (default `datasets/digits.csv`).
 """
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -13,7 +17,6 @@ import torch
 
 from train_numpy import circles, digits, sine
 
-torch.set_num_threads(1)
 torch.set_default_dtype(torch.float64)
 
 
@@ -50,7 +53,13 @@ def per_epoch_us(make, epochs, repeats=5):
 
 
 def main():
-    digits_csv = sys.argv[1] if len(sys.argv) > 1 else "datasets/digits.csv"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--digits", default="datasets/digits.csv")
+    parser.add_argument("filter", nargs="*")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    digits_csv = args.digits
     rng = np.random.default_rng(0)
     Xc, yc = (torch.tensor(a) for a in circles(800, rng))
     Xs, ys = (torch.tensor(a) for a in sine(400, rng))
@@ -62,9 +71,14 @@ def main():
         "sine": (lambda: (m := mlp([1, 20, 20, 1], torch.nn.Tanh), torch.optim.Adam(m.parameters(), 0.01), torch.nn.MSELoss(), Xs, ys, 0), 200),
         "digits": (lambda: (m := mlp([64, 128, 64, 10], torch.nn.ReLU), torch.optim.SGD(m.parameters(), 0.1), torch.nn.CrossEntropyLoss(), Xd, labels, 0), 20),
         "digits-b64": (lambda: (m := mlp([64, 128, 64, 10], torch.nn.ReLU), torch.optim.SGD(m.parameters(), 0.1), torch.nn.CrossEntropyLoss(), Xd, labels, 64), 5),
+        "digits-b256": (lambda: (m := mlp([64, 128, 64, 10], torch.nn.ReLU), torch.optim.SGD(m.parameters(), 0.1), torch.nn.CrossEntropyLoss(), Xd, labels, 256), 10),
     }
+    threads = f" threads={args.threads}" if args.threads != 1 else ""
     for name, (make, epochs) in cases.items():
-        print(f"train task={name} µs/epoch={per_epoch_us(make, epochs):.1f}", flush=True)
+        label = f"train task={name}{threads}"
+        if args.filter and not any(f in label for f in args.filter):
+            continue
+        print(f"{label} µs/epoch={per_epoch_us(make, epochs):.1f}", flush=True)
 
 
 if __name__ == "__main__":
