@@ -69,6 +69,34 @@
 //!
 //! The kernels are written without intrinsics: a tile whose size is known when compiling, held in
 //! a local array, which the compiler keeps in vector registers (`tile_sum`).
+//!
+//! # Threads: rows of C shared out, the same bits
+//!
+//! ```text
+//! C = [ C₀ ]   rows 0 .. r₁         C₀ = A[0..r₁, :]·B      (this thread)
+//!     [ C₁ ]   rows r₁ .. r₂        C₁ = A[r₁..r₂, :]·B     (a helper thread)
+//!     [ …  ]
+//! ```
+//!
+//! A product of at least [`THREADS_THRESHOLD`] multiply-adds is cut into blocks of rows of `C`,
+//! one per thread, each a whole number of MR-row strips, and every block is an ordinary product
+//! `Cᵢ = A[rows of block i, :]·B` computed by the same five loops. The blocks touch disjoint rows
+//! of `C`, so they need no locking, and every entry `C[i,j]` is still the sum over `p` in
+//! increasing order, in the same KC slices, by the same kernel (chosen from the size of the
+//! *whole* product, so the FMA choice does not change either): cutting the rows changes which
+//! thread computes an entry, never the operations that compute it. So the result has the same
+//! bits on 1, 2 or 16 threads, and the tests check it. (Cutting the sum over `p` between threads
+//! instead would add partial sums in a new order and change the last bits.)
+//!
+//! Each block packs its own rows of `A` and all of `B`, so `B` is packed once per thread: a
+//! small price for the digits products, where `B` is the weights or one gradient of the batch.
+//!
+//! The number of threads is [`threads`]: `std::thread::available_parallelism()` unless the
+//! environment variable `BACKPROP_THREADS` says otherwise (`BACKPROP_THREADS=1` computes every
+//! product on the calling thread), or the program sets it ([`set_threads`], [`with_threads`]).
+//! The helpers are started once and then wait for work (see `pool`), because starting threads
+//! for every product costs about as much as a small product. On a machine shared with other
+//! busy programs, fewer threads than cores can be faster.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -734,10 +762,12 @@ mod pool {
     use std::sync::{Condvar, Mutex, MutexGuard};
     use std::time::{Duration, Instant};
 
-    /// How long a helper keeps checking for new work before it sleeps: long enough to span the
-    /// element-wise steps between two products of a training step, short enough not to hold a
-    /// processor when no products come.
-    const SPIN: Duration = Duration::from_micros(100);
+    /// How long a helper keeps checking for new work before it sleeps, and the caller for the
+    /// helpers to finish: long enough to span the element-wise steps between two products of a
+    /// training step (waking a sleeping thread takes 20–50 µs here, twice per product), short
+    /// enough not to hold a processor long when no products come. While checking, a thread
+    /// yields the processor to any other thread that is ready to run on it.
+    const SPIN: Duration = Duration::from_micros(500);
 
     /// Work for the helpers: a closure borrowed from [`run`]'s caller, its lifetime erased.
     #[derive(Clone, Copy)]
@@ -768,6 +798,16 @@ mod pool {
     });
     /// `State::generation`, readable without the lock by spinning helpers.
     static GENERATION: AtomicUsize = AtomicUsize::new(0);
+    /// `State::running`, readable without the lock by a spinning caller.
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+    /// Checks `done` until it holds or [`SPIN`] has passed, yielding the processor in between.
+    fn spin_until(done: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !done() && start.elapsed() < SPIN {
+            std::thread::yield_now();
+        }
+    }
     /// Signalled when a job is posted.
     static POSTED: Condvar = Condvar::new();
     /// Signalled when the last helper leaves a job.
@@ -819,10 +859,11 @@ mod pool {
         }
         POSTED.notify_all();
         let result = panic::catch_unwind(AssertUnwindSafe(work));
+        // A helper that has not joined yet now never will.
+        state().job = None;
+        spin_until(|| RUNNING.load(Ordering::Acquire) == 0);
         let panicked = {
             let mut state = state();
-            // A helper that has not joined yet now never will.
-            state.job = None;
             while state.running > 0 {
                 state = LEFT
                     .wait(state)
@@ -843,10 +884,7 @@ mod pool {
     /// leave; forever.
     fn helper(mut seen: usize) {
         loop {
-            let spinning = Instant::now();
-            while GENERATION.load(Ordering::Acquire) == seen && spinning.elapsed() < SPIN {
-                std::hint::spin_loop();
-            }
+            spin_until(|| GENERATION.load(Ordering::Acquire) != seen);
             let job = {
                 let mut state = state();
                 while state.generation == seen {
@@ -859,6 +897,7 @@ mod pool {
                     Some(job) if state.seats > 0 => {
                         state.seats -= 1;
                         state.running += 1;
+                        RUNNING.store(state.running, Ordering::Release);
                         job
                     }
                     _ => continue,
@@ -867,6 +906,7 @@ mod pool {
             let ok = panic::catch_unwind(AssertUnwindSafe(job.0)).is_ok();
             let mut state = state();
             state.running -= 1;
+            RUNNING.store(state.running, Ordering::Release);
             state.panicked |= !ok;
             if state.running == 0 {
                 LEFT.notify_all();
