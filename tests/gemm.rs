@@ -286,3 +286,29 @@ fn products_started_on_several_threads_at_once_are_each_right() {
         }
     });
 }
+
+#[test]
+fn the_fused_kernels_give_one_another_s_bits() {
+    // AVX2 with FMA (a 6 × 8 tile) and AVX-512 (a 12 × 8 or 6 × 16 tile, by shape) compute each
+    // entry by the same FMAs in the same order, so they agree bit for bit, narrow or wide.
+    let fused: Vec<Kernel> = Kernel::available()
+        .into_iter()
+        .filter(Kernel::fused)
+        .collect();
+    for (s, &(n, k, m)) in THREADED_SHAPES.iter().chain(&SHAPES).enumerate() {
+        let a = random(n, k, 1000 + s as u64);
+        let b = random(k, m, 1100 + s as u64);
+        let results: Vec<Matrix> = fused
+            .iter()
+            .map(|&kernel| {
+                let mut c = Matrix::filled(n, m, f64::NAN);
+                gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice());
+                c
+            })
+            .collect();
+        for (kernel, c) in fused.iter().zip(&results).skip(1) {
+            let what = format!("{} and {}, {n}×{k}·{k}×{m}", kernel.name(), fused[0].name());
+            assert_same_bits(c, &results[0], &what);
+        }
+    }
+}
