@@ -108,11 +108,12 @@ use std::sync::Mutex;
 pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 
 /// Products of at least this many multiply-adds (`m·k·n`) are spread over [`threads`] threads
-/// by [`gemm`]; smaller ones run on the calling thread. 2²⁰, about 40 µs of work on one thread
-/// here: the full-batch digits products (1.1 M to 15 M) and those of mini-batches of 256 (2 M)
-/// are shared, those of mini-batches of 64 (0.5 M, about 12 µs) are not. (Measured with
-/// `cargo bench --bench matmul -- threads`: two threads gain nothing reliable below about
-/// 0.5 M; handing out work, waking the helper, and the helper's cold caches eat the saving.)
+/// by [`gemm`]; smaller ones run on the calling thread. 2²⁰, about 20–40 µs of work on one
+/// thread here: the full-batch digits products (1.1 M to 15 M multiply-adds) and those of
+/// mini-batches of 256 (2 M) are shared, those of mini-batches of 64 (0.5 M) are not. (Measured:
+/// the best of 2000 runs of a 64×64·64×128 product went from 26 µs on one thread to 18 µs on
+/// two, but the mini-batch-64 epoch gained nothing measurable, and lost when other programs were
+/// busy; a 256×64·64×128 product went from 84 µs to 51 µs.)
 pub const THREADS_THRESHOLD: usize = 1 << 20;
 
 /// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four

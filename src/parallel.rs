@@ -46,6 +46,19 @@
 //!
 //! Each step starts its worker threads with `std::thread::scope`, so the steps themselves
 //! allocate only what starting a thread allocates; with one thread no thread is started.
+//!
+//! # Threads inside the products instead
+//!
+//! `gemm.rs` can also share every large matrix product between threads (rows of `C` per
+//! thread), which leaves the order of every sum alone: ordinary `train::train` then gives the
+//! serial bits on any number of threads, and it is what `cargo run -- train` does by default.
+//! On one machine with a few cores that is the faster way for digits-sized networks (compare the
+//! `digits threads=2` and `digits shards=8 threads=2` rows of `cargo bench --bench train`):
+//! a shard of 1797/8 rows makes products too small to run at full speed, and each step here
+//! starts threads and copies the parameters to every shard. Sharding is how training spreads
+//! over many machines, where no product can be shared; here the threads run each shard's
+//! products on their own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads
+//! do not compete for the cores.
 
 use crate::data::Dataset;
 use crate::gemm;
