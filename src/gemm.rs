@@ -65,7 +65,8 @@
 //! The vector width does not change the bits: a vector instruction does the same multiply and add
 //! (or FMA) on each of its lanes that a scalar one would, so the AVX2 and AVX-512 kernels give
 //! the same results as each other, with or without FMA, because the order of the sums over `p`
-//! (including the KC slices) is the same in every kernel.
+//! (including the KC slices) is the same in every kernel. Nor does the tile's shape: it decides
+//! which entries of `C` are computed side by side, not how any one of them is computed.
 //!
 //! The kernels are written without intrinsics: a tile whose size is known when compiling, held in
 //! a local array, which the compiler keeps in vector registers (`tile_sum`).
@@ -141,7 +142,8 @@ const NR_AVX512_WIDE: usize = 16;
 const MR_PORTABLE: usize = 4;
 /// Columns of the portable register tile.
 const NR_PORTABLE: usize = 4;
-/// Length of each slice of the sum over `p`: a KC × NR strip of packed `B` (16 KiB) stays in L1.
+/// Length of each slice of the sum over `p`: a KC × NR strip of packed `B` (16 KiB, 32 KiB for
+/// the wide AVX-512 tile) stays in L1.
 const KC: usize = 256;
 /// Rows of `A` packed at a time: an MC × KC block (240 KiB) stays in L2. A multiple of every MR.
 const MC: usize = 120;
@@ -215,7 +217,8 @@ pub enum Kernel {
     Avx2,
     /// AVX2 with fused multiply-add (faster; the last bits differ).
     Avx2Fma,
-    /// AVX-512 with fused multiply-add (the same bits as `Avx2Fma`).
+    /// AVX-512 with fused multiply-add: a 12 × 8 tile, or 6 × 16 for products with `k` and `n` of
+    /// at least 32 (either way the same bits as `Avx2Fma`).
     Avx512Fma,
 }
 
