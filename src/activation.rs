@@ -251,7 +251,10 @@ fn map_entries(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
 /// a multiply and an add on its own), so every lane gives the bits the two-lane loop gives; the
 /// test below compares them.
 fn map_wide(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
-    crate::gemm::wide(|| map_entries(z, a, f))
+    crate::gemm::wide(
+        #[inline(always)]
+        || map_entries(z, a, f),
+    )
 }
 
 /// `σ(z) = 1 / (1 + e⁻ᶻ)`, computed without overflow for any z.

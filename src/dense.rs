@@ -150,9 +150,18 @@ impl Dense {
     /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
     /// needs `X`, which the network keeps.
     ///
+    /// This is [`Dense::forward_reference`] with the bias added in the same pass as the product
+    /// (`Matrix::matmul_add_row_into`): the same bits, one pass over `Z` fewer.
+    ///
     /// # Panics
     /// If `X` does not have n_in columns.
     pub fn forward(&self, z: &mut Matrix, x: &Matrix) {
+        x.matmul_add_row_into(&self.w, &self.b, z);
+    }
+
+    /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
+    /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
+    pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {
         x.matmul_into(&self.w, z);
         z.add_row_in_place(&self.b);
     }
@@ -163,17 +172,27 @@ impl Dense {
     /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in. `dW` and `db` are
     /// overwritten, not added to (see the module docs for why that is right here).
     ///
+    /// This is [`Dense::backward_reference`] with `dW` and `db` formed in one pass over `dZ`
+    /// (`Matrix::t_matmul_sum_rows_into`): both sum over the samples in the order 0, 1, 2, …,
+    /// so the bits are the same, and `dZ` is read once instead of twice.
+    ///
     /// # Panics
     /// If `dZ` is not n × n_out or `X` is not n × n_in for the same n.
     pub fn backward(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
-        assert!(
-            dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
-            "Dense backward: dZ is {:?} and X is {:?} for a {}→{} layer",
-            dz.shape(),
-            x.shape(),
-            self.n_in(),
-            self.n_out()
-        );
+        self.assert_backward_shapes(dz, x);
+        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
+        if let Some(dx) = dx {
+            dz.matmul_t_into(&self.w, dx);
+        }
+    }
+
+    /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
+    /// to read first, and the reference the tests hold `backward` to, bit for bit.
+    ///
+    /// # Panics
+    /// As [`Dense::backward`].
+    pub fn backward_reference(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+        self.assert_backward_shapes(dz, x);
         // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
         // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
         x.t_matmul_into(dz, &mut self.dw);
@@ -183,5 +202,16 @@ impl Dense {
         if let Some(dx) = dx {
             dz.matmul_t_into(&self.w, dx);
         }
+    }
+
+    fn assert_backward_shapes(&self, dz: &Matrix, x: &Matrix) {
+        assert!(
+            dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
+            "Dense backward: dZ is {:?} and X is {:?} for a {}→{} layer",
+            dz.shape(),
+            x.shape(),
+            self.n_in(),
+            self.n_out()
+        );
     }
 }

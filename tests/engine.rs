@@ -3,6 +3,7 @@
 //! the one-line description of a network.
 
 use backprop::activation::{sigmoid, softmax_row, Activation};
+use backprop::dense::{Dense, Init};
 use backprop::loss::Loss;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
@@ -274,4 +275,45 @@ fn description_names_the_layers_and_counts_the_parameters() {
         network.description(),
         "4 → 8 tanh → 8 tanh → 3 softmax +batchnorm +dropout 0.2 · 171 parameters"
     );
+}
+
+#[test]
+fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
+    // `Dense::forward` and `Dense::backward` fuse the bias into the product and Σ_rows dZ into
+    // Xᵀ·dZ; `forward_reference` and `backward_reference` are the formulas line by line.
+    let mut rng = Rng::new(21);
+    for (n, n_in, n_out) in [
+        (800, 2, 10),
+        (800, 10, 1),
+        (400, 1, 20),
+        (400, 20, 20),
+        (7, 3, 5),
+    ] {
+        let mut layer = Dense::new(n_in, n_out, Init::Glorot, &mut rng);
+        layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
+        let x = Matrix::random_normal(n, n_in, 0.0, 1.0, &mut rng); // (n, n_in)
+        let dz = Matrix::random_normal(n, n_out, 0.0, 1.0, &mut rng); // (n, n_out)
+        let bits = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+
+        let (mut z, mut z_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+        layer.forward(&mut z, &x);
+        layer.forward_reference(&mut z_reference, &x);
+        assert_eq!(bits(&z), bits(&z_reference), "Z for {n_in}→{n_out}");
+
+        let mut reference = layer.clone();
+        let (mut dx, mut dx_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+        layer.backward(Some(&mut dx), &dz, &x);
+        reference.backward_reference(Some(&mut dx_reference), &dz, &x);
+        assert_eq!(
+            bits(&layer.dw),
+            bits(&reference.dw),
+            "dW for {n_in}→{n_out}"
+        );
+        assert_eq!(
+            bits(&layer.db),
+            bits(&reference.db),
+            "db for {n_in}→{n_out}"
+        );
+        assert_eq!(bits(&dx), bits(&dx_reference), "dX for {n_in}→{n_out}");
+    }
 }
