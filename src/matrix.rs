@@ -787,20 +787,39 @@ fn product_in_tiles(a: &[f64], k: usize, b: &[f64], m: usize, bias: Option<&[f64
         }
         return;
     }
+    // With one or two inputs (the first layer of sine or circles) the sum over p is one or two
+    // steps, and a loop around it costs more than it does: those get copies of the loops in
+    // which k is a constant, so the compiler writes the steps out.
     gemm::wide(
         #[inline(always)]
-        || {
-            let mut a_rows = a.chunks_exact(4 * k);
-            let mut c_rows = c.chunks_exact_mut(4 * m);
-            for (a4, c4) in (&mut a_rows).zip(&mut c_rows) {
-                row_tiles::<4>(a4, k, b, m, bias, c4);
-            }
-            let rest = a_rows.remainder().chunks_exact(k);
-            for (a1, c1) in rest.zip(c_rows.into_remainder().chunks_exact_mut(m)) {
-                row_tiles::<1>(a1, k, b, m, bias, c1);
-            }
+        || match k {
+            1 => rows_in_tiles::<1>(a, k, b, m, bias, c),
+            2 => rows_in_tiles::<2>(a, k, b, m, bias, c),
+            _ => rows_in_tiles::<0>(a, k, b, m, bias, c),
         },
     )
+}
+
+/// The loops of [`product_in_tiles`], for `k = K` when `K > 0`.
+#[inline(always)]
+fn rows_in_tiles<const K: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    bias: Option<&[f64]>,
+    c: &mut [f64],
+) {
+    let k = if K > 0 { K } else { k };
+    let mut a_rows = a.chunks_exact(4 * k);
+    let mut c_rows = c.chunks_exact_mut(4 * m);
+    for (a4, c4) in (&mut a_rows).zip(&mut c_rows) {
+        row_tiles::<4>(a4, k, b, m, bias, c4);
+    }
+    let rest = a_rows.remainder().chunks_exact(k);
+    for (a1, c1) in rest.zip(c_rows.into_remainder().chunks_exact_mut(m)) {
+        row_tiles::<1>(a1, k, b, m, bias, c1);
+    }
 }
 
 /// MR whole rows of `C ← A·B (+ bias)`, in blocks of 8, 4, 2 and 1 columns.
