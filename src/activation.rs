@@ -160,17 +160,44 @@ impl Activation {
                     softmax_row(z.row(i), a.row_mut(i));
                 }
             }
-            Activation::Sigmoid => map_wide(z.as_slice(), a.as_mut_slice(), sigmoid),
-            Activation::Tanh => map_wide(z.as_slice(), a.as_mut_slice(), tanh),
+            _ => self.forward_entries(z.as_slice(), a.as_mut_slice()),
+        }
+    }
+
+    /// Whether `f` works entry by entry (every activation but softmax), so that it can be
+    /// applied to any run of entries ([`Activation::forward_entries`]).
+    pub fn is_entrywise(&self) -> bool {
+        !matches!(self, Activation::Softmax)
+    }
+
+    /// `a[i] ← f(z[i])` for every entry of two slices of the same length, for an entry-by-entry
+    /// activation: what [`Activation::forward`] does to a whole matrix, applied to a part of one
+    /// (`Dense::forward_activated` applies it to blocks of rows).
+    ///
+    /// # Panics
+    /// For softmax, or if the slices differ in length.
+    pub fn forward_entries(&self, z: &[f64], a: &mut [f64]) {
+        assert_eq!(
+            z.len(),
+            a.len(),
+            "{} forward: Z has {} entries but A has {}",
+            self.name(),
+            z.len(),
+            a.len()
+        );
+        match *self {
+            Activation::Softmax => panic!("softmax works on whole rows; use Activation::forward"),
+            Activation::Sigmoid => map_wide(z, a, sigmoid),
+            Activation::Tanh => map_wide(z, a, tanh),
             // ReLU gets its own loop (rather than `value` per entry) so that it compiles to a
             // vector max instead of a call and a match per number.
             Activation::Relu => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                for (a, &z) in a.iter_mut().zip(z) {
                     *a = z.max(0.0);
                 }
             }
             _ => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                for (a, &z) in a.iter_mut().zip(z) {
                     *a = self.value(z);
                 }
             }

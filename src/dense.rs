@@ -159,6 +159,22 @@ impl Dense {
         x.matmul_add_row_into(&self.w, &self.b, z);
     }
 
+    /// `Z ← X·W + b` and `A ← f(Z)`, this layer and the entry-by-entry activation that follows
+    /// it, in one pass over blocks of rows (`Matrix::matmul_add_row_map_into`): the bits of
+    /// [`Dense::forward`] then `Activation::forward`, without reading `Z` back from memory.
+    /// The network uses it for every dense layer followed by such an activation.
+    ///
+    /// # Panics
+    /// If `X` does not have n_in columns, or `f` is softmax.
+    pub fn forward_activated(&self, z: &mut Matrix, a: &mut Matrix, x: &Matrix, f: Activation) {
+        assert!(
+            f.is_entrywise(),
+            "forward_activated: {} is not entry by entry",
+            f.name()
+        );
+        x.matmul_add_row_map_into(&self.w, &self.b, z, a, |z, a| f.forward_entries(z, a));
+    }
+
     /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
     /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
     pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {

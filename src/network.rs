@@ -231,8 +231,35 @@ impl Network {
     pub fn forward(&mut self, x: &Matrix, training: bool) -> &Matrix {
         self.training = training;
         self.values[0].copy_from(x);
-        for l in 0..self.layers.len() {
+        let mut l = 0;
+        while l < self.layers.len() {
             // values[l] is read while values[l + 1] is written: split the list between them.
+            let (before, after) = self.values.split_at_mut(l + 1);
+            // A dense layer followed by an entry-by-entry activation computes Z and A = f(Z)
+            // in one pass (`Dense::forward_activated`, the same bits as the two layers in turn).
+            if let (Layer::Dense(dense), Some(&Layer::Activation(f))) =
+                (&self.layers[l], self.layers.get(l + 1))
+            {
+                if f.is_entrywise() {
+                    let (z, a) = after.split_at_mut(1);
+                    dense.forward_activated(&mut z[0], &mut a[0], &before[l], f);
+                    l += 2;
+                    continue;
+                }
+            }
+            self.layers[l].forward(&mut after[0], &before[l], training);
+            l += 1;
+        }
+        self.output()
+    }
+
+    /// [`Network::forward`] one layer at a time, as the formula `Aˡ⁺¹ = layerₗ(Aˡ)` reads: the
+    /// reference the tests hold `forward` (which runs each dense layer and its activation in
+    /// one pass) to, bit for bit.
+    pub fn forward_reference(&mut self, x: &Matrix, training: bool) -> &Matrix {
+        self.training = training;
+        self.values[0].copy_from(x);
+        for l in 0..self.layers.len() {
             let (before, after) = self.values.split_at_mut(l + 1);
             self.layers[l].forward(&mut after[0], &before[l], training);
         }

@@ -317,3 +317,57 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
         assert_eq!(bits(&dx), bits(&dx_reference), "dX for {n_in}→{n_out}");
     }
 }
+
+#[test]
+fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
+    // `Network::forward` runs each dense layer and the activation after it in one pass over
+    // blocks of rows; `forward_reference` runs the stack one layer at a time.
+    let mut rng = Rng::new(22);
+    for (n, n_in, hidden, activation, n_out, output) in [
+        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
+        (
+            400,
+            1,
+            vec![20, 20],
+            Activation::Tanh,
+            1,
+            Activation::Identity,
+        ),
+        (
+            130,
+            5,
+            vec![7, 3],
+            Activation::Swish,
+            4,
+            Activation::Softmax,
+        ),
+        (
+            65,
+            64,
+            vec![128, 64],
+            Activation::LeakyRelu { slope: 0.01 },
+            10,
+            Activation::Softmax,
+        ),
+    ] {
+        let architecture = Architecture {
+            n_in,
+            hidden,
+            activation,
+            n_out,
+            output,
+            batch_norm: false,
+            dropout: 0.0,
+        };
+        let mut network = Network::mlp(&architecture, &mut rng);
+        let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
+        let bits = |values: &[Matrix]| -> Vec<Vec<u64>> {
+            let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
+            values.iter().map(entries).collect()
+        };
+        network.forward(&x, true);
+        let fused = bits(network.values());
+        network.forward_reference(&x, true);
+        assert_eq!(fused, bits(network.values()), "{}", network.description());
+    }
+}
