@@ -237,23 +237,46 @@ impl Activation {
                     }
                 }
             }
+            _ => self.backward_entries(dz_out, da, z.as_slice(), a.as_slice()),
+        }
+    }
+
+    /// `dz[i] ← da[i]·f′(z[i])` for an entry-by-entry activation, on runs of entries of the
+    /// same length (`a[i] = f(z[i])` is passed too, see [`Activation::backward`]): what
+    /// `backward` does to whole matrices, applied to a part of them (`Dense::backward_activated`
+    /// applies it to blocks of rows).
+    ///
+    /// # Panics
+    /// For softmax, or if the slices differ in length.
+    pub fn backward_entries(&self, dz: &mut [f64], da: &[f64], z: &[f64], a: &[f64]) {
+        assert!(
+            da.len() == dz.len() && z.len() == dz.len() && a.len() == dz.len(),
+            "{} backward: dZ, dA, Z and A have {}, {}, {} and {} entries",
+            self.name(),
+            dz.len(),
+            da.len(),
+            z.len(),
+            a.len()
+        );
+        match *self {
+            Activation::Softmax => panic!("softmax's derivative is a Jacobian; use backward"),
             Activation::Sigmoid => {
-                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                for ((dz, &da), &a) in dz.iter_mut().zip(da).zip(a) {
                     *dz = da * a * (1.0 - a);
                 }
             }
             Activation::Tanh => {
-                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                for ((dz, &da), &a) in dz.iter_mut().zip(da).zip(a) {
                     *dz = da * (1.0 - a * a);
                 }
             }
             Activation::Relu => {
-                for ((dz, &da), &z) in dz_out.iter_mut().zip(da).zip(z.as_slice()) {
+                for ((dz, &da), &z) in dz.iter_mut().zip(da).zip(z) {
                     *dz = if z > 0.0 { da } else { 0.0 * da };
                 }
             }
             _ => {
-                for ((dz, &da), &z) in dz_out.iter_mut().zip(da).zip(z.as_slice()) {
+                for ((dz, &da), &z) in dz.iter_mut().zip(da).zip(z) {
                     *dz = da * self.derivative(z);
                 }
             }

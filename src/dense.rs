@@ -202,6 +202,43 @@ impl Dense {
         }
     }
 
+    /// [`Dense::backward`] for a layer whose input `X` is the output `A = f(Z)` of an
+    /// entry-by-entry activation, carried one layer further down: stores `dW` and `db`, writes
+    /// `dA = dZ·Wᵀ` (this layer's `dX`) and then the activation's `dZ_below = dA ⊙ f′(Z)`.
+    ///
+    /// The reference is `backward` then `Activation::backward`, which reads all of `dA` back
+    /// from memory; here `f′` is applied to each block of rows of `dA` as soon as it is formed
+    /// (`Matrix::matmul_t_map_into`), the same bits in one pass. `z` is the activation's input
+    /// `Z` and `x` its output `A`, both as the forward pass left them.
+    ///
+    /// # Panics
+    /// As [`Dense::backward`], if `Z` is not the shape of `X`, or if `f` is softmax.
+    pub fn backward_activated(
+        &mut self,
+        dz_below: &mut Matrix,
+        da: &mut Matrix,
+        (dz, x, z): (&Matrix, &Matrix, &Matrix),
+        f: Activation,
+    ) {
+        self.assert_backward_shapes(dz, x);
+        assert!(
+            z.shape() == x.shape() && f.is_entrywise(),
+            "backward_activated: Z is {:?} and A is {:?} for {}",
+            z.shape(),
+            x.shape(),
+            f.name()
+        );
+        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
+        dz_below.resize(x.rows(), x.cols());
+        let width = x.cols();
+        let (z, a, dz_below) = (z.as_slice(), x.as_slice(), dz_below.as_mut_slice());
+        dz.matmul_t_map_into(&self.w, da, |first_row, da_rows| {
+            let entries = first_row * width..first_row * width + da_rows.len();
+            let (z, a) = (&z[entries.clone()], &a[entries.clone()]);
+            f.backward_entries(&mut dz_below[entries], da_rows, z, a);
+        });
+    }
+
     /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
     /// to read first, and the reference the tests hold `backward` to, bit for bit.
     ///

@@ -342,7 +342,7 @@ impl Matrix {
         a: &mut Matrix,
         apply: impl Fn(&[f64], &mut [f64]),
     ) {
-        const ROWS: usize = 64;
+        const ROWS: usize = ROW_BLOCK;
         let (k, m) = (self.cols, w.cols);
         if m == 1 || k == 0 || packing_pays(self.rows, k, m) {
             self.matmul_add_row_into(w, b, z);
@@ -528,38 +528,74 @@ impl Matrix {
     /// `gemm.rs` (which sums in the order p = 0, 1, … and so may differ from the four partial sums
     /// in the last bits).
     pub fn matmul_t_into(&self, b: &Matrix, c: &mut Matrix) {
+        self.matmul_t_map_into(b, c, |_, _| {});
+    }
+
+    /// `C ← A·Bᵀ` as [`Matrix::matmul_t_into`], calling `apply(first_row, rows)` on each block
+    /// of [`ROW_BLOCK`] finished rows of `C` (all of them at once for products large enough for
+    /// `gemm.rs`): the dense layer's backward `dX = dZ·Wᵀ` followed by the activation's
+    /// `dZ = dX ⊙ f′(Z)` one layer down, in one pass (`Dense::backward_activated`).
+    ///
+    /// Which loop forms the product is chosen from the shape of the whole product, so each entry
+    /// has the bits `matmul_t_into` gives it.
+    ///
+    /// # Panics
+    /// If `A` and `B` have different numbers of columns.
+    pub fn matmul_t_map_into(
+        &self,
+        b: &Matrix,
+        c: &mut Matrix,
+        mut apply: impl FnMut(usize, &mut [f64]),
+    ) {
         assert_eq!(
             self.cols, b.cols,
             "matmul_t (A·Bᵀ): A is {}×{} and B is {}×{}; they need the same number of columns",
             self.rows, self.cols, b.rows, b.cols
         );
-        c.resize(self.rows, b.rows);
-        let k = b.rows;
-        if self.cols == 1 {
-            for (c_row, &a_i) in c.data.chunks_exact_mut(k.max(1)).zip(&self.data) {
-                for (c_ij, &b_j) in c_row.iter_mut().zip(&b.data) {
-                    *c_ij = a_i * b_j;
-                }
+        let (n, m, k) = (self.rows, self.cols, b.rows);
+        c.resize(n, k);
+        if k == 0 || m == 0 || packing_pays(n, m, k) {
+            if k > 0 && m > 0 {
+                gemm::gemm(self.view(), b.view().t(), &mut c.data);
+            } else {
+                c.data.fill(0.0);
             }
-        } else if packing_pays(self.rows, self.cols, b.rows) {
-            gemm::gemm(self.view(), b.view().t(), &mut c.data);
-        } else if was_blocked(self.rows, self.cols, b.rows) {
-            // Products of this size used to go to `gemm.rs`, which sums in the order
-            // p = 0, 1, …; the register tiles (reading rows of a copy of Bᵀ, which costs k·m
-            // copies against n·k·m multiply-adds) keep that order and so those bits.
-            TRANSPOSED.with(|transposed| {
-                let b_t = &mut *transposed.borrow_mut();
-                b.transpose_into(b_t);
-                product_in_tiles(&self.data, self.cols, &b_t.data, k, None, &mut c.data);
-            });
-        } else {
-            for i in 0..self.rows {
-                let a_row = self.row(i);
-                for j in 0..k {
-                    c.data[i * k + j] = dot(a_row, b.row(j));
-                }
-            }
+            apply(0, &mut c.data);
+            return;
         }
+        // Products that used to go to `gemm.rs`, which sums in the order p = 0, 1, …, go to the
+        // register tiles, which keep that order and so those bits; they read rows of a copy of
+        // Bᵀ (k·m copies against n·k·m multiply-adds).
+        let in_order = m > 1 && was_blocked(n, m, k);
+        TRANSPOSED.with(|transposed| {
+            let b_t = &mut *transposed.borrow_mut();
+            if in_order {
+                b.transpose_into(b_t);
+            }
+            let blocks = self
+                .data
+                .chunks(ROW_BLOCK * m)
+                .zip(c.data.chunks_mut(ROW_BLOCK * k));
+            for (block, (a_rows, c_rows)) in blocks.enumerate() {
+                if m == 1 {
+                    // One column: C[i,j] = A[i,0]·B[j,0], an outer product, written as such.
+                    for (c_row, &a_i) in c_rows.chunks_exact_mut(k).zip(a_rows) {
+                        for (c_ij, &b_j) in c_row.iter_mut().zip(&b.data) {
+                            *c_ij = a_i * b_j;
+                        }
+                    }
+                } else if in_order {
+                    product_in_tiles(a_rows, m, &b_t.data, k, None, c_rows);
+                } else {
+                    for (c_row, a_row) in c_rows.chunks_exact_mut(k).zip(a_rows.chunks_exact(m)) {
+                        for (c_ij, b_row) in c_row.iter_mut().zip(b.data.chunks_exact(m)) {
+                            *c_ij = dot(a_row, b_row);
+                        }
+                    }
+                }
+                apply(block * ROW_BLOCK, c_rows);
+            }
+        });
     }
 
     /// The matrix as a [`gemm::View`] for the blocked product.
@@ -775,6 +811,10 @@ impl Matrix {
         );
     }
 }
+
+/// Rows per block for the passes that apply an activation (or its derivative) to the rows of a
+/// product while they are still in the nearest cache: 64 rows of 20 numbers are 10 kB.
+pub const ROW_BLOCK: usize = 64;
 
 /// From this many multiply-adds (`n·k·m`) on, with every dimension at least 4,
 /// [`Matrix::matmul_t_into`] sums each entry in the order p = 0, 1, 2, … (register tiles, or

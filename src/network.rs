@@ -300,23 +300,81 @@ impl Network {
     }
 
     /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`.
+    ///
+    /// A dense layer whose input is the output of an entry-by-entry activation runs that
+    /// activation's backward too, in the same pass (`Dense::backward_activated`): the bits of
+    /// the layer-at-a-time loop (`backward_from_reference`).
     fn backward_from(&mut self, start: usize) {
-        for l in (0..start).rev() {
-            // gradients[l + 1] is read while gradients[l] is written.
-            let (before, after) = self.gradients.split_at_mut(l + 1);
-            let d_input = if l > 0 || self.input_gradient {
-                Some(&mut before[l])
-            } else {
-                None
+        let mut l = start;
+        while l > 0 {
+            let dense = l - 1; // the layer to run now
+            let fused = match (self.layers.get(dense), dense.checked_sub(1)) {
+                (Some(Layer::Dense(_)), Some(below)) => match self.layers[below] {
+                    // The activation's gradient is needed unless it is the first layer.
+                    Layer::Activation(f)
+                        if f.is_entrywise() && (below > 0 || self.input_gradient) =>
+                    {
+                        Some(f)
+                    }
+                    _ => None,
+                },
+                _ => None,
             };
-            self.layers[l].backward(
-                d_input,
-                &after[0],
-                &self.values[l],
-                &self.values[l + 1],
-                self.training,
-            );
+            let (Some(f), Layer::Dense(layer)) = (fused, &mut self.layers[dense]) else {
+                self.backward_one(dense);
+                l -= 1;
+                continue;
+            };
+            // gradients[dense − 1] (dZ below) and gradients[dense] (dA) are written while
+            // gradients[dense + 1] (this layer's dZ) is read.
+            let (lower, upper) = self.gradients.split_at_mut(dense);
+            let (da, dz) = upper.split_at_mut(1);
+            let inputs = (&dz[0], &self.values[dense], &self.values[dense - 1]);
+            layer.backward_activated(&mut lower[dense - 1], &mut da[0], inputs, f);
+            l -= 2;
         }
+    }
+
+    /// [`Network::backward_from_output_error`] one layer at a time, as
+    /// `dAˡ = layerₗ.backward(dAˡ⁺¹)` reads: the reference the tests hold the fused passes (a
+    /// dense layer together with the activation below it) to, bit for bit.
+    ///
+    /// # Panics
+    /// As [`Network::backward_from_output_error`].
+    pub fn backward_from_output_error_reference(&mut self, dz: &Matrix) {
+        let last = self.layers.len();
+        assert!(
+            matches!(self.layers[last - 1], Layer::Activation(_)),
+            "backward_from_output_error: the network must end with an activation"
+        );
+        self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
+        self.gradients[last - 1].copy_from(dz);
+        self.backward_from_reference(last - 1);
+    }
+
+    /// Runs `layers[start − 1], …, layers[0]` backward one at a time.
+    fn backward_from_reference(&mut self, start: usize) {
+        for l in (0..start).rev() {
+            self.backward_one(l);
+        }
+    }
+
+    /// Runs `layers[l]` backward, given `gradients[l + 1]`.
+    fn backward_one(&mut self, l: usize) {
+        // gradients[l + 1] is read while gradients[l] is written.
+        let (before, after) = self.gradients.split_at_mut(l + 1);
+        let d_input = if l > 0 || self.input_gradient {
+            Some(&mut before[l])
+        } else {
+            None
+        };
+        self.layers[l].backward(
+            d_input,
+            &after[0],
+            &self.values[l],
+            &self.values[l + 1],
+            self.training,
+        );
     }
 
     fn assert_gradient_shape(&self, gradient: &Matrix, slot: usize, operation: &str) {

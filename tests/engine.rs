@@ -371,3 +371,69 @@ fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
         assert_eq!(fused, bits(network.values()), "{}", network.description());
     }
 }
+
+#[test]
+fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
+    // `backward_from_output_error` runs each dense layer together with the activation below it;
+    // the reference runs one layer at a time. Every gradient and every dW, db must agree.
+    let mut rng = Rng::new(23);
+    for (n, n_in, hidden, activation, n_out, output) in [
+        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
+        (
+            400,
+            1,
+            vec![20, 20],
+            Activation::Tanh,
+            1,
+            Activation::Identity,
+        ),
+        (
+            130,
+            5,
+            vec![7, 3],
+            Activation::Swish,
+            4,
+            Activation::Softmax,
+        ),
+        (
+            65,
+            64,
+            vec![128, 64],
+            Activation::LeakyRelu { slope: 0.01 },
+            10,
+            Activation::Softmax,
+        ),
+    ] {
+        for input_gradient in [false, true] {
+            let architecture = Architecture {
+                n_in,
+                hidden: hidden.clone(),
+                activation,
+                n_out,
+                output,
+                batch_norm: false,
+                dropout: 0.0,
+            };
+            let mut network = Network::mlp(&architecture, &mut rng);
+            network.input_gradient = input_gradient;
+            let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
+            let dz = Matrix::random_normal(n, n_out, 0.0, 0.1, &mut rng); // (n, n_out)
+            let bits = |network: &Network| -> Vec<Vec<u64>> {
+                let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
+                let gradients = network.gradients().iter().map(entries);
+                let parameters = network
+                    .dense_layers()
+                    .flat_map(|d| [entries(&d.dw), entries(&d.db)]);
+                gradients.chain(parameters).collect()
+            };
+            network.forward(&x, true);
+            network.backward_from_output_error(&dz);
+            let fused = bits(&network);
+            let mut reference = network.clone();
+            // Stale gradients in the reference, so that each must be written again.
+            reference.backward_from_output_error_reference(&dz.map(|v| v * 0.5));
+            reference.backward_from_output_error_reference(&dz);
+            assert_eq!(fused, bits(&reference), "{}", network.description());
+        }
+    }
+}
