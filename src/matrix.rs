@@ -468,6 +468,12 @@ impl Matrix {
     /// If `A` and `B` have different numbers of rows.
     pub fn t_matmul_sum_rows_into(&self, b: &Matrix, c: &mut Matrix, sums: &mut Matrix) {
         self.assert_same_rows(b, "t_matmul_sum_rows");
+        if b.cols == 1 && self.cols > 0 {
+            c.resize(self.cols, 1);
+            sums.resize(1, 1);
+            sums.data[0] = self.t_matmul_four_samples(b, c);
+            return;
+        }
         if b.cols == 1 || packing_pays(self.cols, self.rows, b.cols) || self.cols == 0 {
             self.t_matmul_into(b, c);
             b.sum_rows_into(sums);
@@ -487,24 +493,46 @@ impl Matrix {
     /// running sum in a register for four additions, made in the same order r, r+1, r+2, r+3,
     /// so the bits do not change; it roughly halves the time of `dW = Xᵀ·dZ` for a network's
     /// one-output layer. Tested against the naive product on shapes with a remainder.
-    fn t_matmul_four_samples(&self, b: &Matrix, c: &mut Matrix) {
+    ///
+    /// Returns `Σ_r B[r]` (`db` of that layer), summed in the same pass in the order r = 0, 1,
+    /// … from 0, as `sum_rows_into` does: a chain of n dependent additions that here runs
+    /// beside the others instead of in a pass of its own.
+    fn t_matmul_four_samples(&self, b: &Matrix, c: &mut Matrix) -> f64 {
         c.data.fill(0.0);
         let k = self.cols;
-        let whole = self.rows / 4 * 4;
-        for r in (0..whole).step_by(4) {
-            let a = &self.data[r * k..(r + 4) * k];
-            let (a0, a1, a2, a3) = (&a[..k], &a[k..2 * k], &a[2 * k..3 * k], &a[3 * k..]);
-            let (b0, b1, b2, b3) = (b.data[r], b.data[r + 1], b.data[r + 2], b.data[r + 3]);
-            for p in 0..k {
-                c.data[p] = c.data[p] + a0[p] * b0 + a1[p] * b1 + a2[p] * b2 + a3[p] * b3;
-            }
+        let mut sum = 0.0;
+        if k == 0 {
+            return b.data.iter().fold(sum, |s, &x| s + x);
         }
-        for r in whole..self.rows {
-            let b_r = b.data[r];
-            for (c_p, &a_rp) in c.data.iter_mut().zip(self.row(r)) {
-                *c_p += a_rp * b_r;
-            }
-        }
+        let c = &mut c.data;
+        // Written with iterators over whole rows (no index to check), on the widest vectors
+        // (`gemm::wide`): the update of C runs along p, so it vectorises.
+        gemm::wide(
+            #[inline(always)]
+            || {
+                let mut rows = self.data.chunks_exact(4 * k);
+                let mut samples = b.data.chunks_exact(4);
+                for (a, b4) in (&mut rows).zip(&mut samples) {
+                    let (a0, rest) = a.split_at(k);
+                    let (a1, rest) = rest.split_at(k);
+                    let (a2, a3) = rest.split_at(k);
+                    let (b0, b1, b2, b3) = (b4[0], b4[1], b4[2], b4[3]);
+                    sum = sum + b0 + b1 + b2 + b3;
+                    let a_rows = a0.iter().zip(a1).zip(a2).zip(a3);
+                    for (c_p, (((&x0, &x1), &x2), &x3)) in c.iter_mut().zip(a_rows) {
+                        *c_p = *c_p + x0 * b0 + x1 * b1 + x2 * b2 + x3 * b3;
+                    }
+                }
+                let rest = rows.remainder().chunks_exact(k);
+                for (a_r, &b_r) in rest.zip(samples.remainder()) {
+                    sum += b_r;
+                    for (c_p, &a_rp) in c.iter_mut().zip(a_r) {
+                        *c_p += a_rp * b_r;
+                    }
+                }
+                sum
+            },
+        )
     }
 
     /// `C = A·Bᵀ` for `A` (n × m) and `B` (k × m), giving n × k, without building `Bᵀ`.
@@ -578,12 +606,7 @@ impl Matrix {
                 .zip(c.data.chunks_mut(ROW_BLOCK * k));
             for (block, (a_rows, c_rows)) in blocks.enumerate() {
                 if m == 1 {
-                    // One column: C[i,j] = A[i,0]·B[j,0], an outer product, written as such.
-                    for (c_row, &a_i) in c_rows.chunks_exact_mut(k).zip(a_rows) {
-                        for (c_ij, &b_j) in c_row.iter_mut().zip(&b.data) {
-                            *c_ij = a_i * b_j;
-                        }
-                    }
+                    outer_product(a_rows, &b.data, c_rows);
                 } else if in_order {
                     product_in_tiles(a_rows, m, &b_t.data, k, None, c_rows);
                 } else {
@@ -1093,6 +1116,35 @@ fn transposed_tile<const MR: usize, const NR: usize, const SUMS: bool>(
     if SUMS {
         column_sums[j0..j0 + NR].copy_from_slice(&sums);
     }
+}
+
+/// `C[i,j] ← a[i]·b[j]`, the outer product of two columns (`C` is a.len() × b.len()): what
+/// `A·Bᵀ` is when `A` and `B` have one column, `dX = dZ·Wᵀ` for a layer with one output.
+///
+/// Each row of `C` is `b` scaled by one number. Written as a plain loop over a row of unknown
+/// length (10 or 20), the compiler emitted scalar code with a loop's bookkeeping per entry;
+/// blocks of 8 entries, a size known when compiling, become vector instructions (on the widest
+/// vectors, through `gemm::wide`). One product per entry either way, so the same bits.
+fn outer_product(a: &[f64], b: &[f64], c: &mut [f64]) {
+    gemm::wide(
+        #[inline(always)]
+        || {
+            for (c_row, &a_i) in c.chunks_exact_mut(b.len()).zip(a) {
+                let mut c8 = c_row.chunks_exact_mut(8);
+                let mut b8 = b.chunks_exact(8);
+                for (c_block, b_block) in (&mut c8).zip(&mut b8) {
+                    let c_block: &mut [f64; 8] = c_block.try_into().expect("8 entries");
+                    let b_block: &[f64; 8] = b_block.try_into().expect("8 entries");
+                    for (c_ij, &b_j) in c_block.iter_mut().zip(b_block) {
+                        *c_ij = a_i * b_j;
+                    }
+                }
+                for (c_ij, &b_j) in c8.into_remainder().iter_mut().zip(b8.remainder()) {
+                    *c_ij = a_i * b_j;
+                }
+            }
+        },
+    )
 }
 
 thread_local! {
