@@ -23,6 +23,19 @@
 //! backward   dX = dZ·Wᵀ      (n × m)·(m × k) → n × k     Matrix::matmul_t  (no transpose is built)
 //! ```
 //!
+//! The products of small networks (rows of 10 or 20 numbers, a first layer with one or two
+//! inputs) cost more in loop overhead and memory traffic than in arithmetic, so beside the
+//! simple loops, which stay as the reference, there are faster forms that give the same bits,
+//! each tested against its reference:
+//!
+//! ```text
+//! register tiles        a 4 × 8 block of C summed in registers, read from A and B in place
+//! Z = X·W + b           the bias added to each finished sum       matmul_add_row_into
+//! A = f(X·W + b)        f applied to 64 rows at a time            matmul_add_row_map_into
+//! dW = Xᵀ·dZ, db        Σ_rows dZ summed in the same pass          t_matmul_sum_rows_into
+//! dX = dZ·Wᵀ, then f′   f′ applied to 64 rows at a time            matmul_t_map_into
+//! ```
+//!
 //! Each allocating method (`matmul`, `add`, …) has an `_into` twin that writes into a matrix the
 //! caller already owns. The training loop uses the twins so that, after the first step, it never
 //! asks the allocator for memory.
@@ -441,8 +454,8 @@ impl Matrix {
     /// samples in that same order r = 0, 1, 2, …, so the bits are the same (tests compare them),
     /// in one of three ways: large products go to `gemm.rs`, which reads `Aᵀ` through swapped
     /// strides; when `B` is a single column, four samples per pass over `C`
-    /// ([`Matrix::t_matmul_four_samples`]); otherwise a register tile of `C` at a time
-    /// ([`transposed_product_in_tiles`]).
+    /// (`t_matmul_four_samples`); otherwise a register tile of `C` at a time
+    /// (`transposed_product_in_tiles`).
     pub fn t_matmul_into(&self, b: &Matrix, c: &mut Matrix) {
         self.assert_same_rows(b, "t_matmul");
         c.resize(self.cols, b.cols);

@@ -23,6 +23,14 @@
 //! Backward writes every gradient afresh each step rather than adding to what was there: in a
 //! stack each value and each parameter is used exactly once, so there is nothing to accumulate
 //! (see `dense.rs` for when `+=` would be needed).
+//!
+//! The loops above run one layer at a time, and [`Network::forward_reference`] and
+//! [`Network::backward_from_output_error_reference`] keep them so. [`Network::forward`] and
+//! the backward passes run a dense layer together with the entry-by-entry activation next to it
+//! (`Z` and `A = f(Z)` forward; `dA = dZ·Wᵀ` and `dZ = dA ⊙ f′(Z)` one layer down backward),
+//! 64 rows at a time, so that a block of rows is used again while it is still in the nearest
+//! cache instead of after a whole matrix has passed. Every value and gradient is still stored,
+//! with the same bits (tests/engine.rs compares them).
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
