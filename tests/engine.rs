@@ -437,3 +437,29 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
         }
     }
 }
+
+#[test]
+fn alternating_batch_sizes_give_the_values_of_a_fresh_network() {
+    // Training with a test set alternates between two row counts; the network keeps a set of
+    // buffers for each. Whatever it kept, a forward pass must give what a fresh network gives.
+    let architecture = Architecture {
+        n_in: 1,
+        hidden: vec![20, 20],
+        activation: Activation::Tanh,
+        n_out: 1,
+        output: Activation::Identity,
+        batch_norm: false,
+        dropout: 0.0,
+    };
+    let mut rng = Rng::new(24);
+    let mut network = Network::mlp(&architecture, &mut Rng::new(1));
+    let fresh = network.clone();
+    let train = Matrix::random_normal(400, 1, 0.0, 2.0, &mut rng); // (400, 1)
+    let test = Matrix::random_normal(100, 1, 0.0, 2.0, &mut rng); // (100, 1)
+    for x in [&train, &test, &train, &test, &test, &train] {
+        network.forward(x, true);
+        let mut reference = fresh.clone();
+        reference.forward(x, true);
+        assert_eq!(network.values(), reference.values(), "{} rows", x.rows());
+    }
+}
