@@ -515,7 +515,55 @@ mod tanh_tests {
 
 #[cfg(test)]
 mod wide_tests {
-    use super::{map_entries, map_wide, sigmoid, tanh};
+    use super::{map_entries, map_wide, sigmoid, tanh, Activation};
+
+    #[test]
+    fn wide_backward_gives_the_bits_of_the_reference_loop_and_of_the_branch() {
+        // dA, Z and A with signed zeros, infinities and NaN among ordinary numbers, 1003 long so
+        // that the vector loops' tails run too.
+        let specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-310,
+        ];
+        let pick = |i: usize, salt: usize| {
+            if (i * 7 + salt).is_multiple_of(5) {
+                specials[(i + salt) % specials.len()]
+            } else {
+                ((i * 37 + salt * 11) % 200) as f64 / 50.0 - 2.0
+            }
+        };
+        let n = 1003;
+        let da: Vec<f64> = (0..n).map(|i| pick(i, 1)).collect();
+        let z: Vec<f64> = (0..n).map(|i| pick(i, 2)).collect();
+        let a: Vec<f64> = (0..n).map(|i| pick(i, 3)).collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for f in [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Swish,
+            Activation::LeakyRelu { slope: 0.01 },
+            Activation::Identity,
+        ] {
+            let (mut wide, mut reference) = (vec![0.0; n], vec![0.0; n]);
+            f.backward_entries(&mut wide, &da, &z, &a);
+            f.backward_entries_reference(&mut reference, &da, &z, &a);
+            assert_eq!(bits(&wide), bits(&reference), "{}", f.name());
+        }
+        // ReLU's derivative as a product gives the bits of the branch it replaced.
+        let mut relu = vec![0.0; n];
+        Activation::Relu.backward_entries(&mut relu, &da, &z, &a);
+        let branch: Vec<f64> = (da.iter().zip(&z))
+            .map(|(&da, &z)| if z > 0.0 { da } else { 0.0 * da })
+            .collect();
+        assert_eq!(bits(&relu), bits(&branch));
+    }
 
     #[test]
     fn wide_vectors_give_the_bits_of_the_reference_loop() {
