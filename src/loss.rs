@@ -180,7 +180,7 @@ fn binary_cross_entropy_term(p: f64, t: f64) -> f64 {
 /// running sum one by one, in the same order and from the same −0.0 start as `Iterator::sum`,
 /// so the bits are those of the reference (a test compares them). A block with a soft target
 /// (neither 0 nor 1) takes the reference's scalar path. For circles' 800 rows the logarithms
-/// fell from about 3 µs per epoch (the system library's `log`) to under 1.
+/// fell from about 3 µs per epoch (the system library's `log`) to about 1.
 fn binary_cross_entropy_sum(y_hat: &[f64], y: &[f64]) -> f64 {
     const BLOCK: usize = 64;
     let mut total = -0.0;
