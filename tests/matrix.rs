@@ -217,6 +217,39 @@ fn fused_bias_and_column_sums_give_the_bits_of_the_two_steps() {
 }
 
 #[test]
+fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
+    // A·Bᵀ with one column is C[i,j] = A[i,0]·B[j,0], one product per entry (no sum, so no
+    // 0 + in front: −0·… stays −0), for row counts and widths either side of the blocks.
+    let mut rng = Rng::new(13);
+    for (n, k) in [
+        (800, 10),
+        (400, 20),
+        (7, 5),
+        (5, 1),
+        (1, 9),
+        (13, 17),
+        (3, 0),
+        (0, 3),
+    ] {
+        let mut a = Matrix::random_normal(n, 1, 0.0, 1.0, &mut rng); // (n, 1)
+        let b = Matrix::random_normal(k, 1, 0.0, 1.0, &mut rng); // (k, 1)
+        if n > 2 {
+            a.set(1, 0, -0.0);
+            a.set(2, 0, f64::NAN);
+        }
+        let mut c = stale();
+        a.matmul_t_into(&b, &mut c);
+        assert_eq!(c.shape(), (n, k));
+        for i in 0..n {
+            for j in 0..k {
+                let want = a.get(i, 0) * b.get(j, 0);
+                assert_eq!(c.get(i, j).to_bits(), want.to_bits(), "{n}×{k}: ({i}, {j})");
+            }
+        }
+    }
+}
+
+#[test]
 fn fused_bias_keeps_the_sign_of_zero_and_nan() {
     // A sum of −0.0 products is −0.0 in both forms only if the fused form adds the bias to the
     // finished sum, as the two steps do; NaN and infinities travel the same way.
