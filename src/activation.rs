@@ -160,17 +160,40 @@ impl Activation {
                     softmax_row(z.row(i), a.row_mut(i));
                 }
             }
-            Activation::Sigmoid => map_wide(z.as_slice(), a.as_mut_slice(), sigmoid),
-            Activation::Tanh => map_wide(z.as_slice(), a.as_mut_slice(), tanh),
+            _ => self.forward_entries(z.as_slice(), a.as_mut_slice()),
+        }
+    }
+
+    /// Whether `f` works entry by entry (every activation but softmax), so that it can be
+    /// applied to any run of entries ([`Activation::forward_entries`]).
+    pub fn is_entrywise(&self) -> bool {
+        !matches!(self, Activation::Softmax)
+    }
+
+    /// `a[i] ← f(z[i])` for every entry of two slices of the same length, for an entry-by-entry
+    /// activation: what [`Activation::forward`] does to a whole matrix, applied to a part of one
+    /// (`Dense::forward_activated` applies it to blocks of rows).
+    ///
+    /// # Panics
+    /// For softmax, or if the slices differ in length.
+    pub fn forward_entries(&self, z: &[f64], a: &mut [f64]) {
+        assert_eq!(
+            z.len(),
+            a.len(),
+            "{} forward: Z has {} entries but A has {}",
+            self.name(),
+            z.len(),
+            a.len()
+        );
+        match *self {
+            Activation::Softmax => panic!("softmax works on whole rows; use Activation::forward"),
+            Activation::Sigmoid => map_wide(z, a, sigmoid),
+            Activation::Tanh => map_wide(z, a, tanh),
             // ReLU gets its own loop (rather than `value` per entry) so that it compiles to a
             // vector max instead of a call and a match per number.
-            Activation::Relu => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
-                    *a = z.max(0.0);
-                }
-            }
+            Activation::Relu => map_wide(z, a, |z| z.max(0.0)),
             _ => {
-                for (a, &z) in a.as_mut_slice().iter_mut().zip(z.as_slice()) {
+                for (a, &z) in a.iter_mut().zip(z) {
                     *a = self.value(z);
                 }
             }
@@ -210,23 +233,63 @@ impl Activation {
                     }
                 }
             }
+            _ => self.backward_entries(dz_out, da, z.as_slice(), a.as_slice()),
+        }
+    }
+
+    /// `dz[i] ← da[i]·f′(z[i])` for an entry-by-entry activation, on runs of entries of the
+    /// same length (`a[i] = f(z[i])` is passed too, see [`Activation::backward`]): what
+    /// `backward` does to whole matrices, applied to a part of them (`Dense::backward_activated`
+    /// applies it to blocks of rows).
+    ///
+    /// # Panics
+    /// For softmax, or if the slices differ in length.
+    pub fn backward_entries(&self, dz: &mut [f64], da: &[f64], z: &[f64], a: &[f64]) {
+        assert!(
+            da.len() == dz.len() && z.len() == dz.len() && a.len() == dz.len(),
+            "{} backward: dZ, dA, Z and A have {}, {}, {} and {} entries",
+            self.name(),
+            dz.len(),
+            da.len(),
+            z.len(),
+            a.len()
+        );
+        if *self == Activation::Softmax {
+            panic!("softmax's derivative is a Jacobian; use backward");
+        }
+        // On the widest vectors (`gemm::wide`, as `map_wide`): a few operations per entry, so
+        // what the wider vectors save is loop overhead; the same operations, the same bits.
+        crate::gemm::wide(
+            #[inline(always)]
+            || self.backward_entries_reference(dz, da, z, a),
+        )
+    }
+
+    /// The loops of [`Activation::backward_entries`], compiled for the baseline.
+    #[inline(always)]
+    fn backward_entries_reference(&self, dz: &mut [f64], da: &[f64], z: &[f64], a: &[f64]) {
+        match *self {
+            Activation::Softmax => panic!("softmax's derivative is a Jacobian; use backward"),
             Activation::Sigmoid => {
-                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                for ((dz, &da), &a) in dz.iter_mut().zip(da).zip(a) {
                     *dz = da * a * (1.0 - a);
                 }
             }
             Activation::Tanh => {
-                for ((dz, &da), &a) in dz_out.iter_mut().zip(da).zip(a.as_slice()) {
+                for ((dz, &da), &a) in dz.iter_mut().zip(da).zip(a) {
                     *dz = da * (1.0 - a * a);
                 }
             }
             Activation::Relu => {
-                for ((dz, &da), &z) in dz_out.iter_mut().zip(da).zip(z.as_slice()) {
-                    *dz = if z > 0.0 { da } else { 0.0 * da };
+                // `if z > 0 { da } else { 0·da }`, written as a product with the derivative
+                // (1 or 0) so that it compiles to vector instructions rather than a branch per
+                // entry; `1·da` is `da` exactly, NaN and −0 included.
+                for ((dz, &da), &z) in dz.iter_mut().zip(da).zip(z) {
+                    *dz = da * if z > 0.0 { 1.0 } else { 0.0 };
                 }
             }
             _ => {
-                for ((dz, &da), &z) in dz_out.iter_mut().zip(da).zip(z.as_slice()) {
+                for ((dz, &da), &z) in dz.iter_mut().zip(da).zip(z) {
                     *dz = da * self.derivative(z);
                 }
             }
@@ -251,7 +314,10 @@ fn map_entries(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
 /// a multiply and an add on its own), so every lane gives the bits the two-lane loop gives; the
 /// test below compares them.
 fn map_wide(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
-    crate::gemm::wide(|| map_entries(z, a, f))
+    crate::gemm::wide(
+        #[inline(always)]
+        || map_entries(z, a, f),
+    )
 }
 
 /// `σ(z) = 1 / (1 + e⁻ᶻ)`, computed without overflow for any z.
@@ -449,7 +515,55 @@ mod tanh_tests {
 
 #[cfg(test)]
 mod wide_tests {
-    use super::{map_entries, map_wide, sigmoid, tanh};
+    use super::{map_entries, map_wide, sigmoid, tanh, Activation};
+
+    #[test]
+    fn wide_backward_gives_the_bits_of_the_reference_loop_and_of_the_branch() {
+        // dA, Z and A with signed zeros, infinities and NaN among ordinary numbers, 1003 long so
+        // that the vector loops' tails run too.
+        let specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-310,
+        ];
+        let pick = |i: usize, salt: usize| {
+            if (i * 7 + salt).is_multiple_of(5) {
+                specials[(i + salt) % specials.len()]
+            } else {
+                ((i * 37 + salt * 11) % 200) as f64 / 50.0 - 2.0
+            }
+        };
+        let n = 1003;
+        let da: Vec<f64> = (0..n).map(|i| pick(i, 1)).collect();
+        let z: Vec<f64> = (0..n).map(|i| pick(i, 2)).collect();
+        let a: Vec<f64> = (0..n).map(|i| pick(i, 3)).collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for f in [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Swish,
+            Activation::LeakyRelu { slope: 0.01 },
+            Activation::Identity,
+        ] {
+            let (mut wide, mut reference) = (vec![0.0; n], vec![0.0; n]);
+            f.backward_entries(&mut wide, &da, &z, &a);
+            f.backward_entries_reference(&mut reference, &da, &z, &a);
+            assert_eq!(bits(&wide), bits(&reference), "{}", f.name());
+        }
+        // ReLU's derivative as a product gives the bits of the branch it replaced.
+        let mut relu = vec![0.0; n];
+        Activation::Relu.backward_entries(&mut relu, &da, &z, &a);
+        let branch: Vec<f64> = (da.iter().zip(&z))
+            .map(|(&da, &z)| if z > 0.0 { da } else { 0.0 * da })
+            .collect();
+        assert_eq!(bits(&relu), bits(&branch));
+    }
 
     #[test]
     fn wide_vectors_give_the_bits_of_the_reference_loop() {

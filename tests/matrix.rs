@@ -10,7 +10,7 @@
 //!   within a rounding bound: `|C − C_naive| ≤ 4·k·ε·(|A|·|B|)` entry by entry, the standard
 //!   error bound of a length-k dot product (Higham, *Accuracy and Stability*, §3.1), with slack.
 
-use backprop::matrix::Matrix;
+use backprop::matrix::{Matrix, BLOCKED_THRESHOLD};
 use backprop::rng::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -127,6 +127,161 @@ fn products_of_random_reals_agree_with_the_naive_product() {
         let mut c = stale();
         a.matmul_t_into(&w, &mut c);
         assert_close_to_naive(&c, &a, &wt, "matmul_t_into");
+    }
+}
+
+/// The bits of every entry, to compare two computations exactly (NaN included).
+fn bits(m: &Matrix) -> Vec<u64> {
+    m.as_slice().iter().map(|x| x.to_bits()).collect()
+}
+
+/// The shapes of small networks' layers (circles 2 → 10 → 1, sine 1 → 20 → 20 → 1, their
+/// transposes in backward) and others either side of the register tiles' edges (8, 4, 2 and 1
+/// columns; 4 rows), all below the size where `gemm.rs` and its fused multiply-adds take over.
+const SMALL_SHAPES: [(usize, usize, usize); 16] = [
+    (800, 2, 10),
+    (800, 10, 1),
+    (400, 1, 20),
+    (400, 20, 20),
+    (400, 20, 1),
+    (803, 3, 7),
+    (5, 9, 17),
+    (13, 20, 1),
+    (1, 1, 1),
+    (7, 1, 5),
+    (3, 17, 2),
+    (6, 5, 15),
+    (9, 16, 24),
+    (2, 0, 3),
+    (0, 3, 4),
+    (65, 33, 17),
+];
+
+#[test]
+fn register_tiles_give_the_bits_of_the_naive_product() {
+    // Below gemm.rs's threshold every product sums each entry in the order p = 0, 1, 2, … of the
+    // textbook loop (matmul_t only from BLOCKED_THRESHOLD on, see matrix.rs), so random reals,
+    // whose partial sums all round, must still give exactly the naive product's bits.
+    let mut rng = Rng::new(11);
+    for (n, k, m) in SMALL_SHAPES {
+        let a = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
+        let b = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
+        let want = bits(&a.matmul_naive(&b));
+        let mut c = stale();
+        a.matmul_into(&b, &mut c);
+        assert_eq!(bits(&c), want, "matmul_into {n}×{k}·{k}×{m}");
+        let mut c = stale();
+        a.transpose().t_matmul_into(&b, &mut c);
+        assert_eq!(bits(&c), want, "t_matmul_into ({k}×{n})ᵀ·{k}×{m}");
+        let ordered_sums = n >= 4 && k >= 4 && m >= 4 && n * k * m >= BLOCKED_THRESHOLD;
+        if ordered_sums {
+            let mut c = stale();
+            a.matmul_t_into(&b.transpose(), &mut c);
+            assert_eq!(bits(&c), want, "matmul_t_into {n}×{k}·({m}×{k})ᵀ");
+        }
+    }
+}
+
+#[test]
+fn fused_bias_and_column_sums_give_the_bits_of_the_two_steps() {
+    // Z = X·W + b in one pass against matmul then add_row; dW = Xᵀ·dZ with db = Σ_rows dZ in one
+    // pass against t_matmul then sum_rows. Also on shapes large enough for gemm.rs, where the
+    // fused forms fall back to the two steps.
+    let mut rng = Rng::new(12);
+    let mut shapes = SMALL_SHAPES.to_vec();
+    shapes.extend([(100, 70, 64), (300, 64, 1), (70, 100, 130)]);
+    for (n, k, m) in shapes {
+        let x = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
+        let w = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
+        let b = Matrix::random_normal(1, m, 0.0, 1.0, &mut rng); // (1, m)
+        let mut two_steps = stale();
+        x.matmul_into(&w, &mut two_steps);
+        two_steps.add_row_in_place(&b);
+        let mut fused = stale();
+        x.matmul_add_row_into(&w, &b, &mut fused);
+        assert_eq!(
+            bits(&fused),
+            bits(&two_steps),
+            "X·W + b for {n}×{k}·{k}×{m}"
+        );
+
+        let dz = Matrix::random_normal(n, m, 0.0, 1.0, &mut rng); // (n, m)
+        let (mut dw, mut db) = (stale(), stale());
+        x.t_matmul_into(&dz, &mut dw);
+        dz.sum_rows_into(&mut db);
+        let (mut fused_dw, mut fused_db) = (stale(), stale());
+        x.t_matmul_sum_rows_into(&dz, &mut fused_dw, &mut fused_db);
+        assert_eq!(bits(&fused_dw), bits(&dw), "Xᵀ·dZ for {n}×{k} and {n}×{m}");
+        assert_eq!(bits(&fused_db), bits(&db), "Σ_rows dZ for {n}×{m}");
+    }
+}
+
+#[test]
+fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
+    // A·Bᵀ with one column is C[i,j] = A[i,0]·B[j,0], one product per entry (no sum, so no
+    // 0 + in front: −0·… stays −0), for row counts and widths either side of the blocks.
+    let mut rng = Rng::new(13);
+    for (n, k) in [
+        (800, 10),
+        (400, 20),
+        (7, 5),
+        (5, 1),
+        (1, 9),
+        (13, 17),
+        (3, 0),
+        (0, 3),
+    ] {
+        let mut a = Matrix::random_normal(n, 1, 0.0, 1.0, &mut rng); // (n, 1)
+        let b = Matrix::random_normal(k, 1, 0.0, 1.0, &mut rng); // (k, 1)
+        if n > 2 {
+            a.set(1, 0, -0.0);
+            a.set(2, 0, f64::NAN);
+        }
+        let mut c = stale();
+        a.matmul_t_into(&b, &mut c);
+        assert_eq!(c.shape(), (n, k));
+        for i in 0..n {
+            for j in 0..k {
+                let want = a.get(i, 0) * b.get(j, 0);
+                assert_eq!(c.get(i, j).to_bits(), want.to_bits(), "{n}×{k}: ({i}, {j})");
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_bias_keeps_the_sign_of_zero_and_nan() {
+    // A sum of −0.0 products is −0.0 in both forms only if the fused form adds the bias to the
+    // finished sum, as the two steps do; NaN and infinities travel the same way.
+    let x = Matrix::from_rows(&[
+        [-0.0, 1.0],
+        [f64::NAN, 0.0],
+        [f64::INFINITY, 1.0],
+        [0.0, -0.0],
+    ]);
+    for (w, b) in [
+        (
+            Matrix::from_rows(&[[1.0], [-0.0]]),
+            Matrix::from_rows(&[[-0.0]]),
+        ),
+        (
+            Matrix::from_rows(&[[1.0, -2.0, 0.0], [-0.0, 0.0, 3.0]]),
+            Matrix::from_rows(&[[-0.0, 0.0, f64::NEG_INFINITY]]),
+        ),
+    ] {
+        let mut two_steps = x.matmul(&w);
+        two_steps.add_row_in_place(&b);
+        let mut fused = stale();
+        x.matmul_add_row_into(&w, &b, &mut fused);
+        assert_eq!(bits(&fused), bits(&two_steps), "W {:?}", w.shape());
+        let mut product = stale();
+        x.matmul_into(&w, &mut product);
+        assert_eq!(
+            bits(&product),
+            bits(&x.matmul_naive(&w)),
+            "W {:?}",
+            w.shape()
+        );
     }
 }
 
