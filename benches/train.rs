@@ -22,14 +22,17 @@
 //!
 //! ```text
 //! circles+test  train::train with the task's test rows, evaluated every epoch (loss and metric),
-//!               as `cargo run -- train --task circles` runs it
+//!               as `cargo run -- train circles` runs it
 //! circles step  the bare step: forward, loss, output error, backward, optimizer step, nothing
 //!               else (no metric, no norms, no record); this is what the NumPy and PyTorch
 //!               loops in benches/compare do, so it is the row compared with them
-//! ``` Allocations are counted in steady state: those of a run of 2E epochs minus
-//! those of a run of E epochs, divided by E, so the buffers the first step sets up do not count.
-//! Each epoch's record (`EpochStats`) holds three `Vec`s of per-layer norms, which is the small
-//! constant the count shows; the steps themselves allocate nothing.
+//! ```
+//!
+//! Allocations are counted in steady state: those of a run of 2E epochs minus those of a run of
+//! E epochs, divided by E, so the buffers the first step sets up do not count. Each epoch's
+//! record (`EpochStats`) holds three `Vec`s of per-layer norms, which is the small constant the
+//! count shows; the steps themselves allocate nothing (the `shards=8 threads=2` rows also count
+//! what starting parallel.rs's worker threads allocates, every step).
 //!
 //! Extra words on the command line filter the cases: `cargo bench --bench train -- digits`.
 
@@ -151,7 +154,7 @@ impl Case {
     }
 }
 
-/// The task's (training, test) rows, split as `cargo run -- train --task NAME` splits them.
+/// The task's (training, test) rows, split as `cargo run -- train NAME` splits them.
 fn task_data(name: &str) -> (Dataset, Option<Dataset>) {
     let spec = tasks::find(name).expect("a task of tasks.rs");
     let options = RunOptions::for_task(&spec);

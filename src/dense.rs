@@ -147,6 +147,13 @@ impl Dense {
         self.n_in() * self.n_out() + self.n_out()
     }
 
+    /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
+    /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
+    pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {
+        x.matmul_into(&self.w, z);
+        z.add_row_in_place(&self.b);
+    }
+
     /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
     /// needs `X`, which the network keeps.
     ///
@@ -176,11 +183,22 @@ impl Dense {
         x.matmul_add_row_map_into(&self.w, &self.b, z, a, |z, a| f.forward_entries(z, a));
     }
 
-    /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
-    /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
-    pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {
-        x.matmul_into(&self.w, z);
-        z.add_row_in_place(&self.b);
+    /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
+    /// to read first, and the reference the tests hold `backward` to, bit for bit.
+    ///
+    /// # Panics
+    /// As [`Dense::backward`].
+    pub fn backward_reference(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+        self.assert_backward_shapes(dz, x);
+        // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
+        // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
+        x.t_matmul_into(dz, &mut self.dw);
+        // b[j] is added to every row, so db[j] = Σ_i dZ[i,j] (1 × n_out).
+        dz.sum_rows_into(&mut self.db);
+        // X[i,p] reaches every Z[i,j] through W[p,j], so dX[i,p] = Σ_j dZ[i,j]·W[p,j]: dX = dZ·Wᵀ.
+        if let Some(dx) = dx {
+            dz.matmul_t_into(&self.w, dx);
+        }
     }
 
     /// Stores `dW = Xᵀ·dZ` and `db = Σ_rows dZ`, and writes `dX = dZ·Wᵀ` when `dx` is given (the
@@ -239,24 +257,6 @@ impl Dense {
             let (z, a) = (&z[entries.clone()], &a[entries.clone()]);
             f.backward_entries(&mut dz_below[entries], da_rows, z, a);
         });
-    }
-
-    /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
-    /// to read first, and the reference the tests hold `backward` to, bit for bit.
-    ///
-    /// # Panics
-    /// As [`Dense::backward`].
-    pub fn backward_reference(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
-        self.assert_backward_shapes(dz, x);
-        // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
-        // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
-        x.t_matmul_into(dz, &mut self.dw);
-        // b[j] is added to every row, so db[j] = Σ_i dZ[i,j] (1 × n_out).
-        dz.sum_rows_into(&mut self.db);
-        // X[i,p] reaches every Z[i,j] through W[p,j], so dX[i,p] = Σ_j dZ[i,j]·W[p,j]: dX = dZ·Wᵀ.
-        if let Some(dx) = dx {
-            dz.matmul_t_into(&self.w, dx);
-        }
     }
 
     fn assert_backward_shapes(&self, dz: &Matrix, x: &Matrix) {

@@ -304,8 +304,9 @@ fn has_avx512() -> bool {
 }
 
 /// Runs `f` compiled for the widest vectors this processor has (AVX-512, else AVX2, else the
-/// baseline), for the element-wise loops of `activation.rs` whose arithmetic is long enough for
-/// the width to matter (the exponentials of tanh and the sigmoid).
+/// baseline): the element-wise loops of `activation.rs` and `loss.rs` (the exponentials of tanh
+/// and the sigmoid, the logarithm of cross-entropy) and the small register-tiled products of
+/// `matrix.rs`.
 ///
 /// Compiled for the baseline, a loop handles two numbers per instruction. Called through here,
 /// the same loop is compiled a second and third time inside functions marked
@@ -313,8 +314,9 @@ fn has_avx512() -> bool {
 /// compiler can inline (the callers mark their loop functions `#[inline(always)]`); what it
 /// computes cannot change, only its speed: a vector lane does exactly the `+ − × ÷` a scalar
 /// does, and Rust never fuses a multiply and an add by itself (no FMA is enabled here anyway).
-/// (The thin products of `matrix.rs` were tried here too and gained nothing measurable: with rows
-/// of 10 numbers the loop's overhead, not the arithmetic, is their cost.)
+/// The closure must be marked `#[inline(always)]` (`gemm::wide(#[inline(always)] || …)`): without
+/// that the compiler may keep it as a separate function built for the baseline, and the wide
+/// version then gains nothing.
 #[inline(always)]
 pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
