@@ -315,6 +315,13 @@ impl Network {
     /// # Panics
     /// If the network does not end with an activation, or `dz` is not the shape of the last `Z`.
     pub fn backward_from_output_error(&mut self, dz: &Matrix) {
+        let start = self.seed_output_error(dz);
+        self.backward_from(start);
+    }
+
+    /// Stores the output error `dZ` as the gradient below the output activation and returns that
+    /// activation's index, where backward starts.
+    fn seed_output_error(&mut self, dz: &Matrix) -> usize {
         let last = self.layers.len();
         assert!(
             matches!(self.layers[last - 1], Layer::Activation(_)),
@@ -322,7 +329,7 @@ impl Network {
         );
         self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
         self.gradients[last - 1].copy_from(dz);
-        self.backward_from(last - 1);
+        last - 1
     }
 
     /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`.
@@ -368,14 +375,8 @@ impl Network {
     /// # Panics
     /// As [`Network::backward_from_output_error`].
     pub fn backward_from_output_error_reference(&mut self, dz: &Matrix) {
-        let last = self.layers.len();
-        assert!(
-            matches!(self.layers[last - 1], Layer::Activation(_)),
-            "backward_from_output_error: the network must end with an activation"
-        );
-        self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
-        self.gradients[last - 1].copy_from(dz);
-        self.backward_from_reference(last - 1);
+        let start = self.seed_output_error(dz);
+        self.backward_from_reference(start);
     }
 
     /// Runs `layers[start − 1], …, layers[0]` backward one at a time.

@@ -318,49 +318,49 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
     }
 }
 
+/// Networks for the fused-pass tests, each with a number of rows: circles' and sine's default
+/// shapes, softmax after Swish, and a digits-sized stack with Leaky ReLU.
+fn fused_cases() -> Vec<(usize, Architecture)> {
+    let mlp = |n_in, hidden: &[usize], activation, n_out, output| Architecture {
+        n_in,
+        hidden: hidden.to_vec(),
+        activation,
+        n_out,
+        output,
+        batch_norm: false,
+        dropout: 0.0,
+    };
+    vec![
+        (800, mlp(2, &[10], Activation::Relu, 1, Activation::Sigmoid)),
+        (
+            400,
+            mlp(1, &[20, 20], Activation::Tanh, 1, Activation::Identity),
+        ),
+        (
+            130,
+            mlp(5, &[7, 3], Activation::Swish, 4, Activation::Softmax),
+        ),
+        (
+            65,
+            mlp(
+                64,
+                &[128, 64],
+                Activation::LeakyRelu { slope: 0.01 },
+                10,
+                Activation::Softmax,
+            ),
+        ),
+    ]
+}
+
 #[test]
 fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
     // `Network::forward` runs each dense layer and the activation after it in one pass over
     // blocks of rows; `forward_reference` runs the stack one layer at a time.
     let mut rng = Rng::new(22);
-    for (n, n_in, hidden, activation, n_out, output) in [
-        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
-        (
-            400,
-            1,
-            vec![20, 20],
-            Activation::Tanh,
-            1,
-            Activation::Identity,
-        ),
-        (
-            130,
-            5,
-            vec![7, 3],
-            Activation::Swish,
-            4,
-            Activation::Softmax,
-        ),
-        (
-            65,
-            64,
-            vec![128, 64],
-            Activation::LeakyRelu { slope: 0.01 },
-            10,
-            Activation::Softmax,
-        ),
-    ] {
-        let architecture = Architecture {
-            n_in,
-            hidden,
-            activation,
-            n_out,
-            output,
-            batch_norm: false,
-            dropout: 0.0,
-        };
+    for (n, architecture) in fused_cases() {
         let mut network = Network::mlp(&architecture, &mut rng);
-        let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
+        let x = Matrix::random_normal(n, architecture.n_in, 0.0, 2.0, &mut rng); // (n, n_in)
         let bits = |values: &[Matrix]| -> Vec<Vec<u64>> {
             let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
             values.iter().map(entries).collect()
@@ -377,43 +377,9 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
     // `backward_from_output_error` runs each dense layer together with the activation below it;
     // the reference runs one layer at a time. Every gradient and every dW, db must agree.
     let mut rng = Rng::new(23);
-    for (n, n_in, hidden, activation, n_out, output) in [
-        (800, 2, vec![10], Activation::Relu, 1, Activation::Sigmoid),
-        (
-            400,
-            1,
-            vec![20, 20],
-            Activation::Tanh,
-            1,
-            Activation::Identity,
-        ),
-        (
-            130,
-            5,
-            vec![7, 3],
-            Activation::Swish,
-            4,
-            Activation::Softmax,
-        ),
-        (
-            65,
-            64,
-            vec![128, 64],
-            Activation::LeakyRelu { slope: 0.01 },
-            10,
-            Activation::Softmax,
-        ),
-    ] {
+    for (n, architecture) in fused_cases() {
+        let (n_in, n_out) = (architecture.n_in, architecture.n_out);
         for input_gradient in [false, true] {
-            let architecture = Architecture {
-                n_in,
-                hidden: hidden.clone(),
-                activation,
-                n_out,
-                output,
-                batch_norm: false,
-                dropout: 0.0,
-            };
             let mut network = Network::mlp(&architecture, &mut rng);
             network.input_gradient = input_gradient;
             let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
