@@ -249,13 +249,12 @@ impl Dense {
             f.name()
         );
         x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
-        dz_below.resize(x.rows(), x.cols());
         let width = x.cols();
-        let (z, a, dz_below) = (z.as_slice(), x.as_slice(), dz_below.as_mut_slice());
-        dz.matmul_t_map_into(&self.w, da, |first_row, da_rows| {
+        let (z, a) = (z.as_slice(), x.as_slice());
+        dz.matmul_t_map_into(&self.w, da, dz_below, |first_row, da_rows, dz_rows| {
             let entries = first_row * width..first_row * width + da_rows.len();
-            let (z, a) = (&z[entries.clone()], &a[entries.clone()]);
-            f.backward_entries(&mut dz_below[entries], da_rows, z, a);
+            let (z, a) = (&z[entries.clone()], &a[entries]);
+            f.backward_entries(dz_rows, da_rows, z, a);
         });
     }
 

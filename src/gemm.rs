@@ -353,6 +353,26 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
 /// # Panics
 /// If `A.cols ≠ B.rows` or `c` has the wrong length.
 pub fn gemm(a: View, b: View, c: &mut [f64]) {
+    gemm_map(a, b, c, &mut [], &|_, _, _| {});
+}
+
+/// What [`gemm_map`] calls on each block of finished rows of `C`: `(first_row, c_rows, d_rows)`.
+pub type Finish<'f> = &'f (dyn Fn(usize, &mut [f64], &mut [f64]) + Sync);
+
+/// [`gemm`], then `finish(first_row, c_rows, d_rows)` on each block of rows of `C` as soon as
+/// the block is finished (at most `MC` = 120 rows), with the same rows of `D` (a second matrix
+/// of `C`'s shape, or empty, when `d_rows` is empty too).
+///
+/// This is how the dense layer runs its bias and activation (`Z ← Z + b`, `A ← f(Z)`) and the
+/// activation's backward (`dZ ← dA ⊙ f′(Z)`) on large products: the reference is the whole
+/// product, then one pass over all of `C` on the calling thread. Here each block is finished
+/// while it is still in the nearest caches, by the thread that computed it, so the element-wise
+/// work is shared between the threads too. `finish` sees each entry of `C` complete, so the bits
+/// are those of the product followed by the pass (tests/gemm.rs and tests/engine.rs check it).
+///
+/// # Panics
+/// As [`gemm`], or if `d` is neither empty nor as long as `c`.
+pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: Finish) {
     let kernel = Kernel::for_size(a.rows, a.cols, b.cols);
     let size = a.rows.saturating_mul(a.cols).saturating_mul(b.cols);
     let threads = if size >= THREADS_THRESHOLD {
@@ -360,7 +380,7 @@ pub fn gemm(a: View, b: View, c: &mut [f64]) {
     } else {
         1
     };
-    gemm_threaded(kernel, threads, a, b, c);
+    gemm_threaded_map(kernel, threads, (a, b), (c, d), finish);
 }
 
 /// `C ← A·B` with a chosen kernel, on this thread (the tests and benchmarks compare kernels).
@@ -378,6 +398,24 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
 /// # Panics
 /// If the shapes disagree, `threads` is 0, or the kernel is not available on this processor.
 pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [f64]) {
+    gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), &|_, _, _| {});
+}
+
+/// [`gemm_threaded`] with [`gemm_map`]'s `finish` on each block of rows, by the thread that
+/// computed it.
+fn gemm_threaded_map(
+    kernel: Kernel,
+    threads: usize,
+    (a, b): (View, View),
+    (c, d): (&mut [f64], &mut [f64]),
+    finish: Finish,
+) {
+    assert!(
+        d.is_empty() || d.len() == c.len(),
+        "gemm_map: D holds {} numbers, C {} (D must be empty or C's shape)",
+        d.len(),
+        c.len()
+    );
     assert!(
         a.cols == b.rows && c.len() == a.rows * b.cols,
         "gemm: A is {}×{}, B is {}×{} and C holds {} numbers (needs A.cols = B.rows and {})",
@@ -400,11 +438,11 @@ pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [
         kernel.name()
     );
     if a.rows == 0 || b.cols == 0 {
-        return;
+        return finish(0, c, d);
     }
     if a.cols == 0 {
         c.fill(0.0);
-        return;
+        return finish(0, c, d);
     }
     // Blocks of whole MR-row strips, so that cutting adds no partly empty strip.
     let mr = kernel.mr(a.cols, b.cols);
@@ -416,7 +454,7 @@ pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [
             buffers.resize_with(blocks, Default::default);
         }
         if blocks == 1 {
-            return product(kernel, a, b, c, &mut buffers[0]);
+            return product(kernel, (a, b), (c, d, 0), finish, &mut buffers[0]);
         }
         // The blocks are handed out in order from one queue: the first thread to ask gets block
         // 0, the next block 1, …, each with its own rows of C and its own packing buffers.
@@ -426,10 +464,11 @@ pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [
         let queue = Mutex::new(Blocks {
             next: 0,
             c,
+            d,
             buffers: &mut buffers[..blocks],
         });
         let work = || loop {
-            let (rows, c_block, packed) = {
+            let (rows, c_out, packed) = {
                 let mut queue = queue
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -443,13 +482,23 @@ pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [
                 let (c_block, c_rest) =
                     std::mem::take(&mut queue.c).split_at_mut((end - first) * n);
                 queue.c = c_rest;
+                let d_len = if queue.d.is_empty() { 0 } else { c_block.len() };
+                let (d_block, d_rest) = std::mem::take(&mut queue.d).split_at_mut(d_len);
+                queue.d = d_rest;
                 let (packed, rest) = std::mem::take(&mut queue.buffers)
                     .split_first_mut()
                     .expect("a pair of buffers per block");
                 queue.buffers = rest;
-                (first..end, c_block, packed)
+                (first..end, (c_block, d_block), packed)
             };
-            product(kernel, a.row_range(rows), b, c_block, packed);
+            let (first, (c_block, d_block)) = (rows.start, c_out);
+            product(
+                kernel,
+                (a.row_range(rows), b),
+                (c_block, d_block, first),
+                finish,
+                packed,
+            );
         };
         pool::run(blocks - 1, &work);
     });
@@ -461,26 +510,61 @@ struct Blocks<'c, 'b> {
     next: usize,
     /// The rows of C not yet handed out.
     c: &'c mut [f64],
+    /// The same rows of D (empty if D is).
+    d: &'c mut [f64],
     /// Packing buffers not yet handed out, one pair per block.
     buffers: &'b mut [(Vec<f64>, Vec<f64>)],
 }
 
-/// `C ← A·B` on this thread with the given kernel (already checked to exist) and buffers.
-fn product(kernel: Kernel, a: View, b: View, c: &mut [f64], packed: &mut (Vec<f64>, Vec<f64>)) {
+/// `C ← A·B` on this thread with the given kernel (already checked to exist) and buffers, then
+/// `finish` on each block of finished rows; `C` and `D` are the rows from `first` on of the
+/// whole product's.
+fn product(
+    kernel: Kernel,
+    (a, b): (View, View),
+    (c, d, first): (&mut [f64], &mut [f64], usize),
+    finish: Finish,
+    packed: &mut (Vec<f64>, Vec<f64>),
+) {
     let (packed_a, packed_b) = packed;
+    let n = b.cols;
+    let mut finished = |i0: usize, c_rows: &mut [f64]| {
+        let d_rows = match d.is_empty() {
+            true => &mut [],
+            false => &mut d[i0 * n..i0 * n + c_rows.len()],
+        };
+        finish(first + i0, c_rows, d_rows);
+    };
+    let done: Done = &mut finished;
     match kernel {
-        Kernel::Portable => blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b),
+        Kernel::Portable => {
+            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, (packed_a, packed_b), done)
+        }
         // SAFETY: each function is compiled for the instruction sets its attribute names;
         // `gemm_threaded` has checked that this processor has them, so every instruction in it
         // exists here.
         Kernel::Avx512Fma => unsafe {
-            gemm_avx512_fma(wide_tile(a.cols, b.cols), a, b, c, packed_a, packed_b)
+            gemm_avx512_fma(
+                wide_tile(a.cols, b.cols),
+                a,
+                b,
+                c,
+                (packed_a, packed_b),
+                done,
+            )
         },
         Kernel::Avx2 | Kernel::Avx2Fma => unsafe {
-            gemm_avx2(kernel.fused(), a, b, c, packed_a, packed_b)
+            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done)
         },
     }
 }
+
+/// The packing buffers of one product, for `A` and for `B`.
+type Buffers<'p> = (&'p mut Vec<f64>, &'p mut Vec<f64>);
+
+/// What `blocked` calls on each block of finished rows: `(first_row, c_rows)`, rows counted
+/// from the start of its `C`.
+type Done<'f> = &'f mut dyn FnMut(usize, &mut [f64]);
 
 thread_local! {
     /// The packing buffers (one pair per block of a threaded product), reused by every product
@@ -495,18 +579,11 @@ thread_local! {
 /// The processor must have AVX2 and FMA (`is_x86_feature_detected!`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_avx2(
-    fma: bool,
-    a: View,
-    b: View,
-    c: &mut [f64],
-    packed_a: &mut Vec<f64>,
-    packed_b: &mut Vec<f64>,
-) {
+unsafe fn gemm_avx2(fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
     if fma {
-        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed_a, packed_b)
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done)
     } else {
-        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed_a, packed_b)
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done)
     }
 }
 
@@ -525,13 +602,13 @@ unsafe fn gemm_avx512_fma(
     a: View,
     b: View,
     c: &mut [f64],
-    packed_a: &mut Vec<f64>,
-    packed_b: &mut Vec<f64>,
+    packed: Buffers,
+    done: Done,
 ) {
     if wide {
-        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed_a, packed_b)
+        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done)
     } else {
-        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed_a, packed_b)
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done)
     }
 }
 
@@ -542,23 +619,16 @@ unsafe fn gemm_avx512_fma(
     a: View,
     b: View,
     c: &mut [f64],
-    packed_a: &mut Vec<f64>,
-    packed_b: &mut Vec<f64>,
+    packed: Buffers,
+    done: Done,
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-unsafe fn gemm_avx2(
-    _fma: bool,
-    a: View,
-    b: View,
-    c: &mut [f64],
-    packed_a: &mut Vec<f64>,
-    packed_b: &mut Vec<f64>,
-) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed_a, packed_b)
+unsafe fn gemm_avx2(_fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
 }
 
 /// The five loops. `#[inline(always)]` so that each caller (the portable function and the AVX2
@@ -568,10 +638,11 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     a: View,
     b: View,
     c: &mut [f64],
-    packed_a: &mut Vec<f64>,
-    packed_b: &mut Vec<f64>,
+    packed: Buffers,
+    done: Done,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (packed_a, packed_b) = packed;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
@@ -593,6 +664,10 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
                         let tile = &mut c[i0 * n + j0..];
                         kernel::<MR, NR, FMA>(a_strip, b_strip, tile, n, rows, cols, pc > 0);
                     }
+                }
+                if pc + kc == k && jc + nc == n {
+                    // The last slice of the sum and the last columns: rows ic.. are finished.
+                    done(ic, &mut c[ic * n..(ic + mc) * n]);
                 }
             }
         }
@@ -957,7 +1032,8 @@ mod tests {
     fn fused<const MR: usize, const NR: usize>(a: View, b: View) -> Vec<u64> {
         let mut c = vec![f64::NAN; a.rows * b.cols];
         let (mut packed_a, mut packed_b) = (Vec::new(), Vec::new());
-        blocked::<MR, NR, true>(a, b, &mut c, &mut packed_a, &mut packed_b);
+        let buffers = (&mut packed_a, &mut packed_b);
+        blocked::<MR, NR, true>(a, b, &mut c, buffers, &mut |_, _| {});
         c.into_iter().map(f64::to_bits).collect()
     }
 

@@ -36,6 +36,10 @@
 //! dX = dZ·Wᵀ, then f′   f′ applied to 64 rows at a time            matmul_t_map_into
 //! ```
 //!
+//! Products large enough for `gemm.rs` do the same with its blocks of up to 120 rows: the bias
+//! and `f` (or `f′`) are applied to each block by the thread that computed it, as soon as it is
+//! finished (`gemm::gemm_map`), so the element-wise work is shared between threads as well.
+//!
 //! Each allocating method (`matmul`, `add`, …) has an `_into` twin that writes into a matrix the
 //! caller already owns. The training loop uses the twins so that, after the first step, it never
 //! asks the allocator for memory.
@@ -291,8 +295,13 @@ impl Matrix {
         if w.cols == 1 {
             self.column_product(w, b.data[0], z);
         } else if packing_pays(self.rows, self.cols, w.cols) {
-            self.matmul_into(w, z);
-            z.add_row_in_place(b);
+            // `gemm.rs` adds the bias to each block of rows of Z as soon as it is finished
+            // (`gemm::gemm_map`), on the thread that computed it: the bits of the product then
+            // `add_row_in_place`, without a second pass over Z on one thread.
+            z.resize(self.rows, w.cols);
+            let bias = &b.data;
+            let add_bias = |_: usize, z_rows: &mut [f64], _: &mut [f64]| add_row(z_rows, bias);
+            gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut [], &add_bias);
         } else {
             z.resize(self.rows, w.cols);
             product_in_tiles(
@@ -355,11 +364,11 @@ impl Matrix {
         b: &Matrix,
         z: &mut Matrix,
         a: &mut Matrix,
-        apply: impl Fn(&[f64], &mut [f64]),
+        apply: impl Fn(&[f64], &mut [f64]) + Sync,
     ) {
         const ROWS: usize = ROW_BLOCK;
         let (k, m) = (self.cols, w.cols);
-        if m == 1 || k == 0 || packing_pays(self.rows, k, m) {
+        if m == 1 || k == 0 {
             self.matmul_add_row_into(w, b, z);
             a.resize(z.rows, z.cols);
             apply(&z.data, &mut a.data);
@@ -375,6 +384,16 @@ impl Matrix {
         );
         z.resize(self.rows, m);
         a.resize(self.rows, m);
+        if packing_pays(self.rows, k, m) {
+            // The bias and f on each block of rows `gemm.rs` finishes, by the thread that
+            // computed it (`gemm::gemm_map`, at most 120 rows, still in its caches).
+            let finish = |_: usize, z_rows: &mut [f64], a_rows: &mut [f64]| {
+                add_row(z_rows, &b.data);
+                apply(z_rows, a_rows);
+            };
+            gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut a.data, &finish);
+            return;
+        }
         let blocks = self.data.chunks(ROWS * k).zip(z.data.chunks_mut(ROWS * m));
         for ((x_rows, z_rows), a_rows) in blocks.zip(a.data.chunks_mut(ROWS * m)) {
             product_in_tiles(x_rows, k, &w.data, m, Some(&b.data), z_rows);
@@ -572,13 +591,15 @@ impl Matrix {
     /// `gemm.rs` (which sums in the order p = 0, 1, … and so may differ from the four partial sums
     /// in the last bits).
     pub fn matmul_t_into(&self, b: &Matrix, c: &mut Matrix) {
-        self.matmul_t_map_into(b, c, |_, _| {});
+        self.matmul_t_finish(b, c, &mut [], |_, _, _| {});
     }
 
-    /// `C ← A·Bᵀ` as [`Matrix::matmul_t_into`], calling `apply(first_row, rows)` on each block
-    /// of [`ROW_BLOCK`] finished rows of `C` (all of them at once for products large enough for
-    /// `gemm.rs`): the dense layer's backward `dX = dZ·Wᵀ` followed by the activation's
-    /// `dZ = dX ⊙ f′(Z)` one layer down, in one pass (`Dense::backward_activated`).
+    /// `C ← A·Bᵀ` as [`Matrix::matmul_t_into`], calling `apply(first_row, c_rows, d_rows)` on
+    /// each block of finished rows of `C` (at most [`ROW_BLOCK`] rows, or 120 when the product
+    /// is large enough for `gemm.rs`, which calls it from the thread that computed the block),
+    /// with the same rows of `D`, which takes `C`'s shape: the dense layer's backward
+    /// `dX = dZ·Wᵀ` followed by the activation's `dZ = dX ⊙ f′(Z)` one layer down, written
+    /// into `D`, in one pass (`Dense::backward_activated`).
     ///
     /// Which loop forms the product is chosen from the shape of the whole product, so each entry
     /// has the bits `matmul_t_into` gives it.
@@ -589,7 +610,20 @@ impl Matrix {
         &self,
         b: &Matrix,
         c: &mut Matrix,
-        mut apply: impl FnMut(usize, &mut [f64]),
+        d: &mut Matrix,
+        apply: impl Fn(usize, &mut [f64], &mut [f64]) + Sync,
+    ) {
+        d.resize(self.rows, b.rows);
+        self.matmul_t_finish(b, c, &mut d.data, apply);
+    }
+
+    /// [`Matrix::matmul_t_map_into`] with `D` given as its numbers, or empty for none.
+    fn matmul_t_finish(
+        &self,
+        b: &Matrix,
+        c: &mut Matrix,
+        d: &mut [f64],
+        apply: impl Fn(usize, &mut [f64], &mut [f64]) + Sync,
     ) {
         assert_eq!(
             self.cols, b.cols,
@@ -600,11 +634,11 @@ impl Matrix {
         c.resize(n, k);
         if k == 0 || m == 0 || packing_pays(n, m, k) {
             if k > 0 && m > 0 {
-                gemm::gemm(self.view(), b.view().t(), &mut c.data);
+                gemm::gemm_map(self.view(), b.view().t(), &mut c.data, d, &apply);
             } else {
                 c.data.fill(0.0);
+                apply(0, &mut c.data, d);
             }
-            apply(0, &mut c.data);
             return;
         }
         // Products that used to go to `gemm.rs`, which sums in the order p = 0, 1, …, go to the
@@ -632,7 +666,12 @@ impl Matrix {
                         }
                     }
                 }
-                apply(block * ROW_BLOCK, c_rows);
+                let first = block * ROW_BLOCK;
+                let d_rows = match d.is_empty() {
+                    true => &mut [],
+                    false => &mut d[first * k..first * k + c_rows.len()],
+                };
+                apply(first, c_rows, d_rows);
             }
         });
     }
@@ -738,11 +777,7 @@ impl Matrix {
             self.data.iter_mut().for_each(|x| *x += bias);
             return;
         }
-        for row in self.data.chunks_exact_mut(self.cols.max(1)) {
-            for (x, &bias) in row.iter_mut().zip(&b.data) {
-                *x += bias;
-            }
-        }
+        add_row(&mut self.data, &b.data);
     }
 
     // ----- Reductions -------------------------------------------------------------------------
@@ -1169,6 +1204,16 @@ thread_local! {
     static TRANSPOSED: std::cell::RefCell<Matrix> = const {
         std::cell::RefCell::new(Matrix { rows: 0, cols: 0, data: Vec::new() })
     };
+}
+
+/// `row ← row + b` for each row of `rows` (rows of `b.len()` numbers), in the order of
+/// [`Matrix::add_row_in_place`] (the same bits): the bias of `Z = X·W + b` on a block of rows.
+fn add_row(rows: &mut [f64], b: &[f64]) {
+    for row in rows.chunks_exact_mut(b.len().max(1)) {
+        for (x, &bias) in row.iter_mut().zip(b) {
+            *x += bias;
+        }
+    }
 }
 
 /// `Σ_p a[p]·b[p]` with four independent partial sums, so additions overlap in the processor.

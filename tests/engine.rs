@@ -4,6 +4,7 @@
 
 use backprop::activation::{sigmoid, softmax_row, Activation};
 use backprop::dense::{Dense, Init};
+use backprop::gemm;
 use backprop::loss::Loss;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
@@ -288,6 +289,7 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
         (400, 1, 20),
         (400, 20, 20),
         (7, 3, 5),
+        (300, 64, 128), // large enough for gemm.rs and its threads
     ] {
         let mut layer = Dense::new(n_in, n_out, Init::Glorot, &mut rng);
         layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
@@ -319,7 +321,9 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
 }
 
 /// Networks for the fused-pass tests, each with a number of rows: circles' and sine's default
-/// shapes, softmax after Swish, and a digits-sized stack with Leaky ReLU.
+/// shapes, softmax after Swish, and digits-sized stacks with Leaky ReLU and ReLU (300 rows are
+/// enough for `gemm.rs` to share the products, and the passes fused into them, between threads;
+/// the tests run the fused passes on 3 threads).
 fn fused_cases() -> Vec<(usize, Architecture)> {
     let mlp = |n_in, hidden: &[usize], activation, n_out, output| Architecture {
         n_in,
@@ -350,6 +354,10 @@ fn fused_cases() -> Vec<(usize, Architecture)> {
                 Activation::Softmax,
             ),
         ),
+        (
+            300,
+            mlp(64, &[128, 64], Activation::Relu, 10, Activation::Softmax),
+        ),
     ]
 }
 
@@ -365,7 +373,7 @@ fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
             let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
             values.iter().map(entries).collect()
         };
-        network.forward(&x, true);
+        gemm::with_threads(3, || network.forward(&x, true));
         let fused = bits(network.values());
         network.forward_reference(&x, true);
         assert_eq!(fused, bits(network.values()), "{}", network.description());
@@ -393,7 +401,7 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
                 gradients.chain(parameters).collect()
             };
             network.forward(&x, true);
-            network.backward_from_output_error(&dz);
+            gemm::with_threads(3, || network.backward_from_output_error(&dz));
             let fused = bits(&network);
             let mut reference = network.clone();
             // Stale gradients in the reference, so that each must be written again.

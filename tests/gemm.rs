@@ -255,6 +255,40 @@ fn threaded_products_give_the_serial_bits() {
 }
 
 #[test]
+fn gemm_map_finishes_every_row_once_with_its_own_rows_of_d() {
+    // `finish` doubles each entry of C and writes C + (its index in C) into D, so an entry
+    // finished twice, or a row of D paired with the wrong rows of C, shows.
+    for (s, &(n, k, m)) in THREADED_SHAPES.iter().enumerate() {
+        let a = random(n, k, 1000 + s as u64);
+        let b = random(k, m, 1100 + s as u64);
+        let product = a.matmul(&b); // (n, m)
+        let finish = |first_row: usize, c_rows: &mut [f64], d_rows: &mut [f64]| {
+            for (i, (c, d)) in c_rows.iter_mut().zip(d_rows.iter_mut()).enumerate() {
+                *d = *c + (first_row * m + i) as f64;
+                *c *= 2.0;
+            }
+        };
+        for threads in [1, 2, 3] {
+            let mut c = Matrix::filled(n, m, f64::NAN);
+            let mut d = Matrix::filled(n, m, f64::NAN);
+            gemm::with_threads(threads, || {
+                gemm::gemm_map(
+                    a.view(),
+                    b.view(),
+                    c.as_mut_slice(),
+                    d.as_mut_slice(),
+                    &finish,
+                )
+            });
+            let what = format!("{n}×{k}·{k}×{m} on {threads} threads");
+            assert_same_bits(&c, &product.map(|x| x * 2.0), &format!("C of {what}"));
+            let indices = Matrix::from_vec(n, m, (0..n * m).map(|i| i as f64).collect());
+            assert_same_bits(&d, &product.add(&indices), &format!("D of {what}"));
+        }
+    }
+}
+
+#[test]
 fn the_default_product_gives_the_same_bits_on_any_number_of_threads() {
     let a = random(1797, 64, 900);
     let b = random(64, 128, 901);
