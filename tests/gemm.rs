@@ -208,11 +208,15 @@ fn a_shape_mismatch_names_both_shapes() {
 }
 
 /// Shapes for the threaded products: the digits network's (1797 rows; 64 → 128 → 64 → 10), and
-/// small or ragged ones whose rows do not split evenly into register strips.
-const THREADED_SHAPES: [(usize, usize, usize); 10] = [
+/// small or ragged ones whose rows (or, with more columns than rows, columns) do not split evenly
+/// into register strips.
+const THREADED_SHAPES: [(usize, usize, usize); 13] = [
     (1797, 64, 128),
     (1797, 128, 64),
     (1797, 64, 10),
+    (64, 1797, 128), // dW¹ = Xᵀ·dZ¹: more columns than rows, cut by columns
+    (10, 300, 47),
+    (3, 20, 130),
     (1, 7, 9),
     (13, 5, 3),
     (25, 300, 17),
