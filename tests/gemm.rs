@@ -210,10 +210,11 @@ fn a_shape_mismatch_names_both_shapes() {
 /// Shapes for the threaded products: the digits network's (1797 rows; 64 → 128 → 64 → 10), and
 /// small or ragged ones whose rows (or, with more columns than rows, columns) do not split evenly
 /// into register strips.
-const THREADED_SHAPES: [(usize, usize, usize); 13] = [
+const THREADED_SHAPES: [(usize, usize, usize); 14] = [
     (1797, 64, 128),
     (1797, 128, 64),
     (1797, 64, 10),
+    (64, 1797, 10),  // dW³ = A²ᵀ·dZ³: computed transposed, dZ³ᵀ·A²
     (64, 1797, 128), // dW¹ = Xᵀ·dZ¹: more columns than rows, cut by columns
     (10, 300, 47),
     (3, 20, 130),
