@@ -380,8 +380,9 @@ pub fn gemm(a: View, b: View, c: &mut [f64]) {
 pub type Finish<'f> = &'f (dyn Fn(usize, &mut [f64], &mut [f64]) + Sync);
 
 /// [`gemm`], then `finish(first_row, c_rows, d_rows)` on each block of rows of `C` as soon as
-/// the block is finished (at most `MC` = 120 rows), with the same rows of `D` (a second matrix
-/// of `C`'s shape, or empty, when `d_rows` is empty too).
+/// the block is finished (at most `MC` = 120 rows; all of `C` at once, on the calling thread,
+/// for the products `thin` and `column_blocks` compute), with the same rows of `D` (a second
+/// matrix of `C`'s shape, or empty, when `d_rows` is empty too).
 ///
 /// This is how the dense layer runs its bias and activation (`Z ← Z + b`, `A ← f(Z)`) and the
 /// activation's backward (`dZ ← dA ⊙ f′(Z)`) on large products: the reference is the whole

@@ -295,8 +295,6 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
         layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
         let x = Matrix::random_normal(n, n_in, 0.0, 1.0, &mut rng); // (n, n_in)
         let dz = Matrix::random_normal(n, n_out, 0.0, 1.0, &mut rng); // (n, n_out)
-        let bits = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-
         let (mut z, mut z_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
         layer.forward(&mut z, &x);
         layer.forward_reference(&mut z_reference, &x);
@@ -318,6 +316,11 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
         );
         assert_eq!(bits(&dx), bits(&dx_reference), "dX for {n_in}→{n_out}");
     }
+}
+
+/// The bit patterns of a matrix's entries, for comparisons that must be exact.
+fn bits(m: &Matrix) -> Vec<u64> {
+    m.as_slice().iter().map(|v| v.to_bits()).collect()
 }
 
 /// Networks for the fused-pass tests, each with a number of rows: circles' and sine's default
@@ -369,14 +372,16 @@ fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
     for (n, architecture) in fused_cases() {
         let mut network = Network::mlp(&architecture, &mut rng);
         let x = Matrix::random_normal(n, architecture.n_in, 0.0, 2.0, &mut rng); // (n, n_in)
-        let bits = |values: &[Matrix]| -> Vec<Vec<u64>> {
-            let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
-            values.iter().map(entries).collect()
-        };
+        let all_bits = |values: &[Matrix]| values.iter().map(bits).collect::<Vec<_>>();
         gemm::with_threads(3, || network.forward(&x, true));
-        let fused = bits(network.values());
+        let fused = all_bits(network.values());
         network.forward_reference(&x, true);
-        assert_eq!(fused, bits(network.values()), "{}", network.description());
+        assert_eq!(
+            fused,
+            all_bits(network.values()),
+            "{}",
+            network.description()
+        );
     }
 }
 
@@ -392,22 +397,26 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
             network.input_gradient = input_gradient;
             let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
             let dz = Matrix::random_normal(n, n_out, 0.0, 0.1, &mut rng); // (n, n_out)
-            let bits = |network: &Network| -> Vec<Vec<u64>> {
-                let entries = |m: &Matrix| m.as_slice().iter().map(|v| v.to_bits()).collect();
-                let gradients = network.gradients().iter().map(entries);
+            let gradient_bits = |network: &Network| -> Vec<Vec<u64>> {
+                let gradients = network.gradients().iter().map(bits);
                 let parameters = network
                     .dense_layers()
-                    .flat_map(|d| [entries(&d.dw), entries(&d.db)]);
+                    .flat_map(|d| [bits(&d.dw), bits(&d.db)]);
                 gradients.chain(parameters).collect()
             };
             network.forward(&x, true);
             gemm::with_threads(3, || network.backward_from_output_error(&dz));
-            let fused = bits(&network);
+            let fused = gradient_bits(&network);
             let mut reference = network.clone();
             // Stale gradients in the reference, so that each must be written again.
             reference.backward_from_output_error_reference(&dz.map(|v| v * 0.5));
             reference.backward_from_output_error_reference(&dz);
-            assert_eq!(fused, bits(&reference), "{}", network.description());
+            assert_eq!(
+                fused,
+                gradient_bits(&reference),
+                "{}",
+                network.description()
+            );
         }
     }
 }
