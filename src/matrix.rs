@@ -1032,15 +1032,19 @@ fn tile<const MR: usize, const NR: usize>(
             }
         }
     }
+    // The tile's rows are stored through arrays of NR numbers, a length known when compiling:
+    // as slices, the bias was added and each number stored one at a time (with shuffles to
+    // take them out of the vector), which was a tenth of a circles step.
     for (r, sums) in tile.iter().enumerate() {
-        let c_row = &mut c[r * m + j0..r * m + j0 + NR];
+        let c_row: &mut [f64; NR] = (&mut c[r * m + j0..r * m + j0 + NR])
+            .try_into()
+            .expect("NR columns");
         match bias {
             Some(bias) => {
-                for ((c_ij, &sum), &b_j) in c_row.iter_mut().zip(sums).zip(&bias[j0..j0 + NR]) {
-                    *c_ij = sum + b_j;
-                }
+                let b: [f64; NR] = bias[j0..j0 + NR].try_into().expect("NR columns");
+                *c_row = std::array::from_fn(|j| sums[j] + b[j]);
             }
-            None => c_row.copy_from_slice(sums),
+            None => *c_row = *sums,
         }
     }
 }
