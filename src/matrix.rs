@@ -1042,7 +1042,9 @@ fn tile<const MR: usize, const NR: usize>(
         match bias {
             Some(bias) => {
                 let b: [f64; NR] = bias[j0..j0 + NR].try_into().expect("NR columns");
-                *c_row = std::array::from_fn(|j| sums[j] + b[j]);
+                for ((c_ij, &sum), &b_j) in c_row.iter_mut().zip(sums).zip(&b) {
+                    *c_ij = sum + b_j;
+                }
             }
             None => *c_row = *sums,
         }
@@ -1189,10 +1191,11 @@ fn outer_product(a: &[f64], b: &[f64], c: &mut [f64]) {
                 let mut b8 = b.chunks_exact(8);
                 for (c_block, b_block) in (&mut c8).zip(&mut b8) {
                     let c_block: &mut [f64; 8] = c_block.try_into().expect("8 entries");
-                    let b_block: &[f64; 8] = b_block.try_into().expect("8 entries");
-                    for (c_ij, &b_j) in c_block.iter_mut().zip(b_block) {
-                        *c_ij = a_i * b_j;
-                    }
+                    // `b`'s numbers are copied before any of C is written: the compiler cannot
+                    // tell that the two do not overlap (the closure hides it), and would
+                    // otherwise load, multiply and store one number at a time.
+                    let b_block: [f64; 8] = b_block.try_into().expect("8 entries");
+                    *c_block = b_block.map(|b_j| a_i * b_j);
                 }
                 for (c_ij, &b_j) in c8.into_remainder().iter_mut().zip(b8.remainder()) {
                     *c_ij = a_i * b_j;
