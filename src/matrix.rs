@@ -1032,9 +1032,11 @@ fn tile<const MR: usize, const NR: usize>(
             }
         }
     }
-    // The tile's rows are stored through arrays of NR numbers, a length known when compiling:
-    // as slices, the bias was added and each number stored one at a time (with shuffles to
-    // take them out of the vector), which was a tenth of a circles step.
+    // The tile's rows are stored through arrays of NR numbers, a length known when compiling,
+    // and the bias is copied out before anything is stored: the compiler cannot see that `c`
+    // and `bias` do not overlap (the closure given to `gemm::wide` hides it), so with slices
+    // it added the bias and stored the row one number at a time, with shuffles to take each
+    // out of its vector (a tenth of a circles step).
     for (r, sums) in tile.iter().enumerate() {
         let c_row: &mut [f64; NR] = (&mut c[r * m + j0..r * m + j0 + NR])
             .try_into()
