@@ -138,7 +138,7 @@ fn bits(m: &Matrix) -> Vec<u64> {
 /// The shapes of small networks' layers (circles 2 → 10 → 1, sine 1 → 20 → 20 → 1, their
 /// transposes in backward) and others either side of the register tiles' edges (8, 4, 2 and 1
 /// columns; 4 rows), all below the size where `gemm.rs` and its fused multiply-adds take over.
-const SMALL_SHAPES: [(usize, usize, usize); 16] = [
+const SMALL_SHAPES: [(usize, usize, usize); 21] = [
     (800, 2, 10),
     (800, 10, 1),
     (400, 1, 20),
@@ -155,6 +155,13 @@ const SMALL_SHAPES: [(usize, usize, usize); 16] = [
     (2, 0, 3),
     (0, 3, 4),
     (65, 33, 17),
+    // Rows of 12, 18 = 8 + 10, 28 = 8 + 8 + 12, 16 and 9: the tiles that take the last 10 or
+    // 12 columns at once, and widths beside them.
+    (37, 6, 12),
+    (21, 7, 18),
+    (11, 13, 28),
+    (9, 4, 16),
+    (10, 3, 9),
 ];
 
 #[test]
