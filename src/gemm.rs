@@ -137,9 +137,8 @@ const NR_AVX512: usize = 8;
 /// over `p` loads two vectors of `B` and broadcasts 6 numbers of `A` for 12 FMAs, where the
 /// narrow tile needs 12 broadcasts and one vector: the loads, not the FMAs, limit the narrow
 /// tile (about 2 per cycle), so the wide one runs 15–30 % faster on the digits products and on
-/// large squares. With few columns (the 10 outputs of digits) or a short sum (`dZ³·W³ᵀ` sums 10
-/// terms) most of a 16-wide tile is padding or loading and storing `C`, and the narrow tile is
-/// faster; [`wide_tile`] chooses.
+/// large squares. With a short sum (`dZ³·W³ᵀ` sums 10 terms) most of the time goes to loading
+/// and storing `C`, and the narrow tile is faster; [`wide_tile`] chooses.
 const MR_AVX512_WIDE: usize = 6;
 /// Columns of the wide AVX-512 register tile (two vectors of eight).
 const NR_AVX512_WIDE: usize = 16;
@@ -295,8 +294,12 @@ impl Kernel {
 /// Whether the AVX-512 kernel uses its wide tile (6 × 16) rather than its narrow one (12 × 8) for
 /// a product with a sum of `k` terms and `n` columns. Both compute every entry of `C` by the same
 /// FMAs in the same order, so the choice changes the time, never the bits.
+///
+/// Between 9 and 16 columns (the 10 outputs of digits) the wide tile covers `C` in one strip
+/// where the narrow one needs two, half of the second padding: with `A` read in place
+/// ([`reads_a_in_place`]) `Z³ = A²·W³` took 100 µs in the wide tile, 120 µs in the narrow one.
 fn wide_tile(k: usize, n: usize) -> bool {
-    k >= 32 && n >= 32
+    k >= 32 && (n >= 32 || (NR_AVX512 < n && n <= NR_AVX512_WIDE))
 }
 
 /// Whether this processor has AVX2 and FMA (checked once, then cached by the standard library).
@@ -681,7 +684,7 @@ fn product(
     let done: Done = &mut finished;
     match kernel {
         Kernel::Portable => {
-            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, (packed_a, packed_b), done)
+            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, (packed_a, packed_b), done, true)
         }
         // SAFETY: each function is compiled for the instruction sets its attribute names;
         // `gemm_threaded` has checked that this processor has them, so every instruction in it
@@ -728,9 +731,9 @@ thread_local! {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gemm_avx2(fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
     if fma {
-        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done)
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done, true)
     } else {
-        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done)
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done, true)
     }
 }
 
@@ -753,9 +756,9 @@ unsafe fn gemm_avx512_fma(
     done: Done,
 ) {
     if wide {
-        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done)
+        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done, true)
     } else {
-        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done)
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done, true)
     }
 }
 
@@ -769,17 +772,21 @@ unsafe fn gemm_avx512_fma(
     packed: Buffers,
     done: Done,
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
 unsafe fn gemm_avx2(_fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true)
 }
 
 /// The five loops. `#[inline(always)]` so that each caller (the portable function and the AVX2
 /// one) gets its own copy compiled with its own instruction set.
+///
+/// With `a_in_place`, whole strips of `A` are read where they lie instead of packed, when `A`
+/// is row-major (`X·W`, `dZ·Wᵀ`) or the transpose of a row-major matrix (`Xᵀ·dZ`); see
+/// [`StripA`]. Only a last strip with fewer than MR rows is still packed (padded with zeros).
 #[inline(always)]
 fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     a: View,
@@ -787,9 +794,11 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    a_in_place: bool,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (packed_a, packed_b) = packed;
+    let a_in_place = a_in_place && reads_a_in_place(a, n);
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
@@ -799,15 +808,25 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
             let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                let a_start = ic * a.row_stride + pc * a.col_stride;
+                // Strips 0..in_place are read from A itself, the rest from the packed block.
+                let in_place = if a_in_place { mc / MR } else { 0 };
+                let first_packed = ic + in_place * MR;
+                let a_start = first_packed * a.row_stride + pc * a.col_stride;
                 let a_strides = (a.col_stride, a.row_stride);
-                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, (kc, mc));
+                let to_pack = (kc, ic + mc - first_packed);
+                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, to_pack);
                 for (jr, b_strip) in packed_b.chunks_exact(kc * NR).enumerate() {
                     let j0 = jc + jr * NR;
                     let cols = NR.min(n - j0);
-                    for (ir, a_strip) in packed_a.chunks_exact(kc * MR).enumerate() {
-                        let i0 = ic + ir * MR;
+                    for s in 0..mc.div_ceil(MR) {
+                        let i0 = ic + s * MR;
                         let rows = MR.min(m - i0);
+                        let a_strip = match s < in_place {
+                            true => StripA::in_place(a, i0, pc, kc),
+                            false => {
+                                StripA::Packed(&packed_a[(s - in_place) * kc * MR..][..kc * MR])
+                            }
+                        };
                         let tile = &mut c[i0 * n + j0..];
                         kernel::<MR, NR, FMA>(a_strip, b_strip, tile, n, rows, cols, pc > 0);
                     }
@@ -817,6 +836,60 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
                     done(ic, &mut c[ic * n..(ic + mc) * n]);
                 }
             }
+        }
+    }
+}
+
+/// Whether `blocked` reads the whole strips of `A` where they lie (see [`StripA`]) for a product
+/// with `n` columns: always for a transposed `A` (`Xᵀ` in `dW = Xᵀ·dZ`), whose strips are
+/// as compact as packed ones; for a row-major `A` only when `C` has at most 16 columns (one
+/// strip of `B`, so each strip of `A` is read once). Measured on one thread: `Z³ = A²·W³`
+/// 140 → 100 µs, `dW² = A¹ᵀ·dZ²` 580 → 530 µs; but `Z¹ = X·W¹`, with eight strips of `B`,
+/// 470 → 550 µs read in place: each of its 6 rows is then read eight times through scalar
+/// loads and broadcasts, where a packed strip is read with broadcasts straight from memory.
+/// (Both layouts as matrices store them: a row of the transposed matrix is at least as long as
+/// `A` has rows, a row of a row-major one at least as long as it has columns.)
+fn reads_a_in_place(a: View, n: usize) -> bool {
+    let transposed = a.row_stride == 1 && a.col_stride >= a.rows;
+    let row_major = a.col_stride == 1 && a.row_stride >= a.cols;
+    transposed || (row_major && n <= NR_AVX512_WIDE)
+}
+
+/// Where the kernel reads the MR numbers `A[i0..i0 + MR, p]` of its strip for each `p`.
+///
+/// Packing copies every number of `A` once more for every slice of `B`'s columns (`NC`), which
+/// for the thin shapes of a network costs as much as a third of the product: for
+/// `Z³ = A²·W³` (1797 × 64 · 64 × 10) it was most of the time. But the kernel only needs, for
+/// each `p`, MR numbers it broadcasts one by one, and those can be read where they lie when `A`
+/// is row-major (MR rows, each read along `p`) or the transpose of a row-major matrix (MR
+/// neighbours in one row of `Xᵀ`'s matrix `X`, one row per `p`). Which numbers are multiplied
+/// and added, and in what order, is unchanged: the same bits (tested, `StripA` against packing).
+#[derive(Clone, Copy)]
+enum StripA<'a, const MR: usize> {
+    /// A packed strip: `data[p·MR .. p·MR + MR]`.
+    Packed(&'a [f64]),
+    /// `data[p·step .. p·step + MR]`: MR neighbours in each row of the matrix `A` transposes.
+    Across { data: &'a [f64], step: usize },
+    /// `rows[r][p]`: MR rows of a row-major `A`, each `kc` long.
+    Along([&'a [f64]; MR]),
+}
+
+impl<'a, const MR: usize> StripA<'a, MR> {
+    /// Rows `i0..i0 + MR` and sums `pc..pc + kc` of `A`, where they lie (`A` row-major or
+    /// transposed, checked by the caller).
+    #[inline(always)]
+    fn in_place(a: View<'a>, i0: usize, pc: usize, kc: usize) -> StripA<'a, MR> {
+        if a.row_stride == 1 && a.col_stride >= a.rows {
+            let start = i0 + pc * a.col_stride;
+            StripA::Across {
+                data: &a.data[start..start + (kc - 1) * a.col_stride + MR],
+                step: a.col_stride,
+            }
+        } else {
+            StripA::Along(std::array::from_fn(|r| {
+                let start = (i0 + r) * a.row_stride + pc;
+                &a.data[start..start + kc]
+            }))
         }
     }
 }
@@ -887,7 +960,7 @@ fn pack<'buffer, const W: usize>(
 /// from `C`, which is the i-p-j loop's `C = 0`.
 #[inline(always)]
 fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
-    a_strip: &[f64],
+    a_strip: StripA<MR>,
     b_strip: &[f64],
     c: &mut [f64],
     row_stride: usize,
@@ -912,7 +985,25 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
             }
         }
     }
-    tile = tile_sum::<MR, NR, FMA>(a_strip, b_strip, tile);
+    tile = match a_strip {
+        StripA::Packed(data) => {
+            let a = data
+                .chunks_exact(MR)
+                .map(|a| a.try_into().expect("MR numbers"));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+        StripA::Across { data, step } => {
+            let a = data
+                .chunks(step)
+                .map(|a| a[..MR].try_into().expect("MR numbers"));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+        StripA::Along(rows) => {
+            let kc = b_strip.len() / NR;
+            let a = (0..kc).map(|p| std::array::from_fn(|r| rows[r][p]));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+    };
     for i in 0..rows {
         let c_row = &mut c[i * row_stride..i * row_stride + cols];
         if whole {
@@ -930,14 +1021,13 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
 /// registers.
 #[inline(always)]
 fn tile_sum<const MR: usize, const NR: usize, const FMA: bool>(
-    a_strip: &[f64],
+    a_strip: impl Iterator<Item = [f64; MR]>,
     b_strip: &[f64],
     mut tile: [[f64; NR]; MR],
 ) -> [[f64; NR]; MR] {
-    for (a, b) in a_strip.chunks_exact(MR).zip(b_strip.chunks_exact(NR)) {
-        let a: &[f64; MR] = a.try_into().expect("a strip is whole MR slots");
+    for (a, b) in a_strip.zip(b_strip.chunks_exact(NR)) {
         let b: &[f64; NR] = b.try_into().expect("a strip is whole NR slots");
-        for (row, &a_i) in tile.iter_mut().zip(a) {
+        for (row, &a_i) in tile.iter_mut().zip(&a) {
             // One row of the tile is one (or two) vector registers: row ← row + a_i·b.
             let mut sums = *row;
             for (sum, &b_j) in sums.iter_mut().zip(b) {
@@ -1177,11 +1267,56 @@ mod tests {
     /// (Outside the functions compiled for FMA, `mul_add` is a library call: slow, but rounded
     /// exactly as the instruction rounds, so the bits are those of the fast kernels.)
     fn fused<const MR: usize, const NR: usize>(a: View, b: View) -> Vec<u64> {
+        blocked_bits::<MR, NR, true>(a, b, false)
+    }
+
+    /// The product by the blocked loops, `A` packed or (where it can be) read in place.
+    fn blocked_bits<const MR: usize, const NR: usize, const FMA: bool>(
+        a: View,
+        b: View,
+        a_in_place: bool,
+    ) -> Vec<u64> {
         let mut c = vec![f64::NAN; a.rows * b.cols];
         let (mut packed_a, mut packed_b) = (Vec::new(), Vec::new());
         let buffers = (&mut packed_a, &mut packed_b);
-        blocked::<MR, NR, true>(a, b, &mut c, buffers, &mut |_, _| {});
+        blocked::<MR, NR, FMA>(a, b, &mut c, buffers, &mut |_, _| {}, a_in_place);
         c.into_iter().map(f64::to_bits).collect()
+    }
+
+    #[test]
+    fn strips_of_a_read_in_place_give_the_bits_of_packed_ones() {
+        let mut rng = crate::rng::Rng::new(7);
+        // Row-major A with up to 16 columns in C, and transposed A: whole strips and a last
+        // partial one, several slices of the sum (KC) and of the rows (MC).
+        for (m, k, n) in [
+            (1797, 64, 10),
+            (250, 300, 16),
+            (13, 40, 9),
+            (64, 600, 70),
+            (7, 5, 3),
+        ] {
+            let a = crate::matrix::Matrix::random_uniform(m, k, -1.0, 1.0, &mut rng);
+            let a_t = crate::matrix::Matrix::random_uniform(k, m, -1.0, 1.0, &mut rng);
+            let b = crate::matrix::Matrix::random_uniform(k, n, -1.0, 1.0, &mut rng);
+            for a in [a.view(), a_t.view().t()] {
+                let b = b.view();
+                let what = format!(
+                    "{m}×{k}·{k}×{n}, A strides {:?}",
+                    (a.row_stride, a.col_stride)
+                );
+                let packed = blocked_bits::<MR_PORTABLE, NR_PORTABLE, false>(a, b, false);
+                let in_place = blocked_bits::<MR_PORTABLE, NR_PORTABLE, false>(a, b, true);
+                assert_eq!(in_place, packed, "portable, {what}");
+                let packed = fused::<MR_AVX512_WIDE, NR_AVX512_WIDE>(a, b);
+                for in_place in [
+                    blocked_bits::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, true),
+                    blocked_bits::<MR_AVX512, NR_AVX512, true>(a, b, true),
+                    blocked_bits::<MR_AVX2, NR_AVX2, true>(a, b, true),
+                ] {
+                    assert_eq!(in_place, packed, "fused, {what}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1198,7 +1333,14 @@ mod tests {
             };
             let mut direct = vec![f64::NAN; m * n];
             let buffers = (&mut Vec::new(), &mut Vec::new());
-            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, &mut direct, buffers, &mut |_, _| {});
+            blocked::<MR_PORTABLE, NR_PORTABLE, false>(
+                a,
+                b,
+                &mut direct,
+                buffers,
+                &mut |_, _| {},
+                false,
+            );
             let direct: Vec<u64> = direct.into_iter().map(f64::to_bits).collect();
             assert_eq!(thin_bits(Kernel::Portable, 1), direct, "{m}×{k}·{k}×{n}");
             let direct_fused = fused::<MR_AVX512, NR_AVX512>(a, b);
