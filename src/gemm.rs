@@ -404,7 +404,49 @@ pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: Finish) 
     } else {
         1
     };
-    gemm_threaded_map(kernel, threads, (a, b), (c, d), finish);
+    gemm_threaded_map(kernel, threads, (a, b), (c, d), finish, &mut []);
+}
+
+/// [`gemm`], and `s ← Σ_rows B`: `s[j] = Σ_p B[p, j]`, summed in the order p = 0, 1, … from 0,
+/// as `Matrix::sum_rows_into` sums (the same bits). This is the dense layer's backward
+/// `dW = Xᵀ·dZ` with `db = Σ_rows dZ`.
+///
+/// The reference is the product, then a pass of its own over `B` for the sums (on the calling
+/// thread, while the other threads wait). Here the sums are added while `B` is packed, which
+/// reads every number of `B` once anyway, in the order the reference adds them: for digits'
+/// `dZ¹` (1797 × 128) the pass of its own took about 50 µs, the sums in the packing next to
+/// nothing. A product whose `B` is not read that way (a transposed `B`, or `thin`'s products)
+/// sums in a pass of its own, `column_sums`.
+///
+/// # Panics
+/// As [`gemm`], or if `s` does not have `B.cols` numbers.
+pub fn gemm_column_sums(a: View, b: View, c: &mut [f64], sums: &mut [f64]) {
+    assert!(
+        sums.len() == b.cols,
+        "gemm_column_sums: s holds {} numbers for B with {} columns",
+        sums.len(),
+        b.cols
+    );
+    let kernel = Kernel::for_size(a.rows, a.cols, b.cols);
+    let size = a.rows.saturating_mul(a.cols).saturating_mul(b.cols);
+    let threads = if size >= THREADS_THRESHOLD {
+        threads()
+    } else {
+        1
+    };
+    let finish: Finish = &|_, _, _| {};
+    gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), finish, sums);
+}
+
+/// `s[j] ← Σ_p B[p, j]` in the order p = 0, 1, …: the reference for the sums of
+/// [`gemm_column_sums`], and what it does when the packing cannot add them.
+fn column_sums(b: View, sums: &mut [f64]) {
+    sums.fill(0.0);
+    for p in 0..b.rows {
+        for (j, sum) in sums.iter_mut().enumerate() {
+            *sum += b.data[p * b.row_stride + j * b.col_stride];
+        }
+    }
 }
 
 /// `C ← A·B` with a chosen kernel, on this thread (the tests and benchmarks compare kernels).
@@ -422,7 +464,14 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
 /// # Panics
 /// If the shapes disagree, `threads` is 0, or the kernel is not available on this processor.
 pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [f64]) {
-    gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), &|_, _, _| {});
+    gemm_threaded_map(
+        kernel,
+        threads,
+        (a, b),
+        (c, &mut []),
+        &|_, _, _| {},
+        &mut [],
+    );
 }
 
 /// [`gemm_threaded`] with [`gemm_map`]'s `finish` on each block of rows, by the thread that
@@ -433,6 +482,7 @@ fn gemm_threaded_map(
     (a, b): (View, View),
     (c, d): (&mut [f64], &mut [f64]),
     finish: Finish,
+    sums: &mut [f64],
 ) {
     assert!(
         d.is_empty() || d.len() == c.len(),
@@ -461,21 +511,31 @@ fn gemm_threaded_map(
         "gemm: the {} kernel needs instructions this processor lacks",
         kernel.name()
     );
+    // The packing of B adds the sums when it reads B's rows as they lie (see `pack`).
+    let packing_sums = b.col_stride == 1 && b.row_stride >= b.cols && b.cols > 1;
+    let thin_product = b.cols < NR_AVX512_WIDE && a.rows >= 2 * NR_AVX512_WIDE && a.cols > a.rows;
+    let sums = if !sums.is_empty() && (!packing_sums || thin_product || a.rows == 0) {
+        column_sums(b, sums);
+        &mut []
+    } else {
+        sums
+    };
     if a.rows == 0 || b.cols == 0 {
         return finish(0, c, d);
     }
     if a.cols == 0 {
         c.fill(0.0);
+        sums.fill(0.0);
         return finish(0, c, d);
     }
-    if b.cols < NR_AVX512_WIDE && a.rows >= 2 * NR_AVX512_WIDE && a.cols > a.rows {
+    if thin_product {
         // Few columns (digits' 10 classes) and a long sum: C = A·B is computed as Cᵀ = Bᵀ·Aᵀ
         // (see `thin`).
         thin(kernel, threads, (a, b), c);
         return finish(0, c, d);
     }
     if threads > 1 && b.cols > a.rows && b.cols > NR_AVX512_WIDE {
-        column_blocks(kernel, threads, (a, b), c);
+        column_blocks(kernel, threads, (a, b), c, sums);
         return finish(0, c, d);
     }
     // Blocks of whole MR-row strips, so that cutting adds no partly empty strip.
@@ -488,7 +548,7 @@ fn gemm_threaded_map(
             buffers.resize_with(blocks, Default::default);
         }
         if blocks == 1 {
-            return product(kernel, (a, b), (c, d, 0), finish, &mut buffers[0]);
+            return product(kernel, (a, b), (c, d, 0), finish, &mut buffers[0], sums);
         }
         // The blocks are handed out in order from one queue: the first thread to ask gets block
         // 0, the next block 1, …, each with its own rows of C and its own packing buffers.
@@ -500,9 +560,10 @@ fn gemm_threaded_map(
             c,
             d,
             buffers: &mut buffers[..blocks],
+            sums,
         });
         let work = || loop {
-            let (rows, c_out, packed) = {
+            let (rows, c_out, packed, sums) = {
                 let mut queue = queue
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -523,7 +584,9 @@ fn gemm_threaded_map(
                     .split_first_mut()
                     .expect("a pair of buffers per block");
                 queue.buffers = rest;
-                (first..end, (c_block, d_block), packed)
+                // Every block packs all of B; the first adds the sums.
+                let sums = std::mem::take(&mut queue.sums);
+                (first..end, (c_block, d_block), packed, sums)
             };
             let (first, (c_block, d_block)) = (rows.start, c_out);
             product(
@@ -532,6 +595,7 @@ fn gemm_threaded_map(
                 (c_block, d_block, first),
                 finish,
                 packed,
+                sums,
             );
         };
         pool::run(blocks - 1, &work);
@@ -564,6 +628,7 @@ fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
             (b.t(), a.t()),
             (c_t, &mut []),
             &|_, _, _| {},
+            &mut [],
         );
         for (i, c_row) in c.chunks_exact_mut(n).enumerate() {
             for (j, c_ij) in c_row.iter_mut().enumerate() {
@@ -582,7 +647,13 @@ fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
 /// and its own columns of `B`. Each entry of `C` is still the same sum by the same kernel, so
 /// the bits are those of one thread (tests/gemm.rs). The blocks are whole strips of 16 columns
 /// (a multiple of every kernel's NR).
-fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
+fn column_blocks(
+    kernel: Kernel,
+    threads: usize,
+    (a, b): (View, View),
+    c: &mut [f64],
+    sums: &mut [f64],
+) {
     let (m, n) = (a.rows, b.cols);
     let strips = n.div_ceil(NR_AVX512_WIDE);
     let blocks = threads.min(strips);
@@ -606,9 +677,10 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                 }
             }
             // Handed out in order from one queue, as the row blocks of `gemm_threaded_map` are.
-            let queue = Mutex::new((0, &mut buffers[..blocks], &mut outputs[..blocks]));
+            // Each block adds the sums of its own columns of B, if asked.
+            let queue = Mutex::new((0, &mut buffers[..blocks], &mut outputs[..blocks], sums));
             let work = || loop {
-                let (i, packed, output) = {
+                let (i, packed, output, sums) = {
                     let mut queue = queue
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -625,7 +697,14 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                         .split_first_mut()
                         .expect("an output per block");
                     queue.2 = rest;
-                    (i, packed, output)
+                    let width = if queue.3.is_empty() {
+                        0
+                    } else {
+                        columns(i).len()
+                    };
+                    let (sums, rest) = std::mem::take(&mut queue.3).split_at_mut(width);
+                    queue.3 = rest;
+                    (i, packed, output, sums)
                 };
                 let columns = columns(i);
                 let c_block = &mut output[..m * columns.len()];
@@ -636,6 +715,7 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                     (c_block, &mut [], 0),
                     &|_, _, _| {},
                     packed,
+                    sums,
                 );
             };
             pool::run(blocks - 1, &work);
@@ -660,6 +740,8 @@ struct Blocks<'c, 'b> {
     d: &'c mut [f64],
     /// Packing buffers not yet handed out, one pair per block.
     buffers: &'b mut [(Vec<f64>, Vec<f64>)],
+    /// The column sums of B (see [`gemm_column_sums`]) for the first block to add, or empty.
+    sums: &'c mut [f64],
 }
 
 /// `C ← A·B` on this thread with the given kernel (already checked to exist) and buffers, then
@@ -671,6 +753,7 @@ fn product(
     (c, d, first): (&mut [f64], &mut [f64], usize),
     finish: Finish,
     packed: &mut (Vec<f64>, Vec<f64>),
+    sums: &mut [f64],
 ) {
     let (packed_a, packed_b) = packed;
     let n = b.cols;
@@ -683,9 +766,15 @@ fn product(
     };
     let done: Done = &mut finished;
     match kernel {
-        Kernel::Portable => {
-            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, (packed_a, packed_b), done, true)
-        }
+        Kernel::Portable => blocked::<MR_PORTABLE, NR_PORTABLE, false>(
+            a,
+            b,
+            c,
+            (packed_a, packed_b),
+            done,
+            true,
+            sums,
+        ),
         // SAFETY: each function is compiled for the instruction sets its attribute names;
         // `gemm_threaded` has checked that this processor has them, so every instruction in it
         // exists here.
@@ -697,10 +786,11 @@ fn product(
                 c,
                 (packed_a, packed_b),
                 done,
+                sums,
             )
         },
         Kernel::Avx2 | Kernel::Avx2Fma => unsafe {
-            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done)
+            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done, sums)
         },
     }
 }
@@ -729,11 +819,19 @@ thread_local! {
 /// The processor must have AVX2 and FMA (`is_x86_feature_detected!`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_avx2(fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
+unsafe fn gemm_avx2(
+    fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed: Buffers,
+    done: Done,
+    sums: &mut [f64],
+) {
     if fma {
-        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done, true)
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done, true, sums)
     } else {
-        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done, true)
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done, true, sums)
     }
 }
 
@@ -754,11 +852,12 @@ unsafe fn gemm_avx512_fma(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    sums: &mut [f64],
 ) {
     if wide {
-        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done, true)
+        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done, true, sums)
     } else {
-        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done, true)
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done, true, sums)
     }
 }
 
@@ -771,14 +870,23 @@ unsafe fn gemm_avx512_fma(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    sums: &mut [f64],
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-unsafe fn gemm_avx2(_fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true)
+unsafe fn gemm_avx2(
+    _fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed: Buffers,
+    done: Done,
+    sums: &mut [f64],
+) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
 }
 
 /// The five loops. `#[inline(always)]` so that each caller (the portable function and the AVX2
@@ -795,6 +903,7 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     packed: Buffers,
     done: Done,
     a_in_place: bool,
+    sums: &mut [f64],
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (packed_a, packed_b) = packed;
@@ -805,7 +914,14 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
             let kc = KC.min(k - pc);
             let b_start = pc * b.row_stride + jc * b.col_stride;
             let b_strides = (b.row_stride, b.col_stride);
-            let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
+            let sums = match sums.is_empty() {
+                true => &mut [],
+                false => &mut sums[jc..jc + nc],
+            };
+            if pc == 0 {
+                sums.fill(0.0);
+            }
+            let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc), sums);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 // Strips 0..in_place are read from A itself, the rest from the packed block.
@@ -814,7 +930,7 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
                 let a_start = first_packed * a.row_stride + pc * a.col_stride;
                 let a_strides = (a.col_stride, a.row_stride);
                 let to_pack = (kc, ic + mc - first_packed);
-                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, to_pack);
+                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, to_pack, &mut []);
                 for (jr, b_strip) in packed_b.chunks_exact(kc * NR).enumerate() {
                     let j0 = jc + jr * NR;
                     let cols = NR.min(n - j0);
@@ -904,6 +1020,7 @@ fn pack<'buffer, const W: usize>(
     start: usize,
     (p_stride, w_stride): (usize, usize),
     (kc, len): (usize, usize),
+    sums: &mut [f64],
 ) -> &'buffer [f64] {
     let needed = len.div_ceil(W) * kc * W;
     // The packed block starts on a 64-byte boundary (a cache line, and one AVX-512 vector), so
@@ -935,6 +1052,32 @@ fn pack<'buffer, const W: usize>(
                     slot[w] = x;
                 }
             }
+            continue;
+        }
+        if !sums.is_empty() {
+            // Also Σ_p B[p, j] for the strip's columns, added in the order p = 0, 1, … onto the
+            // sums of the earlier slices, in registers (see `gemm_column_sums`).
+            let sums = &mut sums[s * W..s * W + width];
+            let mut acc = [0.0; W];
+            acc[..width].copy_from_slice(sums);
+            for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
+                let at = first + p * p_stride;
+                if width == W {
+                    let source: &[f64; W] = data[at..at + W].try_into().expect("W numbers");
+                    let slot: &mut [f64; W] = slot.try_into().expect("a slot of W");
+                    *slot = *source;
+                    for (sum, &x) in acc.iter_mut().zip(source) {
+                        *sum += x;
+                    }
+                } else {
+                    let source = &data[at..at + width];
+                    slot[..width].copy_from_slice(source);
+                    for (sum, &x) in acc.iter_mut().zip(source) {
+                        *sum += x;
+                    }
+                }
+            }
+            sums.copy_from_slice(&acc[..width]);
             continue;
         }
         for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
@@ -1279,7 +1422,7 @@ mod tests {
         let mut c = vec![f64::NAN; a.rows * b.cols];
         let (mut packed_a, mut packed_b) = (Vec::new(), Vec::new());
         let buffers = (&mut packed_a, &mut packed_b);
-        blocked::<MR, NR, FMA>(a, b, &mut c, buffers, &mut |_, _| {}, a_in_place);
+        blocked::<MR, NR, FMA>(a, b, &mut c, buffers, &mut |_, _| {}, a_in_place, &mut []);
         c.into_iter().map(f64::to_bits).collect()
     }
 
@@ -1340,6 +1483,7 @@ mod tests {
                 buffers,
                 &mut |_, _| {},
                 false,
+                &mut [],
             );
             let direct: Vec<u64> = direct.into_iter().map(f64::to_bits).collect();
             assert_eq!(thin_bits(Kernel::Portable, 1), direct, "{m}×{k}·{k}×{n}");
