@@ -122,6 +122,11 @@ pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 /// busy; a 256×64·64×128 product went from 84 µs to 51 µs.)
 pub const THREADS_THRESHOLD: usize = 1 << 20;
 
+/// The smallest passes [`join`] shares out, in numbers read: digits' full-batch output
+/// (1797 × 10) is above it; a mini-batch of 256 (2560 numbers, a few microseconds) is not worth
+/// waking a helper for.
+pub const JOIN_THRESHOLD: usize = 1 << 14;
+
 /// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four
 /// `f64` for the tile, 2 for a row of `B`, 1 for a broadcast of `A`: 15 of the 16 available.
 const MR_AVX2: usize = 6;
@@ -1227,6 +1232,43 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(THREADS_HERE.with(|here| here.replace(threads)));
     f()
+}
+
+/// `(a(), b())`, with `b` on a helper thread while `a` runs on this one when [`threads`] is
+/// more than 1 and the passes read at least [`JOIN_THRESHOLD`] numbers (`size`); otherwise
+/// both on this thread.
+///
+/// For independent element-wise passes between the products, such as a training step's loss
+/// and accuracy, which otherwise run one after the other while the helper waits. Each closure
+/// computes exactly what it would on its own, so the results do not depend on who runs it.
+pub fn join<RA: Send, RB: Send>(
+    size: usize,
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB + Send,
+) -> (RA, RB) {
+    if size < JOIN_THRESHOLD || threads() == 1 {
+        return (a(), b());
+    }
+    let (a, b) = (Mutex::new(Some(a)), Mutex::new(Some(b)));
+    let (ra, rb) = (Mutex::new(None), Mutex::new(None));
+    // Whoever comes first takes `a`, the next `b`: the caller, if its helper is late, both.
+    let work = || {
+        let task_a = a.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task_a) = task_a {
+            *ra.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_a());
+        }
+        let task_b = b.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task_b) = task_b {
+            *rb.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_b());
+        }
+    };
+    pool::run(1, &work);
+    let ra = ra.into_inner().unwrap_or_else(|p| p.into_inner());
+    let rb = rb.into_inner().unwrap_or_else(|p| p.into_inner());
+    (
+        ra.expect("join: the first closure ran"),
+        rb.expect("join: the second closure ran"),
+    )
 }
 
 /// The process-wide setting of [`set_threads`] (or the default, once read); 0 = not yet read.

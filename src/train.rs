@@ -30,6 +30,7 @@
 //! For large batches on several cores, `parallel.rs` computes each step's gradient in shards.
 
 use crate::data::{Dataset, Task};
+use crate::gemm;
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::{superscript, Network, ParameterKind};
@@ -237,7 +238,16 @@ pub fn train(
                 (&batch_x, &batch_y)
             };
             let y_hat = network.forward(x, true);
-            let batch_loss = loss.value(y_hat, y);
+            // The loss with the output error, and the metric, are independent passes over ŷ:
+            // with threads, a helper computes the metric at the same time (`gemm::join`).
+            let ((batch_loss, ()), batch_metric) = gemm::join(
+                y_hat.as_slice().len(),
+                || {
+                    let batch_loss = loss.value(y_hat, y);
+                    (batch_loss, loss.output_error(&mut output_error, y_hat, y))
+                },
+                || metric.value(y_hat, y, train.task),
+            );
             if !batch_loss.is_finite() {
                 history.divergence = Some(Divergence {
                     epoch,
@@ -246,8 +256,7 @@ pub fn train(
                 break 'epochs;
             }
             loss_sum += batch_loss * batch.len() as f64;
-            metric_sum += metric.value(y_hat, y, train.task) * batch.len() as f64;
-            loss.output_error(&mut output_error, y_hat, y);
+            metric_sum += batch_metric * batch.len() as f64;
             network.backward_from_output_error(&output_error);
 
             for (l, dense) in network.dense_layers().enumerate() {

@@ -390,3 +390,26 @@ fn column_sums_ride_along_with_the_bits_of_the_product_and_of_sum_rows() {
         }
     }
 }
+
+#[test]
+fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
+    let a = random(1797, 10, 31);
+    let sum = |m: &Matrix| m.as_slice().iter().fold(0.0, |s, &x| s + x);
+    let max = |m: &Matrix| m.as_slice().iter().fold(f64::MIN, |s, &x| s.max(x));
+    let want = (sum(&a), max(&a));
+    for threads in [1, 2, 3] {
+        for size in [0, gemm::JOIN_THRESHOLD] {
+            let got = gemm::with_threads(threads, || gemm::join(size, || sum(&a), || max(&a)));
+            assert_eq!(
+                got.0.to_bits(),
+                want.0.to_bits(),
+                "{threads} threads, size {size}"
+            );
+            assert_eq!(
+                got.1.to_bits(),
+                want.1.to_bits(),
+                "{threads} threads, size {size}"
+            );
+        }
+    }
+}
