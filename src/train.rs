@@ -130,7 +130,7 @@ pub fn first_argmax(row: &[f64]) -> usize {
 /// best so far is a coin toss the processor cannot learn, and each wrong guess cost about
 /// 15 cycles. The accuracy of digits' full batch (1797 rows of 10) took 93 µs with the jumps,
 /// as long as a tenth of a matrix product; tested against [`first_argmax`].
-fn first_argmax_without_branches(row: &[f64]) -> usize {
+pub fn first_argmax_without_branches(row: &[f64]) -> usize {
     let (mut best, mut best_x) = (0, row.first().copied().unwrap_or(0.0));
     for (j, &x) in row.iter().enumerate() {
         let better = x > best_x;
