@@ -231,8 +231,10 @@ pub fn train(
 
     let mut rng = Rng::new(config.shuffle_seed);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut batch_x = Matrix::zeros(0, 0);
     let mut batch_y = Matrix::zeros(0, 0);
+    // Whether the network's input holds the whole training set (full batch): loaded once, and
+    // again only after something else ran through the network (the test set).
+    let mut full_batch_loaded = false;
     let mut output_error = Matrix::zeros(0, 0);
     let mut history = History {
         metric,
@@ -251,14 +253,22 @@ pub fn train(
         let mut update_norms = vec![0.0; n_layers];
         let mut steps = 0;
         for batch in order.chunks(batch_size) {
-            let (x, y) = if batch_size == n {
-                (&train.x, &train.y)
+            // X goes straight into the network (`Network::input_mut`): the reference is
+            // `network.forward(&X, true)`, which copies it there on every step.
+            let y = if batch_size == n {
+                if !full_batch_loaded {
+                    network.input_mut(n).copy_from(&train.x);
+                    full_batch_loaded = true;
+                }
+                &train.y
             } else {
-                train.x.select_rows_into(batch, &mut batch_x);
+                train
+                    .x
+                    .select_rows_into(batch, network.input_mut(batch.len()));
                 train.y.select_rows_into(batch, &mut batch_y);
-                (&batch_x, &batch_y)
+                &batch_y
             };
-            let y_hat = network.forward(x, true);
+            let y_hat = network.forward_from_input(true);
             // The loss with the output error, and the metric, are independent passes over ŷ:
             // with threads, a helper computes the metric at the same time (`gemm::join`).
             let ((batch_loss, ()), batch_metric) = gemm::join(
@@ -303,6 +313,7 @@ pub fn train(
         let (test_loss, test_metric) = match test {
             Some(test) => {
                 let (l, m) = evaluate(network, test);
+                full_batch_loaded = false;
                 (Some(l), Some(m))
             }
             None => (None, None),
@@ -354,6 +365,84 @@ mod tests {
                 first_argmax(row),
                 "{row:?}"
             );
+        }
+    }
+
+    /// The training loop written plainly: `network.forward(&X)` (which copies each batch into
+    /// the network) on every step, the test set after every epoch. `train` must give its bits.
+    fn train_reference(
+        network: &mut Network,
+        optimizer: &mut Optimizer,
+        (data, test): (&Dataset, &Dataset),
+        config: &TrainConfig,
+    ) {
+        let n = data.len();
+        let batch_size = if config.batch_size == 0 {
+            n
+        } else {
+            config.batch_size
+        };
+        let mut rng = Rng::new(config.shuffle_seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut dz = Matrix::zeros(0, 0);
+        for epoch in 0..config.epochs {
+            optimizer.start_epoch(epoch);
+            if batch_size < n {
+                rng.shuffle(&mut order);
+            }
+            for batch in order.chunks(batch_size) {
+                let (x, y) = (data.x.select_rows(batch), data.y.select_rows(batch));
+                let y_hat = network.forward(&x, true);
+                data.task.loss().output_error(&mut dz, y_hat, &y);
+                network.backward_from_output_error(&dz);
+                optimizer.step(network);
+            }
+            evaluate(network, test);
+        }
+    }
+
+    #[test]
+    fn the_loop_that_writes_batches_into_the_network_gives_the_reference_bits() {
+        let bits = |network: &Network| -> Vec<u64> {
+            let parameters = network
+                .dense_layers()
+                .flat_map(|d| d.w.as_slice().iter().chain(d.b.as_slice()));
+            parameters.map(|x| x.to_bits()).collect()
+        };
+        for batch_size in [0, 32, 70] {
+            let mut rng = Rng::new(12);
+            let data = crate::data::generate::blobs(200, 3, 1.0, &mut rng);
+            // As many test rows as training rows: evaluating overwrites the same input buffers.
+            let test = crate::data::generate::blobs(200, 3, 1.0, &mut rng);
+            let architecture = crate::network::Architecture {
+                n_in: 2,
+                hidden: vec![16, 8],
+                activation: crate::activation::Activation::Relu,
+                n_out: 3,
+                output: crate::activation::Activation::Softmax,
+                batch_norm: false,
+                dropout: 0.0,
+            };
+            let network = Network::mlp(&architecture, &mut rng);
+            let optimizer = Optimizer::new(crate::optim::Rule::Sgd, 0.1);
+            let config = TrainConfig {
+                epochs: 4,
+                batch_size,
+                shuffle_seed: 5,
+            };
+            let (mut fast, mut fast_optimizer) = (network.clone(), optimizer.clone());
+            let on_epoch = |_: &EpochStats, _: &Network| ControlFlow::Continue(());
+            train(
+                &mut fast,
+                &mut fast_optimizer,
+                &data,
+                Some(&test),
+                &config,
+                on_epoch,
+            );
+            let (mut slow, mut slow_optimizer) = (network, optimizer);
+            train_reference(&mut slow, &mut slow_optimizer, (&data, &test), &config);
+            assert_eq!(bits(&fast), bits(&slow), "batch size {batch_size}");
         }
     }
 }
