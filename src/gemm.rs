@@ -30,7 +30,10 @@
 //!   at a time), padded with zeros to whole strips. The copy costs `O(m·k + k·n)`, the product
 //!   `O(m·k·n)`, and afterwards every read is sequential. Packing also absorbs transposes: the
 //!   packer reads through strides, so `Aᵀ·B` and `A·Bᵀ` use the same kernel without building a
-//!   transpose.
+//!   transpose. Where `A`'s strips are already compact (a transposed `A`, as in `dW = Xᵀ·dZ`) or
+//!   read only once (a row-major `A` times a `B` of at most 16 columns, as in `Z³ = A²·W³`), the
+//!   kernel reads them where they lie instead (`StripA`), and the packing of `B` also adds
+//!   `db = Σ_rows dZ` on the way ([`gemm_column_sums`]).
 //! - **Cache blocking.** `KC`, `MC` and `NC` bound the panels so that the strip of `B` in use
 //!   stays in L1, the packed block of `A` in L2, and the packed panel of `B` in L3.
 //!
