@@ -451,6 +451,14 @@ pub fn gemm_column_sums(a: View, b: View, c: &mut [f64], sums: &mut [f64]) {
 fn column_sums(b: View, sums: &mut [f64]) {
     sums.fill(0.0);
     for p in 0..b.rows {
+        if b.col_stride == 1 {
+            // A row of a row-major B: its numbers side by side, added as one vector loop.
+            let row = &b.data[p * b.row_stride..p * b.row_stride + b.cols];
+            for (sum, &x) in sums.iter_mut().zip(row) {
+                *sum += x;
+            }
+            continue;
+        }
         for (j, sum) in sums.iter_mut().enumerate() {
             *sum += b.data[p * b.row_stride + j * b.col_stride];
         }
