@@ -30,7 +30,10 @@
 //!   at a time), padded with zeros to whole strips. The copy costs `O(m·k + k·n)`, the product
 //!   `O(m·k·n)`, and afterwards every read is sequential. Packing also absorbs transposes: the
 //!   packer reads through strides, so `Aᵀ·B` and `A·Bᵀ` use the same kernel without building a
-//!   transpose.
+//!   transpose. Where `A`'s strips are already compact (a transposed `A`, as in `dW = Xᵀ·dZ`) or
+//!   read only once (a row-major `A` times a `B` of at most 16 columns, as in `Z³ = A²·W³`), the
+//!   kernel reads them where they lie instead (`StripA`), and the packing of `B` also adds
+//!   `db = Σ_rows dZ` on the way ([`gemm_column_sums`]).
 //! - **Cache blocking.** `KC`, `MC` and `NC` bound the panels so that the strip of `B` in use
 //!   stays in L1, the packed block of `A` in L2, and the packed panel of `B` in L3.
 //!
@@ -122,6 +125,11 @@ pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 /// busy; a 256×64·64×128 product went from 84 µs to 51 µs.)
 pub const THREADS_THRESHOLD: usize = 1 << 20;
 
+/// The smallest passes [`join`] shares out, in numbers read: digits' full-batch output
+/// (1797 × 10) is above it; a mini-batch of 256 (2560 numbers, a few microseconds) is not worth
+/// waking a helper for.
+pub const JOIN_THRESHOLD: usize = 1 << 14;
+
 /// Rows of the register tile of the AVX2 kernel: 6 rows × 8 columns = 12 vector registers of four
 /// `f64` for the tile, 2 for a row of `B`, 1 for a broadcast of `A`: 15 of the 16 available.
 const MR_AVX2: usize = 6;
@@ -137,9 +145,8 @@ const NR_AVX512: usize = 8;
 /// over `p` loads two vectors of `B` and broadcasts 6 numbers of `A` for 12 FMAs, where the
 /// narrow tile needs 12 broadcasts and one vector: the loads, not the FMAs, limit the narrow
 /// tile (about 2 per cycle), so the wide one runs 15–30 % faster on the digits products and on
-/// large squares. With few columns (the 10 outputs of digits) or a short sum (`dZ³·W³ᵀ` sums 10
-/// terms) most of a 16-wide tile is padding or loading and storing `C`, and the narrow tile is
-/// faster; [`wide_tile`] chooses.
+/// large squares. With a short sum (`dZ³·W³ᵀ` sums 10 terms) most of the time goes to loading
+/// and storing `C`, and the narrow tile is faster; [`wide_tile`] chooses.
 const MR_AVX512_WIDE: usize = 6;
 /// Columns of the wide AVX-512 register tile (two vectors of eight).
 const NR_AVX512_WIDE: usize = 16;
@@ -295,8 +302,12 @@ impl Kernel {
 /// Whether the AVX-512 kernel uses its wide tile (6 × 16) rather than its narrow one (12 × 8) for
 /// a product with a sum of `k` terms and `n` columns. Both compute every entry of `C` by the same
 /// FMAs in the same order, so the choice changes the time, never the bits.
+///
+/// Between 9 and 16 columns (the 10 outputs of digits) the wide tile covers `C` in one strip
+/// where the narrow one needs two, half of the second padding: with `A` read in place
+/// ([`reads_a_in_place`]) `Z³ = A²·W³` took 100 µs in the wide tile, 120 µs in the narrow one.
 fn wide_tile(k: usize, n: usize) -> bool {
-    k >= 32 && n >= 32
+    k >= 32 && (n >= 32 || (NR_AVX512 < n && n <= NR_AVX512_WIDE))
 }
 
 /// Whether this processor has AVX2 and FMA (checked once, then cached by the standard library).
@@ -401,7 +412,57 @@ pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: Finish) 
     } else {
         1
     };
-    gemm_threaded_map(kernel, threads, (a, b), (c, d), finish);
+    gemm_threaded_map(kernel, threads, (a, b), (c, d), finish, &mut []);
+}
+
+/// [`gemm`], and `s ← Σ_rows B`: `s[j] = Σ_p B[p, j]`, summed in the order p = 0, 1, … from 0,
+/// as `Matrix::sum_rows_into` sums (the same bits). This is the dense layer's backward
+/// `dW = Xᵀ·dZ` with `db = Σ_rows dZ`.
+///
+/// The reference is the product, then a pass of its own over `B` for the sums (on the calling
+/// thread, while the other threads wait). Here the sums are added while `B` is packed, which
+/// reads every number of `B` once anyway, in the order the reference adds them: for digits'
+/// `dZ¹` (1797 × 128) the pass of its own took about 50 µs, the sums in the packing next to
+/// nothing. A product whose `B` is not read that way (a transposed `B`, or `thin`'s products)
+/// sums in a pass of its own, `column_sums`.
+///
+/// # Panics
+/// As [`gemm`], or if `s` does not have `B.cols` numbers.
+pub fn gemm_column_sums(a: View, b: View, c: &mut [f64], sums: &mut [f64]) {
+    assert!(
+        sums.len() == b.cols,
+        "gemm_column_sums: s holds {} numbers for B with {} columns",
+        sums.len(),
+        b.cols
+    );
+    let kernel = Kernel::for_size(a.rows, a.cols, b.cols);
+    let size = a.rows.saturating_mul(a.cols).saturating_mul(b.cols);
+    let threads = if size >= THREADS_THRESHOLD {
+        threads()
+    } else {
+        1
+    };
+    let finish: Finish = &|_, _, _| {};
+    gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), finish, sums);
+}
+
+/// `s[j] ← Σ_p B[p, j]` in the order p = 0, 1, …: the reference for the sums of
+/// [`gemm_column_sums`], and what it does when the packing cannot add them.
+fn column_sums(b: View, sums: &mut [f64]) {
+    sums.fill(0.0);
+    for p in 0..b.rows {
+        if b.col_stride == 1 {
+            // A row of a row-major B: its numbers side by side, added as one vector loop.
+            let row = &b.data[p * b.row_stride..p * b.row_stride + b.cols];
+            for (sum, &x) in sums.iter_mut().zip(row) {
+                *sum += x;
+            }
+            continue;
+        }
+        for (j, sum) in sums.iter_mut().enumerate() {
+            *sum += b.data[p * b.row_stride + j * b.col_stride];
+        }
+    }
 }
 
 /// `C ← A·B` with a chosen kernel, on this thread (the tests and benchmarks compare kernels).
@@ -419,7 +480,14 @@ pub fn gemm_with(kernel: Kernel, a: View, b: View, c: &mut [f64]) {
 /// # Panics
 /// If the shapes disagree, `threads` is 0, or the kernel is not available on this processor.
 pub fn gemm_threaded(kernel: Kernel, threads: usize, a: View, b: View, c: &mut [f64]) {
-    gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), &|_, _, _| {});
+    gemm_threaded_map(
+        kernel,
+        threads,
+        (a, b),
+        (c, &mut []),
+        &|_, _, _| {},
+        &mut [],
+    );
 }
 
 /// [`gemm_threaded`] with [`gemm_map`]'s `finish` on each block of rows, by the thread that
@@ -430,6 +498,7 @@ fn gemm_threaded_map(
     (a, b): (View, View),
     (c, d): (&mut [f64], &mut [f64]),
     finish: Finish,
+    sums: &mut [f64],
 ) {
     assert!(
         d.is_empty() || d.len() == c.len(),
@@ -458,21 +527,31 @@ fn gemm_threaded_map(
         "gemm: the {} kernel needs instructions this processor lacks",
         kernel.name()
     );
+    // The packing of B adds the sums when it reads B's rows as they lie (see `pack`).
+    let packing_sums = b.col_stride == 1 && b.row_stride >= b.cols && b.cols > 1;
+    let thin_product = b.cols < NR_AVX512_WIDE && a.rows >= 2 * NR_AVX512_WIDE && a.cols > a.rows;
+    let sums = if !sums.is_empty() && (!packing_sums || thin_product || a.rows == 0) {
+        column_sums(b, sums);
+        &mut []
+    } else {
+        sums
+    };
     if a.rows == 0 || b.cols == 0 {
         return finish(0, c, d);
     }
     if a.cols == 0 {
         c.fill(0.0);
+        sums.fill(0.0);
         return finish(0, c, d);
     }
-    if b.cols < NR_AVX512_WIDE && a.rows >= 2 * NR_AVX512_WIDE && a.cols > a.rows {
+    if thin_product {
         // Few columns (digits' 10 classes) and a long sum: C = A·B is computed as Cᵀ = Bᵀ·Aᵀ
         // (see `thin`).
         thin(kernel, threads, (a, b), c);
         return finish(0, c, d);
     }
     if threads > 1 && b.cols > a.rows && b.cols > NR_AVX512_WIDE {
-        column_blocks(kernel, threads, (a, b), c);
+        column_blocks(kernel, threads, (a, b), c, sums);
         return finish(0, c, d);
     }
     // Blocks of whole MR-row strips, so that cutting adds no partly empty strip.
@@ -485,7 +564,7 @@ fn gemm_threaded_map(
             buffers.resize_with(blocks, Default::default);
         }
         if blocks == 1 {
-            return product(kernel, (a, b), (c, d, 0), finish, &mut buffers[0]);
+            return product(kernel, (a, b), (c, d, 0), finish, &mut buffers[0], sums);
         }
         // The blocks are handed out in order from one queue: the first thread to ask gets block
         // 0, the next block 1, …, each with its own rows of C and its own packing buffers.
@@ -497,9 +576,10 @@ fn gemm_threaded_map(
             c,
             d,
             buffers: &mut buffers[..blocks],
+            sums,
         });
         let work = || loop {
-            let (rows, c_out, packed) = {
+            let (rows, c_out, packed, sums) = {
                 let mut queue = queue
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -520,7 +600,9 @@ fn gemm_threaded_map(
                     .split_first_mut()
                     .expect("a pair of buffers per block");
                 queue.buffers = rest;
-                (first..end, (c_block, d_block), packed)
+                // Every block packs all of B; the first adds the sums.
+                let sums = std::mem::take(&mut queue.sums);
+                (first..end, (c_block, d_block), packed, sums)
             };
             let (first, (c_block, d_block)) = (rows.start, c_out);
             product(
@@ -529,6 +611,7 @@ fn gemm_threaded_map(
                 (c_block, d_block, first),
                 finish,
                 packed,
+                sums,
             );
         };
         pool::run(blocks - 1, &work);
@@ -561,6 +644,7 @@ fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
             (b.t(), a.t()),
             (c_t, &mut []),
             &|_, _, _| {},
+            &mut [],
         );
         for (i, c_row) in c.chunks_exact_mut(n).enumerate() {
             for (j, c_ij) in c_row.iter_mut().enumerate() {
@@ -579,7 +663,13 @@ fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
 /// and its own columns of `B`. Each entry of `C` is still the same sum by the same kernel, so
 /// the bits are those of one thread (tests/gemm.rs). The blocks are whole strips of 16 columns
 /// (a multiple of every kernel's NR).
-fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
+fn column_blocks(
+    kernel: Kernel,
+    threads: usize,
+    (a, b): (View, View),
+    c: &mut [f64],
+    sums: &mut [f64],
+) {
     let (m, n) = (a.rows, b.cols);
     let strips = n.div_ceil(NR_AVX512_WIDE);
     let blocks = threads.min(strips);
@@ -603,9 +693,10 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                 }
             }
             // Handed out in order from one queue, as the row blocks of `gemm_threaded_map` are.
-            let queue = Mutex::new((0, &mut buffers[..blocks], &mut outputs[..blocks]));
+            // Each block adds the sums of its own columns of B, if asked.
+            let queue = Mutex::new((0, &mut buffers[..blocks], &mut outputs[..blocks], sums));
             let work = || loop {
-                let (i, packed, output) = {
+                let (i, packed, output, sums) = {
                     let mut queue = queue
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -622,7 +713,14 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                         .split_first_mut()
                         .expect("an output per block");
                     queue.2 = rest;
-                    (i, packed, output)
+                    let width = if queue.3.is_empty() {
+                        0
+                    } else {
+                        columns(i).len()
+                    };
+                    let (sums, rest) = std::mem::take(&mut queue.3).split_at_mut(width);
+                    queue.3 = rest;
+                    (i, packed, output, sums)
                 };
                 let columns = columns(i);
                 let c_block = &mut output[..m * columns.len()];
@@ -633,6 +731,7 @@ fn column_blocks(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [
                     (c_block, &mut [], 0),
                     &|_, _, _| {},
                     packed,
+                    sums,
                 );
             };
             pool::run(blocks - 1, &work);
@@ -657,6 +756,8 @@ struct Blocks<'c, 'b> {
     d: &'c mut [f64],
     /// Packing buffers not yet handed out, one pair per block.
     buffers: &'b mut [(Vec<f64>, Vec<f64>)],
+    /// The column sums of B (see [`gemm_column_sums`]) for the first block to add, or empty.
+    sums: &'c mut [f64],
 }
 
 /// `C ← A·B` on this thread with the given kernel (already checked to exist) and buffers, then
@@ -668,6 +769,7 @@ fn product(
     (c, d, first): (&mut [f64], &mut [f64], usize),
     finish: Finish,
     packed: &mut (Vec<f64>, Vec<f64>),
+    sums: &mut [f64],
 ) {
     let (packed_a, packed_b) = packed;
     let n = b.cols;
@@ -680,9 +782,15 @@ fn product(
     };
     let done: Done = &mut finished;
     match kernel {
-        Kernel::Portable => {
-            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, (packed_a, packed_b), done)
-        }
+        Kernel::Portable => blocked::<MR_PORTABLE, NR_PORTABLE, false>(
+            a,
+            b,
+            c,
+            (packed_a, packed_b),
+            done,
+            true,
+            sums,
+        ),
         // SAFETY: each function is compiled for the instruction sets its attribute names;
         // `gemm_threaded` has checked that this processor has them, so every instruction in it
         // exists here.
@@ -694,10 +802,11 @@ fn product(
                 c,
                 (packed_a, packed_b),
                 done,
+                sums,
             )
         },
         Kernel::Avx2 | Kernel::Avx2Fma => unsafe {
-            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done)
+            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done, sums)
         },
     }
 }
@@ -726,11 +835,19 @@ thread_local! {
 /// The processor must have AVX2 and FMA (`is_x86_feature_detected!`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_avx2(fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
+unsafe fn gemm_avx2(
+    fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed: Buffers,
+    done: Done,
+    sums: &mut [f64],
+) {
     if fma {
-        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done)
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done, true, sums)
     } else {
-        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done)
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done, true, sums)
     }
 }
 
@@ -751,11 +868,12 @@ unsafe fn gemm_avx512_fma(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    sums: &mut [f64],
 ) {
     if wide {
-        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done)
+        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done, true, sums)
     } else {
-        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done)
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done, true, sums)
     }
 }
 
@@ -768,18 +886,31 @@ unsafe fn gemm_avx512_fma(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    sums: &mut [f64],
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-unsafe fn gemm_avx2(_fma: bool, a: View, b: View, c: &mut [f64], packed: Buffers, done: Done) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done)
+unsafe fn gemm_avx2(
+    _fma: bool,
+    a: View,
+    b: View,
+    c: &mut [f64],
+    packed: Buffers,
+    done: Done,
+    sums: &mut [f64],
+) {
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
 }
 
 /// The five loops. `#[inline(always)]` so that each caller (the portable function and the AVX2
 /// one) gets its own copy compiled with its own instruction set.
+///
+/// With `a_in_place`, whole strips of `A` are read where they lie instead of packed, when `A`
+/// is row-major (`X·W`, `dZ·Wᵀ`) or the transpose of a row-major matrix (`Xᵀ·dZ`); see
+/// [`StripA`]. Only a last strip with fewer than MR rows is still packed (padded with zeros).
 #[inline(always)]
 fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     a: View,
@@ -787,27 +918,47 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     c: &mut [f64],
     packed: Buffers,
     done: Done,
+    a_in_place: bool,
+    sums: &mut [f64],
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (packed_a, packed_b) = packed;
+    let a_in_place = a_in_place && reads_a_in_place(a, n);
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let b_start = pc * b.row_stride + jc * b.col_stride;
             let b_strides = (b.row_stride, b.col_stride);
-            let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc));
+            let sums = match sums.is_empty() {
+                true => &mut [],
+                false => &mut sums[jc..jc + nc],
+            };
+            if pc == 0 {
+                sums.fill(0.0);
+            }
+            let packed_b = pack::<NR>(packed_b, b.data, b_start, b_strides, (kc, nc), sums);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                let a_start = ic * a.row_stride + pc * a.col_stride;
+                // Strips 0..in_place are read from A itself, the rest from the packed block.
+                let in_place = if a_in_place { mc / MR } else { 0 };
+                let first_packed = ic + in_place * MR;
+                let a_start = first_packed * a.row_stride + pc * a.col_stride;
                 let a_strides = (a.col_stride, a.row_stride);
-                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, (kc, mc));
+                let to_pack = (kc, ic + mc - first_packed);
+                let packed_a = pack::<MR>(packed_a, a.data, a_start, a_strides, to_pack, &mut []);
                 for (jr, b_strip) in packed_b.chunks_exact(kc * NR).enumerate() {
                     let j0 = jc + jr * NR;
                     let cols = NR.min(n - j0);
-                    for (ir, a_strip) in packed_a.chunks_exact(kc * MR).enumerate() {
-                        let i0 = ic + ir * MR;
+                    for s in 0..mc.div_ceil(MR) {
+                        let i0 = ic + s * MR;
                         let rows = MR.min(m - i0);
+                        let a_strip = match s < in_place {
+                            true => StripA::in_place(a, i0, pc, kc),
+                            false => {
+                                StripA::Packed(&packed_a[(s - in_place) * kc * MR..][..kc * MR])
+                            }
+                        };
                         let tile = &mut c[i0 * n + j0..];
                         kernel::<MR, NR, FMA>(a_strip, b_strip, tile, n, rows, cols, pc > 0);
                     }
@@ -817,6 +968,60 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
                     done(ic, &mut c[ic * n..(ic + mc) * n]);
                 }
             }
+        }
+    }
+}
+
+/// Whether `blocked` reads the whole strips of `A` where they lie (see [`StripA`]) for a product
+/// with `n` columns: always for a transposed `A` (`Xᵀ` in `dW = Xᵀ·dZ`), whose strips are
+/// as compact as packed ones; for a row-major `A` only when `C` has at most 16 columns (one
+/// strip of `B`, so each strip of `A` is read once). Measured on one thread: `Z³ = A²·W³`
+/// 140 → 100 µs, `dW² = A¹ᵀ·dZ²` 580 → 530 µs; but `Z¹ = X·W¹`, with eight strips of `B`,
+/// 470 → 550 µs read in place: each of its 6 rows is then read eight times through scalar
+/// loads and broadcasts, where a packed strip is read with broadcasts straight from memory.
+/// (Both layouts as matrices store them: a row of the transposed matrix is at least as long as
+/// `A` has rows, a row of a row-major one at least as long as it has columns.)
+fn reads_a_in_place(a: View, n: usize) -> bool {
+    let transposed = a.row_stride == 1 && a.col_stride >= a.rows;
+    let row_major = a.col_stride == 1 && a.row_stride >= a.cols;
+    transposed || (row_major && n <= NR_AVX512_WIDE)
+}
+
+/// Where the kernel reads the MR numbers `A[i0..i0 + MR, p]` of its strip for each `p`.
+///
+/// Packing copies every number of `A` once more for every slice of `B`'s columns (`NC`), which
+/// for the thin shapes of a network costs as much as a third of the product: for
+/// `Z³ = A²·W³` (1797 × 64 · 64 × 10) it was most of the time. But the kernel only needs, for
+/// each `p`, MR numbers it broadcasts one by one, and those can be read where they lie when `A`
+/// is row-major (MR rows, each read along `p`) or the transpose of a row-major matrix (MR
+/// neighbours in one row of `Xᵀ`'s matrix `X`, one row per `p`). Which numbers are multiplied
+/// and added, and in what order, is unchanged: the same bits (tested, `StripA` against packing).
+#[derive(Clone, Copy)]
+enum StripA<'a, const MR: usize> {
+    /// A packed strip: `data[p·MR .. p·MR + MR]`.
+    Packed(&'a [f64]),
+    /// `data[p·step .. p·step + MR]`: MR neighbours in each row of the matrix `A` transposes.
+    Across { data: &'a [f64], step: usize },
+    /// `rows[r][p]`: MR rows of a row-major `A`, each `kc` long.
+    Along([&'a [f64]; MR]),
+}
+
+impl<'a, const MR: usize> StripA<'a, MR> {
+    /// Rows `i0..i0 + MR` and sums `pc..pc + kc` of `A`, where they lie (`A` row-major or
+    /// transposed, checked by the caller).
+    #[inline(always)]
+    fn in_place(a: View<'a>, i0: usize, pc: usize, kc: usize) -> StripA<'a, MR> {
+        if a.row_stride == 1 && a.col_stride >= a.rows {
+            let start = i0 + pc * a.col_stride;
+            StripA::Across {
+                data: &a.data[start..start + (kc - 1) * a.col_stride + MR],
+                step: a.col_stride,
+            }
+        } else {
+            StripA::Along(std::array::from_fn(|r| {
+                let start = (i0 + r) * a.row_stride + pc;
+                &a.data[start..start + kc]
+            }))
         }
     }
 }
@@ -831,6 +1036,7 @@ fn pack<'buffer, const W: usize>(
     start: usize,
     (p_stride, w_stride): (usize, usize),
     (kc, len): (usize, usize),
+    sums: &mut [f64],
 ) -> &'buffer [f64] {
     let needed = len.div_ceil(W) * kc * W;
     // The packed block starts on a 64-byte boundary (a cache line, and one AVX-512 vector), so
@@ -864,6 +1070,32 @@ fn pack<'buffer, const W: usize>(
             }
             continue;
         }
+        if !sums.is_empty() {
+            // Also Σ_p B[p, j] for the strip's columns, added in the order p = 0, 1, … onto the
+            // sums of the earlier slices, in registers (see `gemm_column_sums`).
+            let sums = &mut sums[s * W..s * W + width];
+            let mut acc = [0.0; W];
+            acc[..width].copy_from_slice(sums);
+            for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
+                let at = first + p * p_stride;
+                if width == W {
+                    let source: &[f64; W] = data[at..at + W].try_into().expect("W numbers");
+                    let slot: &mut [f64; W] = slot.try_into().expect("a slot of W");
+                    *slot = *source;
+                    for (sum, &x) in acc.iter_mut().zip(source) {
+                        *sum += x;
+                    }
+                } else {
+                    let source = &data[at..at + width];
+                    slot[..width].copy_from_slice(source);
+                    for (sum, &x) in acc.iter_mut().zip(source) {
+                        *sum += x;
+                    }
+                }
+            }
+            sums.copy_from_slice(&acc[..width]);
+            continue;
+        }
         for (p, slot) in strip.chunks_exact_mut(W).enumerate() {
             let at = first + p * p_stride;
             if w_stride == 1 && width == W {
@@ -887,7 +1119,7 @@ fn pack<'buffer, const W: usize>(
 /// from `C`, which is the i-p-j loop's `C = 0`.
 #[inline(always)]
 fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
-    a_strip: &[f64],
+    a_strip: StripA<MR>,
     b_strip: &[f64],
     c: &mut [f64],
     row_stride: usize,
@@ -912,7 +1144,25 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
             }
         }
     }
-    tile = tile_sum::<MR, NR, FMA>(a_strip, b_strip, tile);
+    tile = match a_strip {
+        StripA::Packed(data) => {
+            let a = data
+                .chunks_exact(MR)
+                .map(|a| a.try_into().expect("MR numbers"));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+        StripA::Across { data, step } => {
+            let a = data
+                .chunks(step)
+                .map(|a| a[..MR].try_into().expect("MR numbers"));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+        StripA::Along(rows) => {
+            let kc = b_strip.len() / NR;
+            let a = (0..kc).map(|p| std::array::from_fn(|r| rows[r][p]));
+            tile_sum::<MR, NR, FMA>(a, b_strip, tile)
+        }
+    };
     for i in 0..rows {
         let c_row = &mut c[i * row_stride..i * row_stride + cols];
         if whole {
@@ -930,14 +1180,13 @@ fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
 /// registers.
 #[inline(always)]
 fn tile_sum<const MR: usize, const NR: usize, const FMA: bool>(
-    a_strip: &[f64],
+    a_strip: impl Iterator<Item = [f64; MR]>,
     b_strip: &[f64],
     mut tile: [[f64; NR]; MR],
 ) -> [[f64; NR]; MR] {
-    for (a, b) in a_strip.chunks_exact(MR).zip(b_strip.chunks_exact(NR)) {
-        let a: &[f64; MR] = a.try_into().expect("a strip is whole MR slots");
+    for (a, b) in a_strip.zip(b_strip.chunks_exact(NR)) {
         let b: &[f64; NR] = b.try_into().expect("a strip is whole NR slots");
-        for (row, &a_i) in tile.iter_mut().zip(a) {
+        for (row, &a_i) in tile.iter_mut().zip(&a) {
             // One row of the tile is one (or two) vector registers: row ← row + a_i·b.
             let mut sums = *row;
             for (sum, &b_j) in sums.iter_mut().zip(b) {
@@ -994,6 +1243,43 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(THREADS_HERE.with(|here| here.replace(threads)));
     f()
+}
+
+/// `(a(), b())`, with `b` on a helper thread while `a` runs on this one when [`threads`] is
+/// more than 1 and the passes read at least [`JOIN_THRESHOLD`] numbers (`size`); otherwise
+/// both on this thread.
+///
+/// For independent element-wise passes between the products, such as a training step's loss
+/// and accuracy, which otherwise run one after the other while the helper waits. Each closure
+/// computes exactly what it would on its own, so the results do not depend on who runs it.
+pub fn join<RA: Send, RB: Send>(
+    size: usize,
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB + Send,
+) -> (RA, RB) {
+    if size < JOIN_THRESHOLD || threads() == 1 {
+        return (a(), b());
+    }
+    let (a, b) = (Mutex::new(Some(a)), Mutex::new(Some(b)));
+    let (ra, rb) = (Mutex::new(None), Mutex::new(None));
+    // Whoever comes first takes `a`, the next `b`: the caller, if its helper is late, both.
+    let work = || {
+        let task_a = a.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task_a) = task_a {
+            *ra.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_a());
+        }
+        let task_b = b.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task_b) = task_b {
+            *rb.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_b());
+        }
+    };
+    pool::run(1, &work);
+    let ra = ra.into_inner().unwrap_or_else(|p| p.into_inner());
+    let rb = rb.into_inner().unwrap_or_else(|p| p.into_inner());
+    (
+        ra.expect("join: the first closure ran"),
+        rb.expect("join: the second closure ran"),
+    )
 }
 
 /// The process-wide setting of [`set_threads`] (or the default, once read); 0 = not yet read.
@@ -1177,11 +1463,56 @@ mod tests {
     /// (Outside the functions compiled for FMA, `mul_add` is a library call: slow, but rounded
     /// exactly as the instruction rounds, so the bits are those of the fast kernels.)
     fn fused<const MR: usize, const NR: usize>(a: View, b: View) -> Vec<u64> {
+        blocked_bits::<MR, NR, true>(a, b, false)
+    }
+
+    /// The product by the blocked loops, `A` packed or (where it can be) read in place.
+    fn blocked_bits<const MR: usize, const NR: usize, const FMA: bool>(
+        a: View,
+        b: View,
+        a_in_place: bool,
+    ) -> Vec<u64> {
         let mut c = vec![f64::NAN; a.rows * b.cols];
         let (mut packed_a, mut packed_b) = (Vec::new(), Vec::new());
         let buffers = (&mut packed_a, &mut packed_b);
-        blocked::<MR, NR, true>(a, b, &mut c, buffers, &mut |_, _| {});
+        blocked::<MR, NR, FMA>(a, b, &mut c, buffers, &mut |_, _| {}, a_in_place, &mut []);
         c.into_iter().map(f64::to_bits).collect()
+    }
+
+    #[test]
+    fn strips_of_a_read_in_place_give_the_bits_of_packed_ones() {
+        let mut rng = crate::rng::Rng::new(7);
+        // Row-major A with up to 16 columns in C, and transposed A: whole strips and a last
+        // partial one, several slices of the sum (KC) and of the rows (MC).
+        for (m, k, n) in [
+            (1797, 64, 10),
+            (250, 300, 16),
+            (13, 40, 9),
+            (64, 600, 70),
+            (7, 5, 3),
+        ] {
+            let a = crate::matrix::Matrix::random_uniform(m, k, -1.0, 1.0, &mut rng);
+            let a_t = crate::matrix::Matrix::random_uniform(k, m, -1.0, 1.0, &mut rng);
+            let b = crate::matrix::Matrix::random_uniform(k, n, -1.0, 1.0, &mut rng);
+            for a in [a.view(), a_t.view().t()] {
+                let b = b.view();
+                let what = format!(
+                    "{m}×{k}·{k}×{n}, A strides {:?}",
+                    (a.row_stride, a.col_stride)
+                );
+                let packed = blocked_bits::<MR_PORTABLE, NR_PORTABLE, false>(a, b, false);
+                let in_place = blocked_bits::<MR_PORTABLE, NR_PORTABLE, false>(a, b, true);
+                assert_eq!(in_place, packed, "portable, {what}");
+                let packed = fused::<MR_AVX512_WIDE, NR_AVX512_WIDE>(a, b);
+                for in_place in [
+                    blocked_bits::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, true),
+                    blocked_bits::<MR_AVX512, NR_AVX512, true>(a, b, true),
+                    blocked_bits::<MR_AVX2, NR_AVX2, true>(a, b, true),
+                ] {
+                    assert_eq!(in_place, packed, "fused, {what}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1198,7 +1529,15 @@ mod tests {
             };
             let mut direct = vec![f64::NAN; m * n];
             let buffers = (&mut Vec::new(), &mut Vec::new());
-            blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, &mut direct, buffers, &mut |_, _| {});
+            blocked::<MR_PORTABLE, NR_PORTABLE, false>(
+                a,
+                b,
+                &mut direct,
+                buffers,
+                &mut |_, _| {},
+                false,
+                &mut [],
+            );
             let direct: Vec<u64> = direct.into_iter().map(f64::to_bits).collect();
             assert_eq!(thin_bits(Kernel::Portable, 1), direct, "{m}×{k}·{k}×{n}");
             let direct_fused = fused::<MR_AVX512, NR_AVX512>(a, b);

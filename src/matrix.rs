@@ -509,6 +509,13 @@ impl Matrix {
             sums.data[0] = self.t_matmul_four_samples(b, c);
             return;
         }
+        if b.cols > 1 && self.cols > 0 && packing_pays(self.cols, self.rows, b.cols) {
+            // The sums added while gemm.rs packs B (`gemm::gemm_column_sums`, the same bits).
+            c.resize(self.cols, b.cols);
+            sums.resize(1, b.cols);
+            gemm::gemm_column_sums(self.view().t(), b.view(), &mut c.data, &mut sums.data);
+            return;
+        }
         if b.cols == 1 || packing_pays(self.cols, self.rows, b.cols) || self.cols == 0 {
             self.t_matmul_into(b, c);
             b.sum_rows_into(sums);

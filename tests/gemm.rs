@@ -351,3 +351,65 @@ fn the_fused_kernels_give_one_another_s_bits() {
         }
     }
 }
+
+#[test]
+fn column_sums_ride_along_with_the_bits_of_the_product_and_of_sum_rows() {
+    // The dense layer's dW = Xᵀ·dZ with db = Σ_rows dZ: digits' three layers, shapes with edge
+    // strips and several slices of the sum, a thin product, and a transposed B (no fusion).
+    let shapes = [
+        (64, 1797, 128),
+        (128, 1797, 64),
+        (64, 1797, 10),
+        (65, 600, 33),
+        (7, 300, 70),
+        (40, 3, 2),
+        (0, 5, 3),
+    ];
+    for (m, k, n) in shapes {
+        let x = random(k, m, 21);
+        let dz = random(k, n, 22);
+        let dz_t = dz.transpose();
+        let mut want_c = vec![0.0; m * n];
+        gemm::gemm(x.view().t(), dz.view(), &mut want_c);
+        let mut want_sums = Matrix::zeros(0, 0);
+        dz.sum_rows_into(&mut want_sums);
+        let want = (Matrix::from_vec(m, n, want_c), want_sums);
+        for threads in [1, 2, 3] {
+            for b in [dz.view(), dz_t.view().t()] {
+                let (mut c, mut sums) = (vec![f64::NAN; m * n], vec![f64::NAN; n]);
+                gemm::with_threads(threads, || {
+                    gemm::gemm_column_sums(x.view().t(), b, &mut c, &mut sums)
+                });
+                let what = format!(
+                    "{m}×{k}·{k}×{n}, {threads} threads, B strides {:?}",
+                    (b.row_stride, b.col_stride)
+                );
+                assert_same_bits(&Matrix::from_vec(m, n, c), &want.0, &what);
+                assert_same_bits(&Matrix::from_vec(1, n, sums), &want.1, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
+    let a = random(1797, 10, 31);
+    let sum = |m: &Matrix| m.as_slice().iter().fold(0.0, |s, &x| s + x);
+    let max = |m: &Matrix| m.as_slice().iter().fold(f64::MIN, |s, &x| s.max(x));
+    let want = (sum(&a), max(&a));
+    for threads in [1, 2, 3] {
+        for size in [0, gemm::JOIN_THRESHOLD] {
+            let got = gemm::with_threads(threads, || gemm::join(size, || sum(&a), || max(&a)));
+            assert_eq!(
+                got.0.to_bits(),
+                want.0.to_bits(),
+                "{threads} threads, size {size}"
+            );
+            assert_eq!(
+                got.1.to_bits(),
+                want.1.to_bits(),
+                "{threads} threads, size {size}"
+            );
+        }
+    }
+}
