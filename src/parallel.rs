@@ -68,15 +68,16 @@ use crate::network::{superscript, Network};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 use crate::train::{Divergence, EpochStats, History, Metric, TrainConfig};
+use std::sync::{Mutex, PoisonError};
 
 /// Number of shards each batch is cut into, whatever the number of threads (a multiple of the
 /// usual 1, 2, 4 or 8 threads, so that they share the work evenly).
 pub const SHARDS: usize = 8;
 
-/// One shard: its own copy of the network and buffers for its rows.
+/// One shard: its own copy of the network (whose input holds the shard's rows of `X`) and
+/// buffers for its rows.
 struct Shard {
     network: Network,
-    x: Matrix,
     y: Matrix,
     dz: Matrix,
     /// `nₛ · Lₛ` and `nₛ · metric` of the last step (sums, so the batch mean is their total / n).
@@ -117,7 +118,6 @@ pub fn train(
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard {
             network: network.clone(),
-            x: Matrix::zeros(0, 0),
             y: Matrix::zeros(0, 0),
             dz: Matrix::zeros(0, 0),
             loss_sum: 0.0,
@@ -128,6 +128,7 @@ pub fn train(
     let weight_slots: Vec<usize> = (0..n_layers).map(|l| 2 * l).collect();
     let mut rng = Rng::new(config.shuffle_seed);
     let mut order: Vec<usize> = (0..n).collect();
+    let mut first_step = true;
     let mut history = History {
         metric,
         epochs: Vec::with_capacity(config.epochs),
@@ -143,38 +144,42 @@ pub fn train(
         let mut gradient_norms = vec![0.0; n_layers];
         let mut update_norms = vec![0.0; n_layers];
         for batch in order.chunks(batch_size) {
+            let params = &*network;
             let work = |shard_index: usize, shard: &mut Shard| {
                 let lo = shard_index * batch.len() / SHARDS;
                 let hi = (shard_index + 1) * batch.len() / SHARDS;
+                copy_parameters(params, &mut shard.network);
                 shard_step(shard, &batch[lo..hi], batch.len(), train, loss, metric);
             };
-            if threads == 1 {
+            // The first step of a call runs on this thread alone (see "Where the time goes").
+            let workers = if first_step { 1 } else { threads.min(SHARDS) };
+            first_step = false;
+            if workers == 1 {
                 shards
                     .iter_mut()
                     .enumerate()
                     .for_each(|(s, shard)| work(s, shard));
             } else {
-                let per_thread = SHARDS.div_ceil(threads);
-                // The threads already share the work, so each shard's products run on its own
-                // thread (`gemm` would otherwise try to share them out again).
-                let run_group = |t: usize, group: &mut [Shard]| {
-                    gemm::with_threads(1, || {
-                        for (g, shard) in group.iter_mut().enumerate() {
-                            work(t * per_thread + g, shard);
-                        }
-                    })
+                // Each thread takes the next shard not yet taken until none is left, so a thread
+                // that starts late or runs slower (the cores are shared) takes fewer shards and
+                // none waits idle while shards remain. Who computes a shard never changes what it
+                // computes, nor where its gradient goes.
+                let queue = Mutex::new(shards.iter_mut().enumerate());
+                let drain = || {
+                    // The threads already share the work, so each shard's products run on its
+                    // own thread (`gemm` would otherwise try to share them out again).
+                    gemm::with_threads(1, || loop {
+                        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                        let Some((s, shard)) = next else { break };
+                        work(s, shard);
+                    });
                 };
                 std::thread::scope(|scope| {
-                    let mut groups = shards.chunks_mut(per_thread).enumerate();
-                    let first = groups.next();
-                    for (t, group) in groups {
-                        let run_group = &run_group;
-                        scope.spawn(move || run_group(t, group));
+                    for _ in 1..workers {
+                        scope.spawn(drain);
                     }
-                    // The calling thread takes the first group itself instead of waiting idle.
-                    if let Some((t, group)) = first {
-                        run_group(t, group);
-                    }
+                    // The calling thread drains the queue too instead of waiting idle.
+                    drain();
                 });
             }
             // The all-reduce: dW = Σₛ dWₛ, in shard order, into the main network.
@@ -203,9 +208,6 @@ pub fn train(
             optimizer.step(network);
             for (l, &slot) in weight_slots.iter().enumerate() {
                 update_norms[l] += optimizer.update_norms()[slot];
-            }
-            for shard in &mut shards {
-                copy_parameters(network, &mut shard.network);
             }
             steps += 1;
         }
@@ -248,9 +250,11 @@ fn shard_step(
         }
         return;
     }
-    data.x.select_rows_into(rows, &mut shard.x);
+    // The rows of X go straight into the network's input (`forward` would copy them again).
+    data.x
+        .select_rows_into(rows, shard.network.input_mut(rows.len()));
     data.y.select_rows_into(rows, &mut shard.y);
-    let y_hat = shard.network.forward(&shard.x, true);
+    let y_hat = shard.network.forward_from_input(true);
     let n_s = rows.len() as f64;
     shard.loss_sum = loss.value(y_hat, &shard.y) * n_s;
     shard.metric_sum = metric.value(y_hat, &shard.y, data.task) * n_s;
@@ -281,7 +285,9 @@ fn sum_gradients(network: &mut Network, shards: &[Shard]) {
     }
 }
 
-/// Copies `W` and `b` of every dense layer from `from` into `to` (no allocation).
+/// Copies `W` and `b` of every dense layer from `from` into `to` (no allocation). Each shard's
+/// thread does this for its shard at the start of a step, so the copies run in parallel and the
+/// parameters are in that thread's caches when its forward pass reads them.
 fn copy_parameters(from: &Network, to: &mut Network) {
     for (source, target) in from.layers().iter().zip(to.layers_mut()) {
         if let (Layer::Dense(source), Layer::Dense(target)) = (source, target) {
@@ -341,6 +347,25 @@ mod tests {
             assert_eq!(weights, &results[0].0);
             assert_eq!(history, &results[0].1);
         }
+    }
+
+    #[test]
+    fn more_threads_than_shards_and_fewer_rows_than_shards_give_the_same_bits() {
+        // Batches of 5 rows leave three shards empty; 16 threads are more than there are
+        // shards to take. Neither may change a bit of what one thread computes.
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 5,
+            shuffle_seed: 4,
+        };
+        let mut results = Vec::new();
+        for threads in [1, 16] {
+            let (mut network, mut optimizer, data) = setup(false);
+            let history = train(&mut network, &mut optimizer, &data, &config, threads);
+            results.push((weights(&network), history));
+        }
+        assert_eq!(results[1].0, results[0].0);
+        assert_eq!(results[1].1, results[0].1);
     }
 
     #[test]
