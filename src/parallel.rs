@@ -174,13 +174,20 @@ pub fn train(
                         work(s, shard);
                     });
                 };
-                std::thread::scope(|scope| {
-                    for _ in 1..workers {
-                        scope.spawn(drain);
-                    }
-                    // The calling thread drains the queue too instead of waiting idle.
-                    drain();
-                });
+                if workers == 2 {
+                    // The faster form for two threads: the second is `gemm`'s helper thread,
+                    // already running, instead of a thread started for this step (see "Where
+                    // the time goes"). The size only has to exceed `gemm::JOIN_THRESHOLD`.
+                    gemm::with_threads(2, || gemm::join(usize::MAX, drain, drain));
+                } else {
+                    std::thread::scope(|scope| {
+                        for _ in 1..workers {
+                            scope.spawn(drain);
+                        }
+                        // The calling thread drains the queue too instead of waiting idle.
+                        drain();
+                    });
+                }
             }
             // The all-reduce: dW = Σₛ dWₛ, in shard order, into the main network.
             let batch_loss: f64 = shards.iter().map(|s| s.loss_sum).sum();
