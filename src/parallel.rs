@@ -15,9 +15,10 @@
 //! ```text
 //! for each batch:
 //!     cut the batch into SHARDS contiguous pieces
-//!     in parallel, for each shard s:  copy of the network → forward → dZₛ·(nₛ/n) → backward → dWₛ
+//!     in parallel, for each shard s:  copy W into the shard's network → forward → dZₛ·(nₛ/n)
+//!                                     → backward → dWₛ
 //!     dW = dW₀ + dW₁ + … + dW_{SHARDS−1}        (always in this order)
-//!     W ← W − η·dW, then copy W to every shard's network
+//!     W ← W − η·dW
 //! ```
 //!
 //! # Same bits for any number of threads
@@ -44,21 +45,66 @@
 //! norm"). Dropout would need a mask stream per shard. Networks with either are refused by a
 //! panic; only dense layers and activations are sharded.
 //!
-//! Each step starts its worker threads with `std::thread::scope`, so the steps themselves
-//! allocate only what starting a thread allocates; with one thread no thread is started.
+//! # Where the time goes
+//!
+//! Measured on digits (64 → 128 → 64 → 10, full batch, 8 shards of 224 or 225 rows) on this
+//! 2-core machine, timing each phase of a step on each thread:
+//!
+//! ```text
+//! one thread   8 shards' forward + backward  4.6 ms     sum of the shard gradients  0.1 ms
+//!              copy W to 8 shards            0.07 ms    optimizer step              0.04 ms
+//! two threads  each thread's 4 shards        2.4–2.7 ms (two threads on 4 shards each, with no
+//!              step in between, take 1.75 ms against 3.7 ms for one thread on 8: the cores,
+//!              the caches and the memory are not what limits the speed-up)
+//! ```
+//!
+//! What cost more than the arithmetic:
+//!
+//! - **Memory first touched on a worker thread.** A shard network's buffers (`Z`, `A`, `dA`,
+//!   `dZ` of its rows, about 1.7 MB) are allocated on its first step. The allocator gives each
+//!   thread its own heap and hands a heap's free memory back to the system, so buffers allocated
+//!   on a worker thread were mapped and zeroed anew, page by page, on every call: the worker's
+//!   first step took 7 ms instead of 3 (86 000 page faults in a benchmark run instead of 5 000,
+//!   `perf stat -e page-faults`; `perf record -e page-faults` put them in the shards' first
+//!   `Matrix::resize`). So the first step of a call runs on the calling thread alone, whose heap
+//!   keeps its memory; one serial step costs less than the faults did.
+//! - **Starting threads every step.** A thread started with `std::thread::scope` began its
+//!   shards 50–100 µs after the step did, and up to 2 ms later while other programs held the
+//!   other core; it also met cold caches and empty per-thread buffers of `gemm`. With two
+//!   threads the second is therefore `gemm`'s helper thread (`gemm::join`), which is started
+//!   once and waits for work; with more threads they are started every step with
+//!   `std::thread::scope`, the plain form.
+//! - **Fixed halves.** With shards 0–3 on one thread and 4–7 on the other, the step waited for
+//!   the slower half (up to 0.2 ms on a quiet machine, milliseconds when the cores are shared).
+//!   The threads now take the next shard from a queue, so none waits while shards remain.
+//! - **Serial work between the threads' parts:** copying `W` to the shards now happens in each
+//!   shard's own work; the sum of the shard gradients (0.1 ms) and the optimizer step stay on
+//!   the calling thread, so that the sum keeps its one fixed order.
+//!
+//! With one thread no thread is started, and a step allocates nothing.
 //!
 //! # Threads inside the products instead
 //!
 //! `gemm.rs` can also share every large matrix product between threads (rows of `C` per
 //! thread), which leaves the order of every sum alone: ordinary `train::train` then gives the
 //! serial bits on any number of threads, and it is what `cargo run -- train` does by default.
-//! On one machine with a few cores that is the faster way for digits-sized networks (compare the
-//! `digits threads=2` and `digits shards=8 threads=2` rows of `cargo bench --bench train`):
-//! a shard of 1797/8 rows makes products too small to run at full speed, and each step here
-//! starts threads and copies the parameters to every shard. Sharding is how training spreads
-//! over many machines, where no product can be shared; here the threads run each shard's
-//! products on their own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads
-//! do not compete for the cores.
+//! Compare the `digits threads=2` and `digits shards=8 threads=2` rows of
+//! `cargo bench --bench train`. Measured on 29 November 2026, ms per epoch, medians of 4–7
+//! interleaved rounds (the shared cores swing by half from run to run, so compare within a row):
+//!
+//! ```text
+//!                 serial   products on 2 threads   8 shards on 1 thread   8 shards on 2 threads
+//! full batch      5.9–7.0  3.5                     5.1                    3.3–3.9
+//! batches of 256  6.0–7.0  4.3                     9.4                    4.9–6.2
+//! ```
+//!
+//! Full batch, two threads run the shards 1.6× as fast as one thread does (1.1–1.25× before
+//! the changes above), level with threads inside the products. In batches of 256 a shard has
+//! 32 rows, products too small to run at full speed: the 8 shards on one thread take about 1.4×
+//! as long as the whole batch, and threads inside the products win. Sharding is how training
+//! spreads over many machines, where no product can be shared; here each shard's products run
+//! on its own thread
+//! (`gemm::with_threads(1, …)`) so that the two kinds of threads do not compete for the cores.
 
 use crate::data::Dataset;
 use crate::gemm;
