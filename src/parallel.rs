@@ -78,10 +78,12 @@
 //!   the slower half (up to 0.2 ms on a quiet machine, milliseconds when the cores are shared).
 //!   The threads now take the next shard from a queue, so none waits while shards remain.
 //! - **Serial work between the threads' parts:** copying `W` to the shards now happens in each
-//!   shard's own work; the sum of the shard gradients (0.1 ms) and the optimizer step stay on
-//!   the calling thread, so that the sum keeps its one fixed order.
+//!   shard's own work. The sum of the shard gradients (0.1 ms) and the optimizer step stay on
+//!   the calling thread: summing half the layers on each of two threads (the same sums, the
+//!   same bits) changed the time by less than the noise (±4 %), so the plain loop stays.
 //!
-//! With one thread no thread is started, and a step allocates nothing.
+//! With one or two threads a step allocates nothing; more threads allocate what starting them
+//! allocates.
 //!
 //! # Threads inside the products instead
 //!
@@ -89,22 +91,23 @@
 //! thread), which leaves the order of every sum alone: ordinary `train::train` then gives the
 //! serial bits on any number of threads, and it is what `cargo run -- train` does by default.
 //! Compare the `digits threads=2` and `digits shards=8 threads=2` rows of
-//! `cargo bench --bench train`. Measured on 29 November 2026, ms per epoch, medians of 4–7
-//! interleaved rounds (the shared cores swing by half from run to run, so compare within a row):
+//! `cargo bench --bench train`. Measured on 29 November 2026 as ratios of times per epoch
+//! within one round, medians of 4–7 interleaved rounds (the shared cores swing the times
+//! themselves by half from run to run):
 //!
 //! ```text
-//!                 serial   products on 2 threads   8 shards on 1 thread   8 shards on 2 threads
-//! full batch      5.9–7.0  3.5                     5.1                    3.3–3.9
-//! batches of 256  6.0–7.0  4.3                     9.4                    4.9–6.2
+//!                                       full batch            batches of 256
+//! 8 shards on 2 threads vs on 1         1.5–1.6×  (1.1–1.25×)  1.5×   (1.15×)
+//! 8 shards on 2 threads vs serial       1.5×      (1.0×)       1.07×  (0.8×)
+//! products on 2 threads vs 8 shards     4–13 % less (30 %)     about 15 % less time
+//!                                       (in parentheses: before the changes above)
 //! ```
 //!
-//! Full batch, two threads run the shards 1.6× as fast as one thread does (1.1–1.25× before
-//! the changes above), level with threads inside the products. In batches of 256 a shard has
-//! 32 rows, products too small to run at full speed: the 8 shards on one thread take about 1.4×
-//! as long as the whole batch, and threads inside the products win. Sharding is how training
+//! In batches of 256 a shard has 32 rows, products too small to run at full speed: the 8
+//! shards on one thread take about 1.4× as long as the whole batch. Sharding is how training
 //! spreads over many machines, where no product can be shared; here each shard's products run
-//! on its own thread
-//! (`gemm::with_threads(1, …)`) so that the two kinds of threads do not compete for the cores.
+//! on its own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads do not
+//! compete for the cores.
 
 use crate::data::Dataset;
 use crate::gemm;
