@@ -31,8 +31,8 @@
 //! Allocations are counted in steady state: those of a run of 2E epochs minus those of a run of
 //! E epochs, divided by E, so the buffers the first step sets up do not count. Each epoch's
 //! record (`EpochStats`) holds three `Vec`s of per-layer norms, which is the small constant the
-//! count shows; the steps themselves allocate nothing (the `shards=8 threads=2` rows also count
-//! what starting parallel.rs's worker threads allocates, every step).
+//! count shows; the steps themselves allocate nothing (parallel.rs's two-thread steps hand
+//! shards to `gemm`'s helper thread, started once, so the `shards=8 threads=2` rows too).
 //!
 //! Extra words on the command line filter the cases: `cargo bench --bench train -- digits`.
 

@@ -15,9 +15,10 @@
 //! ```text
 //! for each batch:
 //!     cut the batch into SHARDS contiguous pieces
-//!     in parallel, for each shard s:  copy of the network → forward → dZₛ·(nₛ/n) → backward → dWₛ
+//!     in parallel, for each shard s:  copy W into the shard's network → forward → dZₛ·(nₛ/n)
+//!                                     → backward → dWₛ
 //!     dW = dW₀ + dW₁ + … + dW_{SHARDS−1}        (always in this order)
-//!     W ← W − η·dW, then copy W to every shard's network
+//!     W ← W − η·dW
 //! ```
 //!
 //! # Same bits for any number of threads
@@ -44,21 +45,69 @@
 //! norm"). Dropout would need a mask stream per shard. Networks with either are refused by a
 //! panic; only dense layers and activations are sharded.
 //!
-//! Each step starts its worker threads with `std::thread::scope`, so the steps themselves
-//! allocate only what starting a thread allocates; with one thread no thread is started.
+//! # Where the time goes
+//!
+//! Measured on digits (64 → 128 → 64 → 10, full batch, 8 shards of 224 or 225 rows) on this
+//! 2-core machine, timing each phase of a step on each thread:
+//!
+//! ```text
+//! one thread   8 shards' forward + backward  4.6 ms     sum of the shard gradients  0.1 ms
+//!              copy W to 8 shards            0.07 ms    optimizer step              0.04 ms
+//! two threads  each thread's 4 shards        2.4–2.7 ms (two threads on 4 shards each, with no
+//!              step in between, take 1.75 ms against 3.7 ms for one thread on 8: the cores,
+//!              the caches and the memory are not what limits the speed-up)
+//! ```
+//!
+//! What cost more than the arithmetic:
+//!
+//! - **Memory first touched on a worker thread.** A shard network's buffers (`Z`, `A`, `dA`,
+//!   `dZ` of its rows, about 1.7 MB) are allocated on its first step. The allocator gives each
+//!   thread its own heap and hands a heap's free memory back to the system, so buffers allocated
+//!   on a worker thread were mapped and zeroed anew, page by page, on every call: the worker's
+//!   first step took 7 ms instead of 3 (86 000 page faults in a benchmark run instead of 5 000,
+//!   `perf stat -e page-faults`; `perf record -e page-faults` put them in the shards' first
+//!   `Matrix::resize`). So the first step of a call runs on the calling thread alone, whose heap
+//!   keeps its memory; one serial step costs less than the faults did.
+//! - **Starting threads every step.** A thread started with `std::thread::scope` began its
+//!   shards 50–100 µs after the step did, and up to 2 ms later while other programs held the
+//!   other core; it also met cold caches and empty per-thread buffers of `gemm`. With two
+//!   threads the second is therefore `gemm`'s helper thread (`gemm::join`), which is started
+//!   once and waits for work; with more threads they are started every step with
+//!   `std::thread::scope`, the plain form.
+//! - **Fixed halves.** With shards 0–3 on one thread and 4–7 on the other, the step waited for
+//!   the slower half (up to 0.2 ms on a quiet machine, milliseconds when the cores are shared).
+//!   The threads now take the next shard from a queue, so none waits while shards remain.
+//! - **Serial work between the threads' parts:** copying `W` to the shards now happens in each
+//!   shard's own work. The sum of the shard gradients (0.1 ms) and the optimizer step stay on
+//!   the calling thread: summing half the layers on each of two threads (the same sums, the
+//!   same bits) changed the time by less than the noise (±4 %), so the plain loop stays.
+//!
+//! With one or two threads a step allocates nothing; more threads allocate what starting them
+//! allocates.
 //!
 //! # Threads inside the products instead
 //!
 //! `gemm.rs` can also share every large matrix product between threads (rows of `C` per
 //! thread), which leaves the order of every sum alone: ordinary `train::train` then gives the
 //! serial bits on any number of threads, and it is what `cargo run -- train` does by default.
-//! On one machine with a few cores that is the faster way for digits-sized networks (compare the
-//! `digits threads=2` and `digits shards=8 threads=2` rows of `cargo bench --bench train`):
-//! a shard of 1797/8 rows makes products too small to run at full speed, and each step here
-//! starts threads and copies the parameters to every shard. Sharding is how training spreads
-//! over many machines, where no product can be shared; here the threads run each shard's
-//! products on their own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads
-//! do not compete for the cores.
+//! Compare the `digits threads=2` and `digits shards=8 threads=2` rows of
+//! `cargo bench --bench train`. Measured on 29 November 2026 as ratios of times per epoch
+//! within one round, medians of 4–7 interleaved rounds (the shared cores swing the times
+//! themselves by half from run to run):
+//!
+//! ```text
+//!                                       full batch            batches of 256
+//! 8 shards on 2 threads vs on 1         1.5–1.6×  (1.1–1.25×)  1.5×   (1.15×)
+//! 8 shards on 2 threads vs serial       1.5×      (1.0×)       1.07×  (0.8×)
+//! products on 2 threads vs 8 shards     4–13 % less (30 %)     about 15 % less time
+//!                                       (in parentheses: before the changes above)
+//! ```
+//!
+//! In batches of 256 a shard has 32 rows, products too small to run at full speed: the 8
+//! shards on one thread take about 1.4× as long as the whole batch. Sharding is how training
+//! spreads over many machines, where no product can be shared; here each shard's products run
+//! on its own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads do not
+//! compete for the cores.
 
 use crate::data::Dataset;
 use crate::gemm;
@@ -68,15 +117,16 @@ use crate::network::{superscript, Network};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
 use crate::train::{Divergence, EpochStats, History, Metric, TrainConfig};
+use std::sync::{Mutex, PoisonError};
 
 /// Number of shards each batch is cut into, whatever the number of threads (a multiple of the
 /// usual 1, 2, 4 or 8 threads, so that they share the work evenly).
 pub const SHARDS: usize = 8;
 
-/// One shard: its own copy of the network and buffers for its rows.
+/// One shard: its own copy of the network (whose input holds the shard's rows of `X`) and
+/// buffers for its rows.
 struct Shard {
     network: Network,
-    x: Matrix,
     y: Matrix,
     dz: Matrix,
     /// `nₛ · Lₛ` and `nₛ · metric` of the last step (sums, so the batch mean is their total / n).
@@ -117,7 +167,6 @@ pub fn train(
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard {
             network: network.clone(),
-            x: Matrix::zeros(0, 0),
             y: Matrix::zeros(0, 0),
             dz: Matrix::zeros(0, 0),
             loss_sum: 0.0,
@@ -128,6 +177,7 @@ pub fn train(
     let weight_slots: Vec<usize> = (0..n_layers).map(|l| 2 * l).collect();
     let mut rng = Rng::new(config.shuffle_seed);
     let mut order: Vec<usize> = (0..n).collect();
+    let mut first_step = true;
     let mut history = History {
         metric,
         epochs: Vec::with_capacity(config.epochs),
@@ -143,39 +193,50 @@ pub fn train(
         let mut gradient_norms = vec![0.0; n_layers];
         let mut update_norms = vec![0.0; n_layers];
         for batch in order.chunks(batch_size) {
+            let params = &*network;
             let work = |shard_index: usize, shard: &mut Shard| {
                 let lo = shard_index * batch.len() / SHARDS;
                 let hi = (shard_index + 1) * batch.len() / SHARDS;
+                copy_parameters(params, &mut shard.network);
                 shard_step(shard, &batch[lo..hi], batch.len(), train, loss, metric);
             };
-            if threads == 1 {
+            // The first step of a call runs on this thread alone (see "Where the time goes").
+            let workers = if first_step { 1 } else { threads.min(SHARDS) };
+            first_step = false;
+            if workers == 1 {
                 shards
                     .iter_mut()
                     .enumerate()
                     .for_each(|(s, shard)| work(s, shard));
             } else {
-                let per_thread = SHARDS.div_ceil(threads);
-                // The threads already share the work, so each shard's products run on its own
-                // thread (`gemm` would otherwise try to share them out again).
-                let run_group = |t: usize, group: &mut [Shard]| {
-                    gemm::with_threads(1, || {
-                        for (g, shard) in group.iter_mut().enumerate() {
-                            work(t * per_thread + g, shard);
-                        }
-                    })
+                // Each thread takes the next shard not yet taken until none is left, so a thread
+                // that starts late or runs slower (the cores are shared) takes fewer shards and
+                // none waits idle while shards remain. Who computes a shard never changes what it
+                // computes, nor where its gradient goes.
+                let queue = Mutex::new(shards.iter_mut().enumerate());
+                let drain = || {
+                    // The threads already share the work, so each shard's products run on its
+                    // own thread (`gemm` would otherwise try to share them out again).
+                    gemm::with_threads(1, || loop {
+                        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                        let Some((s, shard)) = next else { break };
+                        work(s, shard);
+                    });
                 };
-                std::thread::scope(|scope| {
-                    let mut groups = shards.chunks_mut(per_thread).enumerate();
-                    let first = groups.next();
-                    for (t, group) in groups {
-                        let run_group = &run_group;
-                        scope.spawn(move || run_group(t, group));
-                    }
-                    // The calling thread takes the first group itself instead of waiting idle.
-                    if let Some((t, group)) = first {
-                        run_group(t, group);
-                    }
-                });
+                if workers == 2 {
+                    // The faster form for two threads: the second is `gemm`'s helper thread,
+                    // already running, instead of a thread started for this step (see "Where
+                    // the time goes"). The size only has to exceed `gemm::JOIN_THRESHOLD`.
+                    gemm::with_threads(2, || gemm::join(usize::MAX, drain, drain));
+                } else {
+                    std::thread::scope(|scope| {
+                        for _ in 1..workers {
+                            scope.spawn(drain);
+                        }
+                        // The calling thread drains the queue too instead of waiting idle.
+                        drain();
+                    });
+                }
             }
             // The all-reduce: dW = Σₛ dWₛ, in shard order, into the main network.
             let batch_loss: f64 = shards.iter().map(|s| s.loss_sum).sum();
@@ -203,9 +264,6 @@ pub fn train(
             optimizer.step(network);
             for (l, &slot) in weight_slots.iter().enumerate() {
                 update_norms[l] += optimizer.update_norms()[slot];
-            }
-            for shard in &mut shards {
-                copy_parameters(network, &mut shard.network);
             }
             steps += 1;
         }
@@ -248,9 +306,11 @@ fn shard_step(
         }
         return;
     }
-    data.x.select_rows_into(rows, &mut shard.x);
+    // The rows of X go straight into the network's input (`forward` would copy them again).
+    data.x
+        .select_rows_into(rows, shard.network.input_mut(rows.len()));
     data.y.select_rows_into(rows, &mut shard.y);
-    let y_hat = shard.network.forward(&shard.x, true);
+    let y_hat = shard.network.forward_from_input(true);
     let n_s = rows.len() as f64;
     shard.loss_sum = loss.value(y_hat, &shard.y) * n_s;
     shard.metric_sum = metric.value(y_hat, &shard.y, data.task) * n_s;
@@ -281,7 +341,9 @@ fn sum_gradients(network: &mut Network, shards: &[Shard]) {
     }
 }
 
-/// Copies `W` and `b` of every dense layer from `from` into `to` (no allocation).
+/// Copies `W` and `b` of every dense layer from `from` into `to` (no allocation). Each shard's
+/// thread does this for its shard at the start of a step, so the copies run in parallel and the
+/// parameters are in that thread's caches when its forward pass reads them.
 fn copy_parameters(from: &Network, to: &mut Network) {
     for (source, target) in from.layers().iter().zip(to.layers_mut()) {
         if let (Layer::Dense(source), Layer::Dense(target)) = (source, target) {
@@ -341,6 +403,25 @@ mod tests {
             assert_eq!(weights, &results[0].0);
             assert_eq!(history, &results[0].1);
         }
+    }
+
+    #[test]
+    fn more_threads_than_shards_and_fewer_rows_than_shards_give_the_same_bits() {
+        // Batches of 5 rows leave three shards empty; 16 threads are more than there are
+        // shards to take. Neither may change a bit of what one thread computes.
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 5,
+            shuffle_seed: 4,
+        };
+        let mut results = Vec::new();
+        for threads in [1, 16] {
+            let (mut network, mut optimizer, data) = setup(false);
+            let history = train(&mut network, &mut optimizer, &data, &config, threads);
+            results.push((weights(&network), history));
+        }
+        assert_eq!(results[1].0, results[0].0);
+        assert_eq!(results[1].1, results[0].1);
     }
 
     #[test]
