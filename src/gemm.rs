@@ -92,7 +92,8 @@
 //! bits on 1, 2 or 16 threads, and the tests check it. (Cutting the sum over `p` between threads
 //! instead would add partial sums in a new order and change the last bits.)
 //!
-//! Each block packs its own rows of `A` and all of `B`, so `B` is packed once per thread: a
+//! Each block packs (or reads in place, see `StripA`) its own rows of `A`, and packs all of
+//! `B`, so `B` is packed once per thread: a
 //! small price for the digits products, where `B` is the weights or one gradient of the batch.
 //! A product with more columns than rows, such as `dW¹ = Xᵀ·dZ¹` (64 × 1797 · 1797 × 128),
 //! where `B` is the larger operand, is cut by columns instead (`column_blocks`): each thread
@@ -105,7 +106,9 @@
 //! product on the calling thread), or the program sets it ([`set_threads`], [`with_threads`]).
 //! The helpers are started once and then wait for work (see `pool`), because starting threads
 //! for every product costs about as much as a small product. On a machine shared with other
-//! busy programs, fewer threads than cores can be faster.
+//! busy programs, fewer threads than cores can be faster. The same helpers also run [`join`]'s
+//! closures: two independent element-wise passes between the products (a training step's loss
+//! and its accuracy) side by side.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -125,7 +128,8 @@ pub const FMA_THRESHOLD: usize = 64 * 64 * 64;
 /// busy; a 256×64·64×128 product went from 84 µs to 51 µs.)
 pub const THREADS_THRESHOLD: usize = 1 << 20;
 
-/// The smallest passes [`join`] shares out, in numbers read: digits' full-batch output
+/// The smallest passes [`join`] shares out, in the length of the arrays they walk (`ŷ`'s for a
+/// step's loss and accuracy): digits' full-batch output
 /// (1797 × 10) is above it; a mini-batch of 256 (2560 numbers, a few microseconds) is not worth
 /// waking a helper for.
 pub const JOIN_THRESHOLD: usize = 1 << 14;
@@ -336,8 +340,8 @@ fn has_avx512() -> bool {
 
 /// Runs `f` compiled for the widest vectors this processor has (AVX-512, else AVX2, else the
 /// baseline): the element-wise loops of `activation.rs` and `loss.rs` (the exponentials of tanh
-/// and the sigmoid, the logarithm of cross-entropy) and the small register-tiled products of
-/// `matrix.rs`.
+/// and the sigmoid, the logarithm of cross-entropy), the small register-tiled products of
+/// `matrix.rs`, and the optimizer's update pass (`optim.rs`).
 ///
 /// Compiled for the baseline, a loop handles two numbers per instruction. Called through here,
 /// the same loop is compiled a second and third time inside functions marked
@@ -622,14 +626,16 @@ fn gemm_threaded_map(
 /// and a longer sum than it has rows, computed as its transpose `Cᵀ = Bᵀ·Aᵀ` into a buffer,
 /// then transposed into `C`.
 ///
-/// For digits' `dW³ = A²ᵀ·dZ³` (64 × 1797 · 1797 × 10) most of each register tile is padding:
-/// 10 columns fill two strips of 8 in the narrow tile. Transposed (10 × 1797 · 1797 × 64), the
-/// 10 columns become 10 rows (two strips of 6 in the wide tile) and the 64 run along its 16
-/// columns. Each entry is the same sum `Σ_p B[p,j]·A[i,p]` in the same order, and a product
-/// `b·a` rounds exactly as `a·b` does (with or without FMA), so the bits are those of `A·B`
-/// (tested). Measured: 135–165 µs before, 81–84 µs after, on one thread. The forward product
-/// `Z³ = A²·W³` (1797 × 64 · 64 × 10) gained nothing this way (its cost is packing all of `A²`
-/// either way) and lost on two threads, hence the condition on the length of the sum.
+/// For digits' `dW³ = A²ᵀ·dZ³` (64 × 1797 · 1797 × 10) a good part of each register tile is
+/// padding: 10 columns in a tile 16 wide (or two strips of 8 in the narrow tile). Transposed
+/// (10 × 1797 · 1797 × 64), the 10 columns become 10 rows (two strips of 6 in the wide tile)
+/// and the 64 run along its 16 columns, with no padding. Each entry is the same sum
+/// `Σ_p B[p,j]·A[i,p]` in the same order, and a product `b·a` rounds exactly as `a·b` does (with
+/// or without FMA), so the bits are those of `A·B` (tested). Measured when the direct product
+/// still used the narrow tile and packed `A`: 135–165 µs before, 81–84 µs after, on one thread.
+/// The forward product `Z³ = A²·W³` (1797 × 64 · 64 × 10) gained nothing this way then and lost
+/// on two threads, hence the condition on the length of the sum; it now reads `A²` in place
+/// instead of packing it, which halved its time (see `StripA`).
 fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
     let (m, n) = (a.rows, b.cols);
     THIN.with(|buffer| {
@@ -1245,13 +1251,17 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// `(a(), b())`, with `b` on a helper thread while `a` runs on this one when [`threads`] is
-/// more than 1 and the passes read at least [`JOIN_THRESHOLD`] numbers (`size`); otherwise
-/// both on this thread.
+/// `(a(), b())`, run by this thread and a helper thread of the products' pool when
+/// [`threads`] is more than 1 and the passes walk arrays of at least [`JOIN_THRESHOLD`] numbers
+/// (`size`); otherwise both on this thread, `a` first.
 ///
 /// For independent element-wise passes between the products, such as a training step's loss
-/// and accuracy, which otherwise run one after the other while the helper waits. Each closure
-/// computes exactly what it would on its own, so the results do not depend on who runs it.
+/// and accuracy, which otherwise run one after the other while the helper waits. Whichever
+/// thread is free first takes `a`, the other `b` (this thread runs both if the helper is late),
+/// so neither closure may rely on running on the calling thread: thread-local settings such as
+/// [`with_threads`] are not carried over, and pooled work started inside a closure that a helper
+/// runs (a large product, another `join`) runs on that helper alone. Each closure computes
+/// exactly what it would on its own, so the results do not depend on who runs it.
 pub fn join<RA: Send, RB: Send>(
     size: usize,
     a: impl FnOnce() -> RA + Send,
@@ -1297,6 +1307,7 @@ thread_local! {
 /// mapped again. A helper that is already running picks up new work within a microsecond or two
 /// while it is still spinning after its last job, and within about 20 µs once asleep.
 mod pool {
+    use std::cell::Cell;
     use std::panic::{self, AssertUnwindSafe};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, MutexGuard};
@@ -1336,6 +1347,11 @@ mod pool {
         panicked: false,
         helpers: 0,
     });
+    thread_local! {
+        /// Whether this thread is a helper running a job (see [`run`]).
+        static IN_JOB: Cell<bool> = const { Cell::new(false) };
+    }
+
     /// `State::generation`, readable without the lock by spinning helpers.
     static GENERATION: AtomicUsize = AtomicUsize::new(0);
     /// `State::running`, readable without the lock by a spinning caller.
@@ -1366,6 +1382,12 @@ mod pool {
     /// whether 1 or `helpers + 1` threads run it. If another thread's product is using the
     /// helpers, `work` runs on this thread alone.
     pub(super) fn run(helpers: usize, work: &(dyn Fn() + Sync)) {
+        // A helper's job that starts pooled work of its own (a large product or a `join` inside
+        // a `join`'s closure) runs it alone: posted as a job, it could wait for `running` to
+        // fall to 0 while it is itself one of the helpers counted there, forever.
+        if IN_JOB.with(Cell::get) {
+            return work();
+        }
         // SAFETY: the helpers call `job` only between joining (`running += 1`, under the lock,
         // while `state.job` is `Some`) and leaving (`running -= 1`). Below, this function takes
         // the job away and then waits until `running` is 0 before it returns, and it gets there
@@ -1443,7 +1465,9 @@ mod pool {
                     _ => continue,
                 }
             };
+            IN_JOB.with(|in_job| in_job.set(true));
             let ok = panic::catch_unwind(AssertUnwindSafe(job.0)).is_ok();
+            IN_JOB.with(|in_job| in_job.set(false));
             let mut state = state();
             state.running -= 1;
             RUNNING.store(state.running, Ordering::Release);

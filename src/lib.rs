@@ -63,13 +63,16 @@
 //!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
 //!   bits between processors with and without FMA (never between two runs on one machine).
 //! - No `unsafe` code, except in `gemm.rs`: the calls of code compiled for wider vectors (the
-//!   matrix-multiply kernel, and [`gemm::wide`] for the activations' exponentials), each made
-//!   only after the check that this processor has the instructions, and the helper threads of
-//!   large products, which borrow the caller's work for no longer than the call; the
+//!   matrix-multiply kernel, and [`gemm::wide`] for the element-wise loops, the small
+//!   register-tiled products and the optimizer's update), each made only after the check that
+//!   this processor has the instructions, and the helper threads of large products and of
+//!   [`gemm::join`], which borrow the caller's work for no longer than the call; the
 //!   benchmarks' counting allocator (`benches/`) is the only other `unsafe`, and it is not part
 //!   of the library.
 //! - Threads change only the time: a large product spread over several threads gives the same
-//!   bits as on one (`gemm.rs`, "Threads"); `BACKPROP_THREADS=1` keeps everything on one thread.
+//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`gemm::join`] runs side by side
+//!   (a step's loss and accuracy) and the shards of `parallel.rs`; `BACKPROP_THREADS=1` keeps
+//!   everything on one thread.
 
 #![deny(missing_docs)]
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner

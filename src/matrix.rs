@@ -498,6 +498,8 @@ impl Matrix {
     /// rows of `C`) with the same bits; a test compares them. What it saves is the second pass
     /// over `dZ`: for circles' first layer (Xᵀ·dZ with 800 × 2 and 800 × 10) the two steps took
     /// 7–9 µs, the tiles with the sums in the same pass 2–4 µs (a busy machine, so ranges).
+    /// Products large enough to be packed (`gemm.rs`) add the sums while they pack `B`
+    /// ([`gemm::gemm_column_sums`]), in the same order again.
     ///
     /// # Panics
     /// If `A` and `B` have different numbers of rows.

@@ -303,9 +303,11 @@ impl Network {
         self.input_mut(x.rows()).copy_from(x);
     }
 
-    /// The input `values[0]` for a batch of `rows` rows, to be filled before
-    /// [`Network::forward_from_input`]: first the buffers of the last pass with that many rows
-    /// are swapped in (see `take_input`). What it holds is whatever that pass's input was.
+    /// The input `values[0]` for a batch of `rows` rows, to be overwritten whole before
+    /// [`Network::forward_from_input`] (with `Matrix::copy_from` or `Matrix::select_rows_into`,
+    /// which also set its shape): first the buffers of the last pass with that many rows are
+    /// swapped in (see `take_input`). It holds that pass's input, or, if no pass had that many
+    /// rows, some other input of another shape.
     pub fn input_mut(&mut self, rows: usize) -> &mut Matrix {
         if rows != self.values[0].rows() {
             std::mem::swap(&mut self.values, &mut self.other_values);

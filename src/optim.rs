@@ -211,8 +211,9 @@ impl Optimizer {
     /// pass stored (clipped, then decayed, then the rule; see the module docs), and records
     /// `‖ΔW‖` per tensor. The network's gradients are read, never changed.
     ///
-    /// Each tensor is updated by [`Optimizer::step_reference`]'s loop split in two passes so
-    /// that the arithmetic runs on vectors (see `Update::apply`): the same bits.
+    /// The formulas, one entry at a time, are in `Update::entry` below. Each tensor is updated
+    /// by [`Optimizer::step_reference`]'s loop split in two passes so that the arithmetic runs
+    /// on vectors (see `Update::apply`): the same bits.
     pub fn step(&mut self, network: &mut Network) {
         self.step_with(network, false);
     }

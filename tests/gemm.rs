@@ -413,3 +413,25 @@ fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
         }
     }
 }
+
+/// Large products and a second `join` inside `join`'s closures: a helper thread that runs one
+/// of them must not post pooled work and then wait for itself to finish (it runs that work
+/// alone). Repeated, so that the helper takes each closure in some round.
+#[test]
+fn pooled_work_inside_a_join_runs_and_gives_the_serial_bits() {
+    let (a, b) = (random(128, 128, 41), random(128, 128, 42));
+    let want = gemm::with_threads(1, || a.matmul(&b));
+    let size = gemm::JOIN_THRESHOLD;
+    for round in 0..40 {
+        let (first, (second, third)) = gemm::with_threads(2, || {
+            gemm::join(
+                size,
+                || a.matmul(&b),
+                || gemm::join(size, || a.matmul(&b), || a.matmul(&b)),
+            )
+        });
+        for (got, which) in [(first, "first"), (second, "second"), (third, "third")] {
+            assert_same_bits(&got, &want, &format!("round {round}, {which} product"));
+        }
+    }
+}
