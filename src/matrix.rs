@@ -994,8 +994,31 @@ fn rows_in_tiles<const K: usize>(
     }
 }
 
-/// MR whole rows of `C ← A·B (+ bias)`, in blocks of 8 columns (the last 10 or 12 as one
-/// block), then 4, 2 and 1.
+/// How a row of `m` columns of `C` is cut into register tiles, left to right: `block(j0, width)`
+/// for blocks of 8 columns, the last 10 or 12 as one block (8 + 2 or 8 + 4, see the note above
+/// `product_in_tiles`), then 4, 2 and 1. Both tiled products (`row_tiles`, `transposed_row_tiles`)
+/// follow it; each column's sums are the same whatever block it falls in, so the cut changes the
+/// speed, never the bits.
+#[inline(always)]
+fn for_each_column_block(m: usize, mut block: impl FnMut(usize, usize)) {
+    let mut j0 = 0;
+    while j0 + 8 < m && m - j0 != 10 && m - j0 != 12 {
+        block(j0, 8);
+        j0 += 8;
+    }
+    if let width @ (8 | 10 | 12) = m - j0 {
+        return block(j0, width);
+    }
+    for width in [4, 2, 1] {
+        if j0 + width <= m {
+            block(j0, width);
+            j0 += width;
+        }
+    }
+}
+
+/// MR whole rows of `C ← A·B (+ bias)`, one register tile per block of columns
+/// ([`for_each_column_block`]).
 #[inline(always)]
 fn row_tiles<const MR: usize>(
     a: &[f64],
@@ -1005,30 +1028,18 @@ fn row_tiles<const MR: usize>(
     bias: Option<&[f64]>,
     c: &mut [f64],
 ) {
-    let mut j0 = 0;
-    while j0 + 8 < m && m - j0 != 10 && m - j0 != 12 {
-        tile::<MR, 8>(a, k, b, m, j0, bias, c);
-        j0 += 8;
-    }
-    // The last 10 or 12 columns (rows of 10 or 20) in one tile of 8 + 2 or 8 + 4 numbers (see
-    // the note above `product_in_tiles`).
-    match m - j0 {
-        10 => return tile::<MR, 10>(a, k, b, m, j0, bias, c),
-        12 => return tile::<MR, 12>(a, k, b, m, j0, bias, c),
-        8 => return tile::<MR, 8>(a, k, b, m, j0, bias, c),
-        _ => {}
-    }
-    if j0 + 4 <= m {
-        tile::<MR, 4>(a, k, b, m, j0, bias, c);
-        j0 += 4;
-    }
-    if j0 + 2 <= m {
-        tile::<MR, 2>(a, k, b, m, j0, bias, c);
-        j0 += 2;
-    }
-    if j0 < m {
-        tile::<MR, 1>(a, k, b, m, j0, bias, c);
-    }
+    for_each_column_block(
+        m,
+        #[inline(always)]
+        |j0, width| match width {
+            12 => tile::<MR, 12>(a, k, b, m, j0, bias, c),
+            10 => tile::<MR, 10>(a, k, b, m, j0, bias, c),
+            8 => tile::<MR, 8>(a, k, b, m, j0, bias, c),
+            4 => tile::<MR, 4>(a, k, b, m, j0, bias, c),
+            2 => tile::<MR, 2>(a, k, b, m, j0, bias, c),
+            _ => tile::<MR, 1>(a, k, b, m, j0, bias, c),
+        },
+    );
 }
 
 /// The MR × NR block of `C ← A·B (+ bias)` at rows `0..MR` (of the rows `a` and `c` hold) and
@@ -1113,8 +1124,9 @@ fn transposed_product_in_tiles(
     )
 }
 
-/// Rows `p0..p0 + MR` of `C ← Aᵀ·B`, in blocks of 8 columns (the last 10 or 12 as one block),
-/// then 4, 2 and 1; the column sums of `B` ride along with the first rows of `C` (p0 = 0).
+/// Rows `p0..p0 + MR` of `C ← Aᵀ·B`, one register tile per block of columns
+/// ([`for_each_column_block`]); the column sums of `B` ride along with the first rows of `C`
+/// (p0 = 0).
 #[inline(always)]
 fn transposed_row_tiles<const MR: usize>(
     a: &[f64],
@@ -1126,28 +1138,21 @@ fn transposed_row_tiles<const MR: usize>(
     column_sums: Option<&mut [f64]>,
 ) {
     let mut sums = column_sums.filter(|_| p0 == 0);
-    let mut j0 = 0;
-    while j0 + 8 < m && m - j0 != 10 && m - j0 != 12 {
-        transposed_block::<MR, 8>(a, k, b, m, (p0, j0), c, &mut sums);
-        j0 += 8;
-    }
-    match m - j0 {
-        10 => return transposed_block::<MR, 10>(a, k, b, m, (p0, j0), c, &mut sums),
-        12 => return transposed_block::<MR, 12>(a, k, b, m, (p0, j0), c, &mut sums),
-        8 => return transposed_block::<MR, 8>(a, k, b, m, (p0, j0), c, &mut sums),
-        _ => {}
-    }
-    if j0 + 4 <= m {
-        transposed_block::<MR, 4>(a, k, b, m, (p0, j0), c, &mut sums);
-        j0 += 4;
-    }
-    if j0 + 2 <= m {
-        transposed_block::<MR, 2>(a, k, b, m, (p0, j0), c, &mut sums);
-        j0 += 2;
-    }
-    if j0 < m {
-        transposed_block::<MR, 1>(a, k, b, m, (p0, j0), c, &mut sums);
-    }
+    for_each_column_block(
+        m,
+        #[inline(always)]
+        |j0, width| {
+            let at = (p0, j0);
+            match width {
+                12 => transposed_block::<MR, 12>(a, k, b, m, at, c, &mut sums),
+                10 => transposed_block::<MR, 10>(a, k, b, m, at, c, &mut sums),
+                8 => transposed_block::<MR, 8>(a, k, b, m, at, c, &mut sums),
+                4 => transposed_block::<MR, 4>(a, k, b, m, at, c, &mut sums),
+                2 => transposed_block::<MR, 2>(a, k, b, m, at, c, &mut sums),
+                _ => transposed_block::<MR, 1>(a, k, b, m, at, c, &mut sums),
+            }
+        },
+    );
 }
 
 /// [`transposed_tile`] with or without the column sums, chosen once per tile rather than once
