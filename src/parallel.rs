@@ -386,6 +386,22 @@ mod tests {
             .collect()
     }
 
+    /// Trains the same network with `config` on each number of threads and checks that the
+    /// weights and the history are those of the first.
+    fn assert_same_bits_on(threads: &[usize], config: &TrainConfig) {
+        let mut results = Vec::new();
+        for &threads in threads {
+            let (mut network, mut optimizer, data) = setup(false);
+            let history = train(&mut network, &mut optimizer, &data, config, threads);
+            results.push((threads, weights(&network), history));
+        }
+        let (_, first_weights, first_history) = &results[0];
+        for (threads, weights, history) in &results[1..] {
+            assert_eq!(weights, first_weights, "weights on {threads} threads");
+            assert_eq!(history, first_history, "history on {threads} threads");
+        }
+    }
+
     #[test]
     fn any_number_of_threads_gives_the_same_bits() {
         let config = TrainConfig {
@@ -393,16 +409,7 @@ mod tests {
             batch_size: 64,
             shuffle_seed: 3,
         };
-        let mut results = Vec::new();
-        for threads in [1, 2, 3, 8] {
-            let (mut network, mut optimizer, data) = setup(false);
-            let history = train(&mut network, &mut optimizer, &data, &config, threads);
-            results.push((weights(&network), history));
-        }
-        for (weights, history) in &results[1..] {
-            assert_eq!(weights, &results[0].0);
-            assert_eq!(history, &results[0].1);
-        }
+        assert_same_bits_on(&[1, 2, 3, 8], &config);
     }
 
     #[test]
@@ -414,14 +421,7 @@ mod tests {
             batch_size: 5,
             shuffle_seed: 4,
         };
-        let mut results = Vec::new();
-        for threads in [1, 16] {
-            let (mut network, mut optimizer, data) = setup(false);
-            let history = train(&mut network, &mut optimizer, &data, &config, threads);
-            results.push((weights(&network), history));
-        }
-        assert_eq!(results[1].0, results[0].0);
-        assert_eq!(results[1].1, results[0].1);
+        assert_same_bits_on(&[1, 16], &config);
     }
 
     #[test]
