@@ -15,7 +15,7 @@
 //! ```
 //!
 //! All of these run on one thread; `impl=default threads=2` is `matmul_into` with its rows
-//! shared by two threads (`gemm::set_threads(2)`). Then the eight products of one full-batch
+//! shared by two threads (`threads::set_threads(2)`). Then the eight products of one full-batch
 //! step of the digits network (1797 rows, 64 → 128 → 64 → 10), each in the form the dense layer
 //! calls it, on one and on two threads, with their time and their total:
 //! `matmul digits=dW1=Xt·dZ1 impl=default threads=1 µs=… GFLOP/s=…`.
@@ -24,7 +24,8 @@
 
 mod common;
 
-use backprop::gemm::{self, Kernel};
+use backprop::kernels::gemm::{self, Kernel};
+use backprop::kernels::threads;
 use backprop::matrix::Matrix;
 use backprop::rng::Rng;
 use std::hint::black_box;
@@ -65,7 +66,7 @@ fn main() {
             });
         }
         // The network's products, on one thread (as every row above), then on two.
-        gemm::set_threads(1);
+        threads::set_threads(1);
         run("default", &mut |c| {
             black_box(&a).matmul_into(black_box(&b), c)
         });
@@ -75,11 +76,11 @@ fn main() {
         run("matmul_t", &mut |c| {
             black_box(&a).matmul_t_into(black_box(&b), c)
         });
-        gemm::set_threads(2);
+        threads::set_threads(2);
         run("default threads=2", &mut |c| {
             black_box(&a).matmul_into(black_box(&b), c)
         });
-        gemm::set_threads(0);
+        threads::set_threads(0);
     }
     digits_products(&filter, &mut rng);
 }
@@ -100,10 +101,10 @@ fn digits_products(filter: &[String], rng: &mut Rng) {
         ("dW1=Xt·dZ1", "tb", N, 64, N, 128),
     ];
     for threads in [1, 2] {
-        gemm::set_threads(threads);
+        threads::set_threads(threads);
         digits_products_on(filter, rng, &products, threads);
     }
-    gemm::set_threads(0);
+    threads::set_threads(0);
 }
 
 /// The rows of [`digits_products`] on `threads` threads, and their total.

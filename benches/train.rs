@@ -11,9 +11,9 @@
 //! digits-b256  the same with shuffled mini-batches of 256
 //! ```
 //!
-//! Threads: a digits row without `threads=` uses the default of `gemm::threads` (every core, or
+//! Threads: a digits row without `threads=` uses the default of `kernels::threads::threads` (every core, or
 //! `BACKPROP_THREADS`), as `cargo run -- train digits` does. `digits threads=1` and
-//! `digits threads=2` set `gemm::set_threads` to 1 and 2: the large products are shared by that
+//! `digits threads=2` set `kernels::threads::set_threads` to 1 and 2: the large products are shared by that
 //! many threads, all else runs on one. `shards=8 threads=N` rows train through parallel.rs
 //! instead (8 data-parallel shards on N threads, each shard's products on one thread).
 //!
@@ -41,7 +41,7 @@ mod common;
 use backprop::activation::Activation;
 use backprop::data::csv::TargetKind;
 use backprop::data::{Dataset, Standardizer};
-use backprop::gemm;
+use backprop::kernels;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
 use backprop::optim::{Optimizer, Rule};
@@ -265,7 +265,7 @@ fn main() {
             .split_once(" threads=")
             .and_then(|(_, n)| n.parse().ok())
             .unwrap_or(0);
-        gemm::set_threads(if case.threads.is_some() { 1 } else { named });
+        kernels::threads::set_threads(if case.threads.is_some() { 1 } else { named });
         let epochs = case.epochs;
         let timing = common::measure(41, Duration::from_millis(1500), || case.train(epochs));
         let micros = timing.median / epochs as f64 * 1e6;
@@ -277,7 +277,7 @@ fn main() {
         );
         per_epoch.push((case.name, micros));
     }
-    gemm::set_threads(0);
+    kernels::threads::set_threads(0);
     let time_of = |name: &str| per_epoch.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
     for task in ["digits", "digits-b64", "digits-b256"] {
         if let (Some(one), Some(two)) = (

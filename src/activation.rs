@@ -258,7 +258,7 @@ impl Activation {
         }
         // On the widest vectors (`gemm::wide`, as `map_wide`): a few operations per entry, so
         // what the wider vectors save is loop overhead; the same operations, the same bits.
-        crate::gemm::wide(
+        crate::kernels::simd::wide(
             #[inline(always)]
             || self.backward_entries_reference(dz, da, z, a),
         )
@@ -304,7 +304,7 @@ fn map_entries(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
     }
 }
 
-/// [`map_entries`] on the widest vectors this processor has ([`crate::gemm::wide`]).
+/// [`map_entries`] on the widest vectors this processor has ([`crate::kernels::simd::wide`]).
 ///
 /// A plain `cargo build` targets the x86-64 baseline, whose vectors hold two `f64`, so the loop
 /// above computes two exponentials at a time. The same loop compiled for AVX2 (four lanes) or
@@ -313,7 +313,7 @@ fn map_entries(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
 /// a multiply and an add on its own), so every lane gives the bits the two-lane loop gives; the
 /// test below compares them.
 fn map_wide(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
-    crate::gemm::wide(
+    crate::kernels::simd::wide(
         #[inline(always)]
         || map_entries(z, a, f),
     )
@@ -373,7 +373,7 @@ pub fn softmax_row(z: &[f64], s: &mut [f64]) {
 /// summed in the same order `e₀ + e₁ + …`, so every rounding is the one `softmax_row` makes
 /// (a test compares the bits).
 fn softmax_rows(z: &[f64], s: &mut [f64], k: usize) {
-    crate::gemm::wide(
+    crate::kernels::simd::wide(
         #[inline(always)]
         || {
             for (z, s) in z.chunks_exact(k).zip(s.chunks_exact_mut(k)) {

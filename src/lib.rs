@@ -59,18 +59,18 @@
 //! - Backward computes gradients; a separate optimizer step applies them.
 //! - The library never prints and never exits; user mistakes are [`error::Error`]s.
 //! - The same seed gives the same numbers, bit for bit. Small networks (the demo, XOR, circles,
-//!   sine) give the same bits on every x86-64 machine; products above `gemm::FMA_THRESHOLD` use
+//!   sine) give the same bits on every x86-64 machine; products above `kernels::choose::FMA_THRESHOLD` use
 //!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
 //!   bits between processors with and without FMA (never between two runs on one machine).
 //! - No `unsafe` code, except in `gemm.rs`: the calls of code compiled for wider vectors (the
-//!   matrix-multiply kernel, and [`gemm::wide`] for the element-wise loops, the small
+//!   matrix-multiply kernel, and [`kernels::simd::wide`] for the element-wise loops, the small
 //!   register-tiled products and the optimizer's update), each made only after the check that
 //!   this processor has the instructions, and the helper threads of large products and of
-//!   [`gemm::join`], which borrow the caller's work for no longer than the call; the
+//!   [`kernels::threads::join`], which borrow the caller's work for no longer than the call; the
 //!   benchmarks' counting allocator (`benches/`) is the only other `unsafe`, and it is not part
 //!   of the library.
 //! - Threads change only the time: a large product spread over several threads gives the same
-//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`gemm::join`] runs side by side
+//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`kernels::threads::join`] runs side by side
 //!   (a step's loss and accuracy) and the shards of `parallel.rs`; `BACKPROP_THREADS=1` keeps
 //!   everything on one thread.
 
@@ -85,8 +85,6 @@
 // Part 1, the engine.
 // The matrix and its products.
 pub mod matrix;
-// The fast product: cache blocks, packed panels, a register tile, SIMD chosen at run time.
-pub mod gemm;
 // Seeded random numbers.
 pub mod rng;
 // Non-linearities and their derivatives.
@@ -145,3 +143,6 @@ pub mod plot;
 pub mod report;
 // The command line.
 pub mod cli;
+
+// Appendix, the engine room: the fast forms of the named operations, read last.
+pub mod kernels;

@@ -176,7 +176,7 @@ fn binary_cross_entropy_term(p: f64, t: f64) -> f64 {
 ///
 /// The reference is `pairs.map(binary_cross_entropy_term).sum()`. This computes the terms a
 /// block of 64 at a time into a small array, on the widest vectors the processor has
-/// ([`crate::gemm::wide`]: eight logarithms per instruction with AVX-512), then adds them to the
+/// ([`crate::kernels::simd::wide`]: eight logarithms per instruction with AVX-512), then adds them to the
 /// running sum one by one, in the same order and from the same −0.0 start as `Iterator::sum`,
 /// so the bits are those of the reference (a test compares them). A block with a soft target
 /// (neither 0 nor 1) takes the reference's scalar path. For circles' 800 rows the logarithms
@@ -188,7 +188,7 @@ fn binary_cross_entropy_sum(y_hat: &[f64], y: &[f64]) -> f64 {
         let mut terms = [0.0; BLOCK];
         let terms = &mut terms[..p_block.len()];
         if t_block.iter().all(|&t| t == 0.0 || t == 1.0) {
-            crate::gemm::wide(
+            crate::kernels::simd::wide(
                 #[inline(always)]
                 || {
                     for ((term, &p), &t) in terms.iter_mut().zip(p_block).zip(t_block) {

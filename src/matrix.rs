@@ -38,7 +38,7 @@
 //!
 //! Products large enough for `gemm.rs` do the same with its blocks of up to 120 rows: the bias
 //! and `f` (or `f′`) are applied to each block by the thread that computed it, as soon as it is
-//! finished (`gemm::gemm_map`), so the element-wise work is shared between threads as well.
+//! finished (`kernels::gemm::gemm_map`), so the element-wise work is shared between threads as well.
 //!
 //! Each allocating method (`matmul`, `add`, …) has an `_into` twin that writes into a matrix the
 //! caller already owns. The training loop uses the twins so that, after the first step, it never
@@ -47,7 +47,7 @@
 //! A shape mismatch is a bug in the caller, not something a user can cause: every operation checks
 //! its shapes and panics with a message that names the operation and both shapes.
 
-use crate::gemm;
+use crate::kernels;
 use crate::rng::Rng;
 use std::fmt;
 use std::ops::{Index, IndexMut};
@@ -251,7 +251,7 @@ impl Matrix {
     /// of three faster forms of it. A product with a single output column is a matrix-vector
     /// product and gets a loop of its own ([`Matrix::matmul_column_into`]); small products (the
     /// layers of small networks) are summed in register tiles read straight from `A` and `B`
-    /// (see "Small products in register tiles" below); from `gemm::FMA_THRESHOLD` multiply-adds
+    /// (see "Small products in register tiles" below); from `kernels::choose::FMA_THRESHOLD` multiply-adds
     /// on, the cache-blocked, packed product of `gemm.rs` takes over. All of them add the same
     /// products in the same order, so they give the same bits, except that `gemm.rs` uses fused
     /// multiply-adds above its threshold (see there).
@@ -261,7 +261,7 @@ impl Matrix {
             self.matmul_column_into(b, c);
         } else if packing_pays(self.rows, self.cols, b.cols) {
             c.resize(self.rows, b.cols);
-            gemm::gemm(self.view(), b.view(), &mut c.data);
+            kernels::gemm::gemm(self.view(), b.view(), &mut c.data);
         } else {
             c.resize(self.rows, b.cols);
             product_in_tiles(&self.data, self.cols, &b.data, b.cols, None, &mut c.data);
@@ -296,12 +296,12 @@ impl Matrix {
             self.column_product(w, b.data[0], z);
         } else if packing_pays(self.rows, self.cols, w.cols) {
             // `gemm.rs` adds the bias to each block of rows of Z as soon as it is finished
-            // (`gemm::gemm_map`), on the thread that computed it: the bits of the product then
+            // (`kernels::gemm::gemm_map`), on the thread that computed it: the bits of the product then
             // `add_row_in_place`, without a second pass over Z on one thread.
             z.resize(self.rows, w.cols);
             let bias = &b.data;
             let add_bias = |_: usize, z_rows: &mut [f64], _: &mut [f64]| add_row(z_rows, bias);
-            gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut [], &add_bias);
+            kernels::gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut [], &add_bias);
         } else {
             z.resize(self.rows, w.cols);
             product_in_tiles(
@@ -386,12 +386,12 @@ impl Matrix {
         a.resize(self.rows, m);
         if packing_pays(self.rows, k, m) {
             // The bias and f on each block of rows `gemm.rs` finishes, by the thread that
-            // computed it (`gemm::gemm_map`, at most 120 rows, still in its caches).
+            // computed it (`kernels::gemm::gemm_map`, at most 120 rows, still in its caches).
             let finish = |_: usize, z_rows: &mut [f64], a_rows: &mut [f64]| {
                 add_row(z_rows, &b.data);
                 apply(z_rows, a_rows);
             };
-            gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut a.data, &finish);
+            kernels::gemm::gemm_map(self.view(), w.view(), &mut z.data, &mut a.data, &finish);
             return;
         }
         let blocks = self.data.chunks(ROWS * k).zip(z.data.chunks_mut(ROWS * m));
@@ -483,7 +483,7 @@ impl Matrix {
         if b.cols == 1 {
             self.t_matmul_four_samples(b, c);
         } else if packing_pays(self.cols, self.rows, b.cols) {
-            gemm::gemm(self.view().t(), b.view(), &mut c.data);
+            kernels::gemm::gemm(self.view().t(), b.view(), &mut c.data);
         } else {
             transposed_product_in_tiles(&self.data, self.cols, &b.data, b.cols, c, None);
         }
@@ -499,7 +499,7 @@ impl Matrix {
     /// over `dZ`: for circles' first layer (Xᵀ·dZ with 800 × 2 and 800 × 10) the two steps took
     /// 7–9 µs, the tiles with the sums in the same pass 2–4 µs (a busy machine, so ranges).
     /// Products large enough to be packed (`gemm.rs`) add the sums while they pack `B`
-    /// ([`gemm::gemm_column_sums`]), in the same order again.
+    /// ([`kernels::gemm::gemm_column_sums`]), in the same order again.
     ///
     /// # Panics
     /// If `A` and `B` have different numbers of rows.
@@ -512,10 +512,10 @@ impl Matrix {
             return;
         }
         if b.cols > 1 && self.cols > 0 && packing_pays(self.cols, self.rows, b.cols) {
-            // The sums added while gemm.rs packs B (`gemm::gemm_column_sums`, the same bits).
+            // The sums added while gemm.rs packs B (`kernels::gemm::gemm_column_sums`, the same bits).
             c.resize(self.cols, b.cols);
             sums.resize(1, b.cols);
-            gemm::gemm_column_sums(self.view().t(), b.view(), &mut c.data, &mut sums.data);
+            kernels::gemm::gemm_column_sums(self.view().t(), b.view(), &mut c.data, &mut sums.data);
             return;
         }
         if b.cols == 1 || packing_pays(self.cols, self.rows, b.cols) || self.cols == 0 {
@@ -551,7 +551,7 @@ impl Matrix {
         let c = &mut c.data;
         // Written with iterators over whole rows (no index to check), on the widest vectors
         // (`gemm::wide`): the update of C runs along p, so it vectorises.
-        gemm::wide(
+        crate::kernels::simd::wide(
             #[inline(always)]
             || {
                 let mut rows = self.data.chunks_exact(4 * k);
@@ -643,7 +643,7 @@ impl Matrix {
         c.resize(n, k);
         if k == 0 || m == 0 || packing_pays(n, m, k) {
             if k > 0 && m > 0 {
-                gemm::gemm_map(self.view(), b.view().t(), &mut c.data, d, &apply);
+                kernels::gemm::gemm_map(self.view(), b.view().t(), &mut c.data, d, &apply);
             } else {
                 c.data.fill(0.0);
                 apply(0, &mut c.data, d);
@@ -685,9 +685,9 @@ impl Matrix {
         });
     }
 
-    /// The matrix as a [`gemm::View`] for the blocked product.
-    pub fn view(&self) -> gemm::View<'_> {
-        gemm::View::row_major(&self.data, self.rows, self.cols)
+    /// The matrix as a [`kernels::gemm::View`] for the blocked product.
+    pub fn view(&self) -> kernels::gemm::View<'_> {
+        kernels::gemm::View::row_major(&self.data, self.rows, self.cols)
     }
 
     /// `Aᵀ`, the matrix with rows and columns swapped: `Aᵀ[j,i] = A[i,j]`.
@@ -913,13 +913,16 @@ fn was_blocked(n: usize, k: usize, m: usize) -> bool {
 }
 
 /// Whether an `n×k` by `k×m` product goes to the packed, cache-blocked product of `gemm.rs`:
-/// from `gemm::FMA_THRESHOLD` multiply-adds on (64³, a digits-sized layer). Below it the
+/// from `kernels::choose::FMA_THRESHOLD` multiply-adds on (64³, a digits-sized layer). Below it the
 /// operands fit in the processor's caches, the register tiles read them in place, and packing
 /// them first would cost about as much as the arithmetic (sine's 400 × 20 × 20 products took
 /// 20–30 µs through `gemm.rs` and 11–12 µs in tiles). A dimension below 4 leaves most of
 /// `gemm.rs`'s register tile empty.
 fn packing_pays(n: usize, k: usize, m: usize) -> bool {
-    n >= 4 && k >= 4 && m >= 4 && n.saturating_mul(k).saturating_mul(m) >= gemm::FMA_THRESHOLD
+    n >= 4
+        && k >= 4
+        && m >= 4
+        && n.saturating_mul(k).saturating_mul(m) >= kernels::choose::FMA_THRESHOLD
 }
 
 // ----- Small products in register tiles --------------------------------------------------------
@@ -962,7 +965,7 @@ fn product_in_tiles(a: &[f64], k: usize, b: &[f64], m: usize, bias: Option<&[f64
     // With one or two inputs (the first layer of sine or circles) the sum over p is one or two
     // steps, and a loop around it costs more than it does: those get copies of the loops in
     // which k is a constant, so the compiler writes the steps out.
-    gemm::wide(
+    crate::kernels::simd::wide(
         #[inline(always)]
         || match k {
             1 => rows_in_tiles::<1>(a, k, b, m, bias, c),
@@ -1105,7 +1108,7 @@ fn transposed_product_in_tiles(
         return;
     }
     let c = &mut c.data;
-    gemm::wide(
+    crate::kernels::simd::wide(
         #[inline(always)]
         || {
             let mut p0 = 0;
@@ -1218,7 +1221,7 @@ fn transposed_tile<const MR: usize, const NR: usize, const SUMS: bool>(
 /// blocks of 8 entries, a size known when compiling, become vector instructions (on the widest
 /// vectors, through `gemm::wide`). One product per entry either way, so the same bits.
 fn outer_product(a: &[f64], b: &[f64], c: &mut [f64]) {
-    gemm::wide(
+    crate::kernels::simd::wide(
         #[inline(always)]
         || {
             for (c_row, &a_i) in c.chunks_exact_mut(b.len()).zip(a) {

@@ -373,7 +373,7 @@ impl Update {
         // vectorising).
         macro_rules! first_pass_for {
             ($rule:expr) => {
-                crate::gemm::wide(
+                crate::kernels::simd::wide(
                     #[inline(always)]
                     || {
                         let update = Update {

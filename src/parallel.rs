@@ -71,7 +71,7 @@
 //! - **Starting threads every step.** A thread started with `std::thread::scope` began its
 //!   shards 50–100 µs after the step did, and up to 2 ms later while other programs held the
 //!   other core; it also met cold caches and empty per-thread buffers of `gemm`. With two
-//!   threads the second is therefore `gemm`'s helper thread (`gemm::join`), which is started
+//!   threads the second is therefore `gemm`'s helper thread (`kernels::threads::join`), which is started
 //!   once and waits for work; with more threads they are started every step with
 //!   `std::thread::scope`, the plain form.
 //! - **Fixed halves.** With shards 0–3 on one thread and 4–7 on the other, the step waited for
@@ -106,11 +106,11 @@
 //! In batches of 256 a shard has 32 rows, products too small to run at full speed: the 8
 //! shards on one thread take about 1.4× as long as the whole batch. Sharding is how training
 //! spreads over many machines, where no product can be shared; here each shard's products run
-//! on its own thread (`gemm::with_threads(1, …)`) so that the two kinds of threads do not
+//! on its own thread (`kernels::threads::with_threads(1, …)`) so that the two kinds of threads do not
 //! compete for the cores.
 
 use crate::data::Dataset;
-use crate::gemm;
+use crate::kernels;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
 use crate::network::{superscript, Network};
@@ -217,7 +217,7 @@ pub fn train(
                 let drain = || {
                     // The threads already share the work, so each shard's products run on its
                     // own thread (`gemm` would otherwise try to share them out again).
-                    gemm::with_threads(1, || loop {
+                    kernels::threads::with_threads(1, || loop {
                         let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
                         let Some((s, shard)) = next else { break };
                         work(s, shard);
@@ -226,8 +226,10 @@ pub fn train(
                 if workers == 2 {
                     // The faster form for two threads: the second is `gemm`'s helper thread,
                     // already running, instead of a thread started for this step (see "Where
-                    // the time goes"). The size only has to exceed `gemm::JOIN_THRESHOLD`.
-                    gemm::with_threads(2, || gemm::join(usize::MAX, drain, drain));
+                    // the time goes"). The size only has to exceed `kernels::choose::JOIN_THRESHOLD`.
+                    kernels::threads::with_threads(2, || {
+                        kernels::threads::join(usize::MAX, drain, drain)
+                    });
                 } else {
                     std::thread::scope(|scope| {
                         for _ in 1..workers {

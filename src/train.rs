@@ -30,7 +30,7 @@
 //! For large batches on several cores, `parallel.rs` computes each step's gradient in shards.
 
 use crate::data::{Dataset, Task};
-use crate::gemm;
+use crate::kernels;
 use crate::loss::Loss;
 use crate::matrix::Matrix;
 use crate::network::{superscript, Network, ParameterKind};
@@ -280,8 +280,8 @@ pub fn train(
             };
             let y_hat = network.forward_from_input(true);
             // The loss with the output error, and the metric, are independent passes over ŷ:
-            // with threads, a helper computes the metric at the same time (`gemm::join`).
-            let ((batch_loss, ()), batch_metric) = gemm::join(
+            // with threads, a helper computes the metric at the same time (`kernels::threads::join`).
+            let ((batch_loss, ()), batch_metric) = kernels::threads::join(
                 y_hat.as_slice().len(),
                 || {
                     let batch_loss = loss.value(y_hat, y);

@@ -4,7 +4,7 @@
 
 use backprop::activation::{sigmoid, softmax_row, Activation};
 use backprop::dense::{Dense, Init};
-use backprop::gemm;
+use backprop::kernels;
 use backprop::loss::Loss;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
@@ -373,7 +373,7 @@ fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
         let mut network = Network::mlp(&architecture, &mut rng);
         let x = Matrix::random_normal(n, architecture.n_in, 0.0, 2.0, &mut rng); // (n, n_in)
         let all_bits = |values: &[Matrix]| values.iter().map(bits).collect::<Vec<_>>();
-        gemm::with_threads(3, || network.forward(&x, true));
+        kernels::threads::with_threads(3, || network.forward(&x, true));
         let fused = all_bits(network.values());
         network.forward_reference(&x, true);
         assert_eq!(
@@ -405,7 +405,7 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
                 gradients.chain(parameters).collect()
             };
             network.forward(&x, true);
-            gemm::with_threads(3, || network.backward_from_output_error(&dz));
+            kernels::threads::with_threads(3, || network.backward_from_output_error(&dz));
             let fused = gradient_bits(&network);
             let mut reference = network.clone();
             // Stale gradients in the reference, so that each must be written again.

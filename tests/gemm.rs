@@ -8,7 +8,9 @@
 //! so they must agree **bit for bit**; the FMA kernel rounds once per step instead of twice, so it
 //! must agree within a bound on the rounding: `|Δ| ≤ 4·k·ε·Σ_p |A[i,p]|·|B[p,j]|`.
 
-use backprop::gemm::{self, Kernel, View, FMA_THRESHOLD};
+use backprop::kernels::choose::FMA_THRESHOLD;
+use backprop::kernels::gemm::{self, Kernel, View};
+use backprop::kernels::threads;
 use backprop::matrix::Matrix;
 use backprop::rng::Rng;
 
@@ -276,7 +278,7 @@ fn gemm_map_finishes_every_row_once_with_its_own_rows_of_d() {
         for threads in [1, 2, 3] {
             let mut c = Matrix::filled(n, m, f64::NAN);
             let mut d = Matrix::filled(n, m, f64::NAN);
-            gemm::with_threads(threads, || {
+            threads::with_threads(threads, || {
                 gemm::gemm_map(
                     a.view(),
                     b.view(),
@@ -297,9 +299,9 @@ fn gemm_map_finishes_every_row_once_with_its_own_rows_of_d() {
 fn the_default_product_gives_the_same_bits_on_any_number_of_threads() {
     let a = random(1797, 64, 900);
     let b = random(64, 128, 901);
-    let one = gemm::with_threads(1, || a.matmul(&b));
+    let one = threads::with_threads(1, || a.matmul(&b));
     for threads in [2, 3, 5] {
-        let many = gemm::with_threads(threads, || a.matmul(&b));
+        let many = threads::with_threads(threads, || a.matmul(&b));
         assert_same_bits(&many, &one, &format!("matmul on {threads} threads"));
     }
 }
@@ -377,7 +379,7 @@ fn column_sums_ride_along_with_the_bits_of_the_product_and_of_sum_rows() {
         for threads in [1, 2, 3] {
             for b in [dz.view(), dz_t.view().t()] {
                 let (mut c, mut sums) = (vec![f64::NAN; m * n], vec![f64::NAN; n]);
-                gemm::with_threads(threads, || {
+                threads::with_threads(threads, || {
                     gemm::gemm_column_sums(x.view().t(), b, &mut c, &mut sums)
                 });
                 let what = format!(
@@ -398,8 +400,9 @@ fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
     let max = |m: &Matrix| m.as_slice().iter().fold(f64::MIN, |s, &x| s.max(x));
     let want = (sum(&a), max(&a));
     for threads in [1, 2, 3] {
-        for size in [0, gemm::JOIN_THRESHOLD] {
-            let got = gemm::with_threads(threads, || gemm::join(size, || sum(&a), || max(&a)));
+        for size in [0, backprop::kernels::choose::JOIN_THRESHOLD] {
+            let got =
+                threads::with_threads(threads, || threads::join(size, || sum(&a), || max(&a)));
             assert_eq!(
                 got.0.to_bits(),
                 want.0.to_bits(),
@@ -420,14 +423,14 @@ fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
 #[test]
 fn pooled_work_inside_a_join_runs_and_gives_the_serial_bits() {
     let (a, b) = (random(128, 128, 41), random(128, 128, 42));
-    let want = gemm::with_threads(1, || a.matmul(&b));
-    let size = gemm::JOIN_THRESHOLD;
+    let want = threads::with_threads(1, || a.matmul(&b));
+    let size = backprop::kernels::choose::JOIN_THRESHOLD;
     for round in 0..40 {
-        let (first, (second, third)) = gemm::with_threads(2, || {
-            gemm::join(
+        let (first, (second, third)) = threads::with_threads(2, || {
+            threads::join(
                 size,
                 || a.matmul(&b),
-                || gemm::join(size, || a.matmul(&b), || a.matmul(&b)),
+                || threads::join(size, || a.matmul(&b), || a.matmul(&b)),
             )
         });
         for (got, which) in [(first, "first"), (second, "second"), (third, "third")] {

@@ -1,0 +1,74 @@
+//! Running a loop compiled for wider vectors than the baseline, chosen when the program runs.
+//!
+//! A plain `cargo build` targets the x86-64 baseline (SSE2): a vector instruction handles two
+//! `f64`. Most x86-64 processors since 2013 have AVX2 (four) and many servers AVX-512 (eight).
+//! [`wide`] runs a closure inside a function compiled for those instructions, after checking
+//! that this processor has them; the arithmetic is the same `+ − × ÷` on more lanes at once, so
+//! the results have the same bits.
+
+/// Whether this processor has AVX2 and FMA (checked once, then cached by the standard library).
+pub fn has_avx2_fma() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// Whether this processor has AVX-512 (with AVX2 and FMA).
+pub fn has_avx512() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// Runs `f` compiled for the widest vectors this processor has (AVX-512, else AVX2, else the
+/// baseline): the element-wise loops of `activation.rs` and `loss.rs` (the exponentials of tanh
+/// and the sigmoid, the logarithm of cross-entropy), the small register-tiled products of
+/// `matrix.rs`, and the optimizer's update pass (`optim.rs`).
+///
+/// Compiled for the baseline, a loop handles two numbers per instruction. Called through here,
+/// the same loop is compiled a second and third time inside functions marked
+/// `#[target_feature]`, where it handles four or eight. `f` must be a closure whose loop the
+/// compiler can inline (the callers mark their loop functions `#[inline(always)]`); what it
+/// computes cannot change, only its speed: a vector lane does exactly the `+ − × ÷` a scalar
+/// does, and Rust never fuses a multiply and an add by itself (no FMA is enabled here anyway).
+/// The closure must be marked `#[inline(always)]` (`gemm::wide(#[inline(always)] || …)`): without
+/// that the compiler may keep it as a separate function built for the baseline, and the wide
+/// version then gains nothing.
+#[inline(always)]
+pub fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// # Safety
+        /// The processor must have AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        /// # Safety
+        /// The processor must have AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: `avx512` is compiled for AVX-512F, which the check has just found on this
+            // processor, so every instruction in it exists here.
+            return unsafe { avx512(f) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
