@@ -4,14 +4,16 @@
 //! `C = A·B` of n = 32 … 1024 (a product of n × n matrices is 2·n³ floating-point operations):
 //!
 //! ```text
-//! naive       Matrix::matmul_naive, the i-j-k definition (the test oracle; up to n = 256)
-//! ipj         Matrix::matmul_ipj_into, the i-p-j row-update loop
-//! portable    gemm.rs blocked and packed, 4 × 4 tile, baseline x86-64 instructions
-//! avx2        gemm.rs with the 6 × 8 AVX2 tile, separate multiply and add
-//! avx2_fma    gemm.rs with the 6 × 8 AVX2 tile and fused multiply-adds
-//! default     Matrix::matmul_into, what the network calls (picks one of the above)
-//! t_matmul    Matrix::t_matmul_into, Aᵀ·B as backward's dW = Xᵀ·dZ uses it
-//! matmul_t    Matrix::matmul_t_into, A·Bᵀ as backward's dX = dZ·Wᵀ uses it
+//! naive       the textbook i-j-k loop, C[i,j] = Σ_p A[i,p]·B[p,j] (the tests' oracle; up to n = 256)
+//! plain       Matrix::matmul_plain, the i-p-j row-update loop (what BACKPROP_KERNELS=naive runs;
+//!             from n = 64 on it adds with f64::mul_add where the default product fuses, a
+//!             library call on a baseline build)
+//! portable    kernels/gemm/ blocked and packed, 4 × 4 tile, baseline x86-64 instructions
+//! avx2        kernels/gemm/ with the 6 × 8 AVX2 tile, separate multiply and add
+//! avx2_fma    kernels/gemm/ with the 6 × 8 AVX2 tile and fused multiply-adds
+//! default     kernels::matmul, what the network calls (picks one of the above)
+//! t_matmul    kernels::t_matmul, Aᵀ·B as backward's dW = Xᵀ·dZ uses it
+//! matmul_t    kernels::matmul_t, A·Bᵀ as backward's dX = dZ·Wᵀ uses it
 //! ```
 //!
 //! All of these run on one thread; `impl=default threads=2` is `matmul_into` with its rows
@@ -24,7 +26,8 @@
 
 mod common;
 
-use backprop::kernels::gemm::{self, Kernel};
+use backprop::kernels;
+use backprop::kernels::gemm::{self, Kernel, View};
 use backprop::kernels::threads;
 use backprop::matrix::Matrix;
 use backprop::rng::Rng;
@@ -53,36 +56,49 @@ fn main() {
             );
         };
         if n <= 256 {
-            run("naive", &mut |c| {
-                *c = black_box(&a).matmul_naive(black_box(&b))
-            });
+            run("naive", &mut |c| textbook(black_box(&a), black_box(&b), c));
         }
-        run("ipj", &mut |c| {
-            black_box(&a).matmul_ipj_into(black_box(&b), c)
+        run("plain", &mut |c| {
+            black_box(&a).matmul_plain(black_box(&b), c)
         });
         for kernel in Kernel::available() {
             run(kernel.name(), &mut |c| {
-                gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice())
+                gemm::gemm_with(kernel, View::of(&a), View::of(&b), c.as_mut_slice())
             });
         }
         // The network's products, on one thread (as every row above), then on two.
         threads::set_threads(1);
         run("default", &mut |c| {
-            black_box(&a).matmul_into(black_box(&b), c)
+            kernels::matmul(black_box(&a), black_box(&b), c)
         });
         run("t_matmul", &mut |c| {
-            black_box(&a).t_matmul_into(black_box(&b), c)
+            kernels::t_matmul(black_box(&a), black_box(&b), c)
         });
         run("matmul_t", &mut |c| {
-            black_box(&a).matmul_t_into(black_box(&b), c)
+            kernels::matmul_t(black_box(&a), black_box(&b), c)
         });
         threads::set_threads(2);
         run("default threads=2", &mut |c| {
-            black_box(&a).matmul_into(black_box(&b), c)
+            kernels::matmul(black_box(&a), black_box(&b), c)
         });
         threads::set_threads(0);
     }
     digits_products(&filter, &mut rng);
+}
+
+/// `C ← A·B` by the textbook's three loops: each entry a dot product of a row of `A` and a column
+/// of `B`, the column read with a stride of `B.cols` numbers.
+fn textbook(a: &Matrix, b: &Matrix, c: &mut Matrix) {
+    c.resize(a.rows(), b.cols());
+    for i in 0..a.rows() {
+        for j in 0..b.cols() {
+            let mut sum = 0.0;
+            for p in 0..a.cols() {
+                sum += a[(i, p)] * b[(p, j)];
+            }
+            c[(i, j)] = sum;
+        }
+    }
 }
 
 /// The eight products of one full-batch step of the digits network (64 → 128 → 64 → 10 on 1797
@@ -130,9 +146,9 @@ fn digits_products_on(
             _ => (ar, ac, br),
         };
         let timing = common::measure(31, Duration::from_millis(400), || match form {
-            "ab" => black_box(&a).matmul_into(black_box(&b), &mut c),
-            "tb" => black_box(&a).t_matmul_into(black_box(&b), &mut c),
-            _ => black_box(&a).matmul_t_into(black_box(&b), &mut c),
+            "ab" => kernels::matmul(black_box(&a), black_box(&b), &mut c),
+            "tb" => kernels::t_matmul(black_box(&a), black_box(&b), &mut c),
+            _ => kernels::matmul_t(black_box(&a), black_box(&b), &mut c),
         });
         let f = 2.0 * (m * k * n) as f64;
         total += timing.median;

@@ -89,6 +89,7 @@ impl BatchNorm {
     /// # Panics
     /// If `X` does not have k columns.
     pub fn forward(&mut self, y: &mut Matrix, x: &Matrix, training: bool) {
+        trace!("batch_norm.rs BatchNorm::forward");
         let (n, k) = x.shape();
         assert_eq!(
             k,
@@ -144,6 +145,7 @@ impl BatchNorm {
     /// # Panics
     /// If `dY` is not the shape of the last forward pass's input.
     pub fn backward(&mut self, dx: &mut Matrix, dy: &Matrix) {
+        trace!("batch_norm.rs BatchNorm::backward");
         let (n, k) = dy.shape();
         assert!(
             self.x_hat.shape() == (n, k),

@@ -61,6 +61,7 @@
 //! ```
 
 use crate::activation::Activation;
+use crate::kernels;
 use crate::matrix::Matrix;
 use crate::rng::Rng;
 
@@ -107,6 +108,7 @@ pub struct Dense {
 impl Dense {
     /// A layer with random weights (see [`Init`]) and zero biases.
     pub fn new(n_in: usize, n_out: usize, init: Init, rng: &mut Rng) -> Dense {
+        trace!("dense.rs Dense::new");
         let w = Matrix::random_normal(n_in, n_out, 0.0, init.std_dev(n_in, n_out), rng);
         Dense::from_parameters(w, Matrix::zeros(1, n_out))
     }
@@ -147,115 +149,66 @@ impl Dense {
         self.n_in() * self.n_out() + self.n_out()
     }
 
-    /// `Z ← X·W + b` written as the formula reads, a product then the bias on every row: the form
-    /// to read first, and the reference the tests hold [`Dense::forward`] to, bit for bit.
-    pub fn forward_reference(&self, z: &mut Matrix, x: &Matrix) {
-        x.matmul_into(&self.w, z);
-        z.add_row_in_place(&self.b);
-    }
-
-    /// `Z ← X·W + b`; `X` is n × n_in and `Z` becomes n × n_out. Nothing is cached here: backward
-    /// needs `X`, which the network keeps.
+    /// Forward through the layer: `Z ← X·W + b` for `X` (n × n_in), so `Z` is n × n_out. Nothing
+    /// is cached here: backward needs `X`, which the network keeps.
     ///
-    /// This is [`Dense::forward_reference`] with the bias added in the same pass as the product
-    /// (`Matrix::matmul_add_row_into`): the same bits, one pass over `Z` fewer.
-    ///
-    /// # Panics
-    /// If `X` does not have n_in columns.
-    pub fn forward(&self, z: &mut Matrix, x: &Matrix) {
-        x.matmul_add_row_into(&self.w, &self.b, z);
-    }
-
-    /// `Z ← X·W + b` and `A ← f(Z)`, this layer and the entry-by-entry activation that follows
-    /// it, in one pass over blocks of rows (`Matrix::matmul_add_row_map_into`): the bits of
-    /// [`Dense::forward`] then `Activation::forward`, without reading `Z` back from memory
-    /// (the simulated first-level cache misses of a circles epoch fell by 8 %, cachegrind).
-    /// The network uses it for every dense layer followed by such an activation.
+    /// With `then = Some((f, A))`, where `f` is the entry-by-entry activation that follows the
+    /// layer, also `A ← f(Z)`: the layer and its activation together, `A = f(X·W + b)`, one named
+    /// operation of the engine (`kernels::affine_then`), which applies `f` to each block of rows
+    /// of `Z` as soon as it is formed. Either way `Z` is `X·W + b` to the last bit.
     ///
     /// # Panics
     /// If `X` does not have n_in columns, or `f` is softmax.
-    pub fn forward_activated(&self, z: &mut Matrix, a: &mut Matrix, x: &Matrix, f: Activation) {
-        assert!(
-            f.is_entrywise(),
-            "forward_activated: {} is not entry by entry",
-            f.name()
-        );
-        x.matmul_add_row_map_into(&self.w, &self.b, z, a, |z, a| f.forward_entries(z, a));
+    pub fn forward(&self, z: &mut Matrix, x: &Matrix, then: Option<(Activation, &mut Matrix)>) {
+        trace!("dense.rs Dense::forward");
+        match then {
+            None => kernels::affine(x, &self.w, &self.b, z),
+            Some((f, a)) => {
+                let apply = |z: &[f64], a: &mut [f64]| f.forward_entries(z, a);
+                kernels::affine_then(x, &self.w, &self.b, (z, a), apply)
+            }
+        }
     }
 
-    /// [`Dense::backward`] written as the chain rule reads, one product or sum per line: the form
-    /// to read first, and the reference the tests hold `backward` to, bit for bit.
+    /// Backward through the layer, given its output error `dZ` (n × n_out) and the input `X`
+    /// (n × n_in) the forward pass saw: stores `dW = Xᵀ·dZ` and `db = Σ_rows dZ`, and writes the
+    /// gradient below as `below` asks (see [`Below`]): nothing for the first layer, `dX = dZ·Wᵀ`,
+    /// or, when `X` is the output `A = f(Z)` of an activation, `dA = dZ·Wᵀ` and that activation's
+    /// `dZ_below = dA ⊙ f′(Z)` too (BP2).
+    ///
+    /// `dW` and `db` are overwritten, not added to (see the module docs for why that is right
+    /// here).
     ///
     /// # Panics
-    /// As [`Dense::backward`].
-    pub fn backward_reference(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
+    /// If `dZ` is not n × n_out or `X` is not n × n_in for the same n, or `Below::Activation`'s
+    /// `Z` is not the shape of `X` or its `f` is softmax.
+    pub fn backward(&mut self, below: Below<'_>, dz: &Matrix, x: &Matrix) {
+        trace!("dense.rs Dense::backward");
         self.assert_backward_shapes(dz, x);
         // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
         // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
-        x.t_matmul_into(dz, &mut self.dw);
-        // b[j] is added to every row, so db[j] = Σ_i dZ[i,j] (1 × n_out).
-        dz.sum_rows_into(&mut self.db);
+        // b[j] is added to every row, so db[j] = Σ_i dZ[i,j]: db = Σ_rows dZ (1 × n_out).
+        kernels::weight_gradients(x, dz, &mut self.dw, &mut self.db);
         // X[i,p] reaches every Z[i,j] through W[p,j], so dX[i,p] = Σ_j dZ[i,j]·W[p,j]: dX = dZ·Wᵀ.
-        if let Some(dx) = dx {
-            dz.matmul_t_into(&self.w, dx);
+        match below {
+            Below::Nothing => {}
+            Below::Input(dx) => kernels::matmul_t(dz, &self.w, dx),
+            Below::Activation { f, z, da, dz_below } => {
+                assert!(
+                    z.shape() == x.shape() && f.is_entrywise(),
+                    "Dense backward: Z below is {:?} and A is {:?} for {}",
+                    z.shape(),
+                    x.shape(),
+                    f.name()
+                );
+                // X is A = f(Z) of the layer below, so dZ_below = dA ⊙ f′(Z) with dA = dX.
+                let (z, a) = (z.as_slice(), x.as_slice());
+                let apply = |entries: std::ops::Range<usize>, da: &mut [f64], dz: &mut [f64]| {
+                    f.backward_entries(dz, da, &z[entries.clone()], &a[entries]);
+                };
+                kernels::matmul_t_then(dz, &self.w, (da, dz_below), apply)
+            }
         }
-    }
-
-    /// Stores `dW = Xᵀ·dZ` and `db = Σ_rows dZ`, and writes `dX = dZ·Wᵀ` when `dx` is given (the
-    /// first layer skips it: nothing upstream needs the gradient of the data).
-    ///
-    /// `dz` is n × n_out; `x` is the input the forward pass saw, n × n_in. `dW` and `db` are
-    /// overwritten, not added to (see the module docs for why that is right here).
-    ///
-    /// This is [`Dense::backward_reference`] with `dW` and `db` formed in one pass over `dZ`
-    /// (`Matrix::t_matmul_sum_rows_into`): both sum over the samples in the order 0, 1, 2, …,
-    /// so the bits are the same, and `dZ` is read once instead of twice.
-    ///
-    /// # Panics
-    /// If `dZ` is not n × n_out or `X` is not n × n_in for the same n.
-    pub fn backward(&mut self, dx: Option<&mut Matrix>, dz: &Matrix, x: &Matrix) {
-        self.assert_backward_shapes(dz, x);
-        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
-        if let Some(dx) = dx {
-            dz.matmul_t_into(&self.w, dx);
-        }
-    }
-
-    /// [`Dense::backward`] for a layer whose input `X` is the output `A = f(Z)` of an
-    /// entry-by-entry activation, carried one layer further down: stores `dW` and `db`, writes
-    /// `dA = dZ·Wᵀ` (this layer's `dX`) and then the activation's `dZ_below = dA ⊙ f′(Z)`.
-    ///
-    /// The reference is `backward` then `Activation::backward`, which reads all of `dA` back
-    /// from memory; here `f′` is applied to each block of rows of `dA` as soon as it is formed
-    /// (`Matrix::matmul_t_map_into`), the same bits in one pass (another 8 % fewer simulated
-    /// first-level cache misses per circles epoch). `z` is the activation's input
-    /// `Z` and `x` its output `A`, both as the forward pass left them.
-    ///
-    /// # Panics
-    /// As [`Dense::backward`], if `Z` is not the shape of `X`, or if `f` is softmax.
-    pub fn backward_activated(
-        &mut self,
-        dz_below: &mut Matrix,
-        da: &mut Matrix,
-        (dz, x, z): (&Matrix, &Matrix, &Matrix),
-        f: Activation,
-    ) {
-        self.assert_backward_shapes(dz, x);
-        assert!(
-            z.shape() == x.shape() && f.is_entrywise(),
-            "backward_activated: Z is {:?} and A is {:?} for {}",
-            z.shape(),
-            x.shape(),
-            f.name()
-        );
-        x.t_matmul_sum_rows_into(dz, &mut self.dw, &mut self.db);
-        let width = x.cols();
-        let (z, a) = (z.as_slice(), x.as_slice());
-        dz.matmul_t_map_into(&self.w, da, dz_below, |first_row, da_rows, dz_rows| {
-            let entries = first_row * width..first_row * width + da_rows.len();
-            let (z, a) = (&z[entries.clone()], &a[entries]);
-            f.backward_entries(dz_rows, da_rows, z, a);
-        });
     }
 
     fn assert_backward_shapes(&self, dz: &Matrix, x: &Matrix) {
@@ -268,4 +221,26 @@ impl Dense {
             self.n_out()
         );
     }
+}
+
+/// What [`Dense::backward`] writes below the layer.
+#[derive(Debug)]
+pub enum Below<'m> {
+    /// Nothing: the first layer, whose input is the data (no gradient of `X` is needed).
+    Nothing,
+    /// `dX = dZ·Wᵀ`, into this matrix.
+    Input(&'m mut Matrix),
+    /// The layer's input `X` is the output `A = f(Z)` of an entry-by-entry activation `f`:
+    /// `dA = dZ·Wᵀ` into `da`, and then `dZ_below = dA ⊙ f′(Z)` into `dz_below`, the activation's
+    /// backward in the same pass (Nielsen's BP2).
+    Activation {
+        /// The activation below.
+        f: Activation,
+        /// Its input `Z`, as the forward pass left it.
+        z: &'m Matrix,
+        /// `dA = dZ·Wᵀ`, the gradient of the activation's output (this layer's `dX`).
+        da: &'m mut Matrix,
+        /// `dZ_below = dA ⊙ f′(Z)`, the gradient of the activation's input.
+        dz_below: &'m mut Matrix,
+    },
 }

@@ -51,6 +51,7 @@ impl Dropout {
     /// Training: `A ← X ⊙ M` with a new mask `M` (unless frozen), cached for backward.
     /// Inference: `A ← X`. `A` takes the shape of `X`.
     pub fn forward(&mut self, a: &mut Matrix, x: &Matrix, training: bool) {
+        trace!("dropout.rs Dropout::forward");
         if !training || self.rate == 0.0 {
             a.copy_from(x);
             return;
@@ -77,6 +78,7 @@ impl Dropout {
     /// # Panics
     /// In training mode, if `dA` is not the shape of the last mask.
     pub fn backward(&self, dx: &mut Matrix, da: &Matrix, training: bool) {
+        trace!("dropout.rs Dropout::backward");
         dx.copy_from(da);
         if training && self.rate > 0.0 {
             assert!(

@@ -31,6 +31,7 @@ pub const TOLERANCE: f64 = 1e-6;
 /// `|a − n| / max(|a|, |n|, 1e-8)`: the disagreement scaled by the size of the numbers, with a
 /// floor so two gradients that are both essentially zero count as agreeing.
 pub fn relative_error(analytic: f64, numeric: f64) -> f64 {
+    trace!("gradcheck.rs relative_error");
     (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(1e-8)
 }
 
@@ -42,6 +43,7 @@ pub fn central_differences(
     h: f64,
     mut loss_at: impl FnMut(usize, f64) -> f64,
 ) -> Vec<f64> {
+    trace!("gradcheck.rs central_differences");
     (0..count)
         .map(|e| (loss_at(e, h) - loss_at(e, -h)) / (2.0 * h))
         .collect()

@@ -17,7 +17,7 @@
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
-use crate::dense::Dense;
+use crate::dense::{Below, Dense};
 use crate::dropout::Dropout;
 use crate::matrix::Matrix;
 
@@ -50,6 +50,9 @@ impl Layer {
     pub fn backward_source(&self) -> &'static str {
         match self {
             Layer::Dense(_) => "dense.rs Dense::backward",
+            Layer::Activation(f) if f.is_entrywise() => {
+                "activation.rs Activation::backward_entries"
+            }
             Layer::Activation(_) => "activation.rs Activation::backward",
             Layer::Dropout(_) => "dropout.rs Dropout::backward",
             Layer::BatchNorm(_) => "batch_norm.rs BatchNorm::backward",
@@ -60,6 +63,7 @@ impl Layer {
     pub fn forward_source(&self) -> &'static str {
         match self {
             Layer::Dense(_) => "dense.rs Dense::forward",
+            Layer::Activation(f) if f.is_entrywise() => "activation.rs Activation::forward_entries",
             Layer::Activation(_) => "activation.rs Activation::forward",
             Layer::Dropout(_) => "dropout.rs Dropout::forward",
             Layer::BatchNorm(_) => "batch_norm.rs BatchNorm::forward",
@@ -78,7 +82,7 @@ impl Layer {
     /// `output ← layer(input)`.
     pub fn forward(&mut self, output: &mut Matrix, input: &Matrix, training: bool) {
         match self {
-            Layer::Dense(dense) => dense.forward(output, input),
+            Layer::Dense(dense) => dense.forward(output, input, None),
             Layer::Activation(f) => f.forward(input, output),
             Layer::Dropout(dropout) => dropout.forward(output, input, training),
             Layer::BatchNorm(norm) => norm.forward(output, input, training),
@@ -96,7 +100,10 @@ impl Layer {
         training: bool,
     ) {
         match self {
-            Layer::Dense(dense) => dense.backward(d_input, d_output, input),
+            Layer::Dense(dense) => {
+                let below = d_input.map_or(Below::Nothing, Below::Input);
+                dense.backward(below, d_output, input)
+            }
             Layer::Activation(f) => {
                 if let Some(d_input) = d_input {
                     f.backward(d_input, d_output, input, output);

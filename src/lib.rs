@@ -63,14 +63,14 @@
 //!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
 //!   bits between processors with and without FMA (never between two runs on one machine).
 //! - No `unsafe` code, except in `gemm.rs`: the calls of code compiled for wider vectors (the
-//!   matrix-multiply kernel, and [`kernels::simd::wide`] for the element-wise loops, the small
+//!   matrix-multiply kernel, and [`kernels::simd::on_widest_vectors`] for the element-wise loops, the small
 //!   register-tiled products and the optimizer's update), each made only after the check that
 //!   this processor has the instructions, and the helper threads of large products and of
-//!   [`kernels::threads::join`], which borrow the caller's work for no longer than the call; the
+//!   [`kernels::run_both`], which borrow the caller's work for no longer than the call; the
 //!   benchmarks' counting allocator (`benches/`) is the only other `unsafe`, and it is not part
 //!   of the library.
 //! - Threads change only the time: a large product spread over several threads gives the same
-//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`kernels::threads::join`] runs side by side
+//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`kernels::run_both`] runs side by side
 //!   (a step's loss and accuracy) and the shards of `parallel.rs`; `BACKPROP_THREADS=1` keeps
 //!   everything on one thread.
 
@@ -78,6 +78,15 @@
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner
 // `x[(i, j)] - mean[j]` reads like the mathematics, an iterator chain does not.
 #![allow(clippy::needless_range_loop)]
+
+/// Records, in the library's own unit tests only, that a chapter function ran: the demo's source
+/// tags (`[dense.rs Dense::forward]`) are checked against these records. Elsewhere it is nothing.
+macro_rules! trace {
+    ($function:literal) => {
+        #[cfg(test)]
+        crate::demo::trace::ran($function);
+    };
+}
 
 // The modules in reading order. (Each is preceded by a comment, which also keeps rustfmt from
 // sorting them alphabetically.)

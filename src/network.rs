@@ -24,17 +24,16 @@
 //! stack each value and each parameter is used exactly once, so there is nothing to accumulate
 //! (see `dense.rs` for when `+=` would be needed).
 //!
-//! The loops above run one layer at a time, and [`Network::forward_reference`] and
-//! [`Network::backward_from_output_error_reference`] keep them so. [`Network::forward`] and
-//! the backward passes run a dense layer together with the entry-by-entry activation next to it
-//! (`Z` and `A = f(Z)` forward; `dA = dZ·Wᵀ` and `dZ = dA ⊙ f′(Z)` one layer down backward),
-//! 64 rows at a time, so that a block of rows is used again while it is still in the nearest
-//! cache instead of after a whole matrix has passed. Every value and gradient is still stored,
-//! with the same bits (tests/engine.rs compares them).
+//! Two pairs of neighbours are one equation of the book, and the loops take them together: a
+//! dense layer and the entry-by-entry activation after it, `A = f(X·W + b)` forward
+//! (`Dense::forward` with `Some((f, A))`), and backward a dense layer and the activation below
+//! it, `dZ_below = (dZ·Wᵀ) ⊙ f′(Z)`, Nielsen's BP2 (`Dense::backward` with `Below::Activation`).
+//! Every value and gradient is still stored, and each is exactly what running the layers one at
+//! a time gives (`tests/engine.rs` compares them bit for bit).
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
-use crate::dense::{Dense, Init};
+use crate::dense::{Below, Dense, Init};
 use crate::dropout::Dropout;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
@@ -241,74 +240,59 @@ impl Network {
     /// # Panics
     /// If `x` does not have the n_in columns the first layer expects.
     pub fn forward(&mut self, x: &Matrix, training: bool) -> &Matrix {
-        self.take_input(x);
+        self.input_for_batch(x.rows()).copy_from(x);
         self.forward_from_input(training)
     }
 
     /// [`Network::forward`] on the input already in place: `values[0]` as the last pass left it,
-    /// or as the caller wrote it through [`Network::input_mut`].
+    /// or as the caller wrote it through [`Network::input_for_batch`] (the training loop writes
+    /// each mini-batch straight into the network instead of copying it there from a batch of its
+    /// own).
     ///
-    /// `forward` copies `X` into the network on every call (about 30 µs for digits' 1797 × 64
-    /// inputs, 1 % of a full-batch epoch). The training loop writes each mini-batch straight
-    /// into the network instead of into a batch of its own, and loads a full batch once and
-    /// reuses it for every step; the numbers are the same, so are the bits.
+    /// ```text
+    /// A⁰ = X;   Aˡ⁺¹ = layerₗ(Aˡ) for each layer in order, or, for a dense layer followed by an
+    ///           entry-by-entry activation f, Zˡ⁺¹ = Aˡ·W + b and Aˡ⁺² = f(Zˡ⁺¹) in one call
+    /// ```
     ///
     /// # Panics
     /// If the input does not have the n_in columns the first layer expects.
     pub fn forward_from_input(&mut self, training: bool) -> &Matrix {
+        trace!("network.rs Network::forward");
         self.training = training;
         let mut l = 0;
         while l < self.layers.len() {
-            // values[l] is read while values[l + 1] is written: split the list between them.
+            // values[l] is read while values[l + 1] (and values[l + 2]) are written.
             let (before, after) = self.values.split_at_mut(l + 1);
-            // A dense layer followed by an entry-by-entry activation computes Z and A = f(Z)
-            // in one pass (`Dense::forward_activated`, the same bits as the two layers in turn).
-            if let (Layer::Dense(dense), Some(&Layer::Activation(f))) =
-                (&self.layers[l], self.layers.get(l + 1))
-            {
-                if f.is_entrywise() {
+            let x = &before[l];
+            let activation_next = match self.layers.get(l + 1) {
+                Some(&Layer::Activation(f)) if f.is_entrywise() => Some(f),
+                _ => None,
+            };
+            match (&mut self.layers[l], activation_next) {
+                (Layer::Dense(dense), Some(f)) => {
                     let (z, a) = after.split_at_mut(1);
-                    dense.forward_activated(&mut z[0], &mut a[0], &before[l], f);
+                    dense.forward(&mut z[0], x, Some((f, &mut a[0])));
                     l += 2;
-                    continue;
+                }
+                (layer, _) => {
+                    layer.forward(&mut after[0], x, training);
+                    l += 1;
                 }
             }
-            self.layers[l].forward(&mut after[0], &before[l], training);
-            l += 1;
         }
         self.output()
     }
 
-    /// [`Network::forward`] one layer at a time, as the formula `Aˡ⁺¹ = layerₗ(Aˡ)` reads: the
-    /// reference the tests hold `forward` (which runs each dense layer and its activation in
-    /// one pass) to, bit for bit.
-    pub fn forward_reference(&mut self, x: &Matrix, training: bool) -> &Matrix {
-        self.training = training;
-        self.take_input(x);
-        for l in 0..self.layers.len() {
-            let (before, after) = self.values.split_at_mut(l + 1);
-            self.layers[l].forward(&mut after[0], &before[l], training);
-        }
-        self.output()
-    }
-
-    /// `values[0] ← X`, first swapping in the buffers of the last pass with X's number of rows.
+    /// The input `X` of the next forward pass, for a batch of `rows` rows, to be overwritten whole
+    /// (with `Matrix::copy_from` or `Matrix::select_rows_into`, which also set its shape) before
+    /// [`Network::forward_from_input`].
     ///
-    /// Training that evaluates a test set after every epoch alternates between two batch sizes
-    /// (800 and 200 rows for circles). With one set of buffers, each switch back to the larger
-    /// size regrows every value matrix and fills the new part with zeros before the layers
-    /// overwrite it (for sine, 24 000 numbers per epoch, about a seventh of the instructions of
-    /// an epoch with a test set); with two sets, each size keeps its own and nothing is refilled.
-    fn take_input(&mut self, x: &Matrix) {
-        self.input_mut(x.rows()).copy_from(x);
-    }
-
-    /// The input `values[0]` for a batch of `rows` rows, to be overwritten whole before
-    /// [`Network::forward_from_input`] (with `Matrix::copy_from` or `Matrix::select_rows_into`,
-    /// which also set its shape): first the buffers of the last pass with that many rows are
-    /// swapped in (see `take_input`). It holds that pass's input, or, if no pass had that many
-    /// rows, some other input of another shape.
-    pub fn input_mut(&mut self, rows: usize) -> &mut Matrix {
+    /// The network keeps its values for two batch sizes, so that training, which alternates
+    /// between its batches and the test set after every epoch, finds the matrices of each size
+    /// where it left them instead of resizing them back and forth: asked for another number of
+    /// rows than the last pass had, it first switches to the other set. The input returned holds
+    /// whatever that set's last pass left there.
+    pub fn input_for_batch(&mut self, rows: usize) -> &mut Matrix {
         if rows != self.values[0].rows() {
             std::mem::swap(&mut self.values, &mut self.other_values);
         }
@@ -326,6 +310,7 @@ impl Network {
     /// # Panics
     /// If `d_output` is not the shape of the last `ŷ`.
     pub fn backward(&mut self, d_output: &Matrix) {
+        trace!("network.rs Network::backward");
         let last = self.layers.len();
         self.assert_gradient_shape(d_output, last, "backward");
         self.gradients[last].copy_from(d_output);
@@ -338,74 +323,53 @@ impl Network {
     /// # Panics
     /// If the network does not end with an activation, or `dz` is not the shape of the last `Z`.
     pub fn backward_from_output_error(&mut self, dz: &Matrix) {
-        let start = self.seed_output_error(dz);
-        self.backward_from(start);
-    }
-
-    /// Stores the output error `dZ` as the gradient below the output activation and returns that
-    /// activation's index, where backward starts.
-    fn seed_output_error(&mut self, dz: &Matrix) -> usize {
+        trace!("network.rs Network::backward_from_output_error");
         let last = self.layers.len();
         assert!(
             matches!(self.layers[last - 1], Layer::Activation(_)),
             "backward_from_output_error: the network must end with an activation"
         );
+        // dZ is the gradient of the output activation's input, values[last − 1].
         self.assert_gradient_shape(dz, last - 1, "backward_from_output_error");
         self.gradients[last - 1].copy_from(dz);
-        last - 1
+        self.backward_from(last - 1);
     }
 
-    /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`.
-    ///
+    /// Runs `layers[start − 1], …, layers[0]` backward, given `gradients[start]`: each layer turns
+    /// the gradient of its output into the gradient of its input, in the reverse order of forward.
     /// A dense layer whose input is the output of an entry-by-entry activation runs that
-    /// activation's backward too, in the same pass (`Dense::backward_activated`): the bits of
-    /// the layer-at-a-time loop (`backward_from_reference`).
+    /// activation's backward too, in the same call (BP2, `Below::Activation`).
     fn backward_from(&mut self, start: usize) {
         let mut l = start;
         while l > 0 {
-            let dense = l - 1; // the layer to run now
-            let fused = match (self.layers.get(dense), dense.checked_sub(1)) {
-                (Some(Layer::Dense(_)), Some(below)) => match self.layers[below] {
-                    // The activation's gradient is needed unless it is the first layer.
-                    Layer::Activation(f)
-                        if f.is_entrywise() && (below > 0 || self.input_gradient) =>
-                    {
-                        Some(f)
+            let layer = l - 1; // the layer to run now; gradients[l] is the gradient of its output
+            let activation_below = match (layer.checked_sub(1), &self.layers[layer]) {
+                // The activation's gradient is needed unless it is the first layer.
+                (Some(below), Layer::Dense(_)) if below > 0 || self.input_gradient => {
+                    match self.layers[below] {
+                        Layer::Activation(f) if f.is_entrywise() => Some(f),
+                        _ => None,
                     }
-                    _ => None,
-                },
+                }
                 _ => None,
             };
-            let (Some(f), Layer::Dense(layer)) = (fused, &mut self.layers[dense]) else {
-                self.backward_one(dense);
+            let (Some(f), Layer::Dense(dense)) = (activation_below, &mut self.layers[layer]) else {
+                self.backward_one(layer);
                 l -= 1;
                 continue;
             };
-            // gradients[dense − 1] (dZ below) and gradients[dense] (dA) are written while
-            // gradients[dense + 1] (this layer's dZ) is read.
-            let (lower, upper) = self.gradients.split_at_mut(dense);
+            // gradients[layer − 1] (dZ below) and gradients[layer] (dA) are written while
+            // gradients[layer + 1] (this layer's dZ) is read.
+            let (lower, upper) = self.gradients.split_at_mut(layer);
             let (da, dz) = upper.split_at_mut(1);
-            let inputs = (&dz[0], &self.values[dense], &self.values[dense - 1]);
-            layer.backward_activated(&mut lower[dense - 1], &mut da[0], inputs, f);
+            let below = Below::Activation {
+                f,
+                z: &self.values[layer - 1],
+                da: &mut da[0],
+                dz_below: &mut lower[layer - 1],
+            };
+            dense.backward(below, &dz[0], &self.values[layer]);
             l -= 2;
-        }
-    }
-
-    /// [`Network::backward_from_output_error`] one layer at a time, as
-    /// `dAˡ = layerₗ.backward(dAˡ⁺¹)` reads: the reference the tests hold the fused passes (a
-    /// dense layer together with the activation below it) to, bit for bit.
-    ///
-    /// # Panics
-    /// As [`Network::backward_from_output_error`].
-    pub fn backward_from_output_error_reference(&mut self, dz: &Matrix) {
-        let start = self.seed_output_error(dz);
-        self.backward_from_reference(start);
-    }
-
-    /// Runs `layers[start − 1], …, layers[0]` backward one at a time.
-    fn backward_from_reference(&mut self, start: usize) {
-        for l in (0..start).rev() {
-            self.backward_one(l);
         }
     }
 

@@ -31,6 +31,7 @@
 //!
 //! and the learning rate may follow a schedule over the epochs (see [`Schedule`]).
 
+use crate::kernels;
 use crate::matrix::Matrix;
 use crate::network::{Network, ParameterKind};
 
@@ -163,8 +164,6 @@ pub struct Optimizer {
     update_norms: Vec<f64>,
     /// The global gradient norm before clipping, of the last step.
     last_gradient_norm: f64,
-    /// Scratch for one tensor's steps `ΔW` (see [`Update::apply`]), kept between steps.
-    steps: Vec<f64>,
 }
 
 impl Optimizer {
@@ -182,7 +181,6 @@ impl Optimizer {
             second_state: Vec::new(),
             update_norms: Vec::new(),
             last_gradient_norm: 0.0,
-            steps: Vec::new(),
         }
     }
 
@@ -211,30 +209,18 @@ impl Optimizer {
     /// pass stored (clipped, then decayed, then the rule; see the module docs), and records
     /// `‖ΔW‖` per tensor. The network's gradients are read, never changed.
     ///
-    /// The formulas, one entry at a time, are in `Update::entry` below. Each tensor is updated
-    /// by [`Optimizer::step_reference`]'s loop split in two passes so that the arithmetic runs
-    /// on vectors (see `Update::apply`): the same bits.
+    /// The formulas, one entry at a time, are in `Update::entry` below; the engine's named
+    /// operation `kernels::update` runs them over every entry of a tensor.
     pub fn step(&mut self, network: &mut Network) {
-        self.step_with(network, false);
-    }
-
-    /// [`Optimizer::step`] one entry at a time, each step's square added to `‖ΔW‖²` as soon as
-    /// it is taken: the loop to read first, and the reference the tests hold `step` to, bit for
-    /// bit.
-    pub fn step_reference(&mut self, network: &mut Network) {
-        self.step_with(network, true);
-    }
-
-    fn step_with(&mut self, network: &mut Network, reference: bool) {
+        trace!("optim.rs Optimizer::step");
         self.step_count += 1;
         let clip_scale = self.clip_scale(network);
         let lr = self.current_lr;
         let weight_decay = self.l2;
         let rule = self.rule;
         let t = self.step_count as i32;
-        // Adam's bias corrections `1 − β₁ᵗ` and `1 − β₂ᵗ` are the same for every parameter of this
-        // step: computed once here rather than per entry (the `powi` per entry was 7 % of a small
-        // network's time). The division below is unchanged, so the bits are too.
+        // Adam's bias corrections `1 − β₁ᵗ` and `1 − β₂ᵗ` are the same for every parameter of
+        // this step: computed once here rather than once per entry.
         let (bias_correction1, bias_correction2) = match rule {
             Rule::Adam { beta1, beta2, .. } => (1.0 - beta1.powi(t), 1.0 - beta2.powi(t)),
             _ => (1.0, 1.0),
@@ -242,7 +228,6 @@ impl Optimizer {
         let first_state = &mut self.first_state;
         let second_state = &mut self.second_state;
         let update_norms = &mut self.update_norms;
-        let steps = &mut self.steps;
         network.for_each_parameter(|index, kind, w, dw| {
             if first_state.len() <= index {
                 first_state.push(Matrix::zeros(w.rows(), w.cols()));
@@ -265,11 +250,7 @@ impl Optimizer {
                 first_state[index].as_mut_slice(),
                 second_state[index].as_mut_slice(),
             );
-            let (w, dw) = (w.as_mut_slice(), dw.as_slice());
-            update_norms[index] = match reference {
-                true => update.apply_reference(w, dw, states),
-                false => update.apply(w, dw, states, steps),
-            };
+            update_norms[index] = update.apply(w.as_mut_slice(), dw.as_slice(), states);
         });
     }
 
@@ -333,94 +314,34 @@ impl Update {
         }
     }
 
-    /// `W ← W − ΔW` entry by entry, in order, and `‖ΔW‖`: the reference form of [`Update::apply`].
-    fn apply_reference(
-        &self,
-        w: &mut [f64],
-        dw: &[f64],
-        (s1, s2): (&mut [f64], &mut [f64]),
-    ) -> f64 {
-        let mut update_squared = 0.0;
-        for (e, (w, &dw)) in w.iter_mut().zip(dw).enumerate() {
-            let step = self.entry(*w, dw, &mut s1[e], &mut s2[e]);
-            *w -= step;
-            update_squared += step * step;
-        }
-        update_squared.sqrt()
-    }
-
-    /// [`Update::apply_reference`] in two passes, with the same bits.
-    ///
-    /// The sum `‖ΔW‖² = Σ ΔW[e]²` must be added in the order e = 0, 1, 2, … to give the
-    /// reference's bits, and a loop that carries such a sum runs one entry at a time: for Adam
-    /// three divisions and a square root each, one after another. Here the first pass computes
-    /// every step, updates `W` and keeps the steps in `steps`; its entries are independent, so
-    /// it runs on the widest vectors (`gemm::wide`), eight divisions per instruction with
-    /// AVX-512. The second pass adds the squares in order. Each entry sees exactly the
-    /// operations of the reference (tested in tests/optim.rs). Sine's Adam step (481
-    /// parameters) fell from 4.3–5.6 µs to 2.6–3.6 µs (the same sitting, a busy machine).
-    fn apply(
-        &self,
-        w: &mut [f64],
-        dw: &[f64],
-        (s1, s2): (&mut [f64], &mut [f64]),
-        steps: &mut Vec<f64>,
-    ) -> f64 {
-        steps.clear();
-        steps.resize(w.len(), 0.0);
-        // One copy of the loop per rule, each compiled with its rule written in (so the match
-        // in `entry` is decided when compiling, and the loop has no branch to keep it from
-        // vectorising).
-        macro_rules! first_pass_for {
-            ($rule:expr) => {
-                crate::kernels::simd::wide(
-                    #[inline(always)]
-                    || {
-                        let update = Update {
-                            rule: $rule,
-                            ..*self
-                        };
-                        update.first_pass(w, dw, (s1, s2), steps)
-                    },
-                )
-            };
+    /// `W ← W − ΔW` for every entry of one tensor, and `‖ΔW‖` (`kernels::update`).
+    fn apply(&self, w: &mut [f64], dw: &[f64], states: (&mut [f64], &mut [f64])) -> f64 {
+        // Each arm names its rule as a constant, so that the `match` in `entry` is settled
+        // when compiling, once, instead of once per entry.
+        macro_rules! with_rule {
+            ($rule:expr) => {{
+                let update = Update {
+                    rule: $rule,
+                    ..*self
+                };
+                kernels::update(w, dw, states, |w, dw, s1, s2| update.entry(w, dw, s1, s2))
+            }};
         }
         match self.rule {
-            Rule::Sgd => first_pass_for!(Rule::Sgd),
+            Rule::Sgd => with_rule!(Rule::Sgd),
             Rule::Momentum { momentum, nesterov } => {
-                first_pass_for!(Rule::Momentum { momentum, nesterov })
+                with_rule!(Rule::Momentum { momentum, nesterov })
             }
-            Rule::RmsProp { decay, epsilon } => first_pass_for!(Rule::RmsProp { decay, epsilon }),
+            Rule::RmsProp { decay, epsilon } => with_rule!(Rule::RmsProp { decay, epsilon }),
             Rule::Adam {
                 beta1,
                 beta2,
                 epsilon,
-            } => first_pass_for!(Rule::Adam {
+            } => with_rule!(Rule::Adam {
                 beta1,
                 beta2,
                 epsilon
             }),
-        }
-        let mut update_squared = 0.0;
-        for &step in steps.iter() {
-            update_squared += step * step;
-        }
-        update_squared.sqrt()
-    }
-
-    /// The first pass of [`Update::apply`]: `steps[e] ← ΔW[e]` and `W[e] ← W[e] − ΔW[e]`.
-    #[inline(always)]
-    fn first_pass(
-        &self,
-        w: &mut [f64],
-        dw: &[f64],
-        (s1, s2): (&mut [f64], &mut [f64]),
-        steps: &mut [f64],
-    ) {
-        let states = s1.iter_mut().zip(s2.iter_mut());
-        for ((step, (w, &dw)), (s1, s2)) in steps.iter_mut().zip(w.iter_mut().zip(dw)).zip(states) {
-            *step = self.entry(*w, dw, s1, s2);
-            *w -= *step;
         }
     }
 }

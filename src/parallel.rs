@@ -45,79 +45,28 @@
 //! norm"). Dropout would need a mask stream per shard. Networks with either are refused by a
 //! panic; only dense layers and activations are sharded.
 //!
-//! # Where the time goes
+//! # Threads
 //!
-//! Measured on digits (64 → 128 → 64 → 10, full batch, 8 shards of 224 or 225 rows) on this
-//! 2-core machine, timing each phase of a step on each thread:
+//! Who computes which shard is the engine room's business (`kernels::threads::Workers`): each
+//! thread takes the next shard not yet taken, and a shard's own products stay on its thread.
+//! Whatever the order the shards finish in, their gradients are added in shard order.
 //!
-//! ```text
-//! one thread   8 shards' forward + backward  4.6 ms     sum of the shard gradients  0.1 ms
-//!              copy W to 8 shards            0.07 ms    optimizer step              0.04 ms
-//! two threads  each thread's 4 shards        2.4–2.7 ms (two threads on 4 shards each, with no
-//!              step in between, take 1.75 ms against 3.7 ms for one thread on 8: the cores,
-//!              the caches and the memory are not what limits the speed-up)
-//! ```
-//!
-//! What cost more than the arithmetic:
-//!
-//! - **Memory first touched on a worker thread.** A shard network's buffers (`Z`, `A`, `dA`,
-//!   `dZ` of its rows, about 1.7 MB) are allocated on its first step. The allocator gives each
-//!   thread its own heap and hands a heap's free memory back to the system, so buffers allocated
-//!   on a worker thread were mapped and zeroed anew, page by page, on every call: the worker's
-//!   first step took 7 ms instead of 3 (86 000 page faults in a benchmark run instead of 5 000,
-//!   `perf stat -e page-faults`; `perf record -e page-faults` put them in the shards' first
-//!   `Matrix::resize`). So the first step of a call runs on the calling thread alone, whose heap
-//!   keeps its memory; one serial step costs less than the faults did.
-//! - **Starting threads every step.** A thread started with `std::thread::scope` began its
-//!   shards 50–100 µs after the step did, and up to 2 ms later while other programs held the
-//!   other core; it also met cold caches and empty per-thread buffers of `gemm`. With two
-//!   threads the second is therefore `gemm`'s helper thread (`kernels::threads::join`), which is started
-//!   once and waits for work; with more threads they are started every step with
-//!   `std::thread::scope`, the plain form.
-//! - **Fixed halves.** With shards 0–3 on one thread and 4–7 on the other, the step waited for
-//!   the slower half (up to 0.2 ms on a quiet machine, milliseconds when the cores are shared).
-//!   The threads now take the next shard from a queue, so none waits while shards remain.
-//! - **Serial work between the threads' parts:** copying `W` to the shards now happens in each
-//!   shard's own work. The sum of the shard gradients (0.1 ms) and the optimizer step stay on
-//!   the calling thread: summing half the layers on each of two threads (the same sums, the
-//!   same bits) changed the time by less than the noise (±4 %), so the plain loop stays.
-//!
-//! With one or two threads a step allocates nothing; more threads allocate what starting them
-//! allocates.
-//!
-//! # Threads inside the products instead
-//!
-//! `gemm.rs` can also share every large matrix product between threads (rows of `C` per
-//! thread), which leaves the order of every sum alone: ordinary `train::train` then gives the
-//! serial bits on any number of threads, and it is what `cargo run -- train` does by default.
-//! Compare the `digits threads=2` and `digits shards=8 threads=2` rows of
-//! `cargo bench --bench train`. Measured on 29 November 2026 as ratios of times per epoch
-//! within one round, medians of 4–7 interleaved rounds (the shared cores swing the times
-//! themselves by half from run to run):
-//!
-//! ```text
-//!                                       full batch            batches of 256
-//! 8 shards on 2 threads vs on 1         1.5–1.6×  (1.1–1.25×)  1.5×   (1.15×)
-//! 8 shards on 2 threads vs serial       1.5×      (1.0×)       1.07×  (0.8×)
-//! products on 2 threads vs 8 shards     4–13 % less (30 %)     about 15 % less time
-//!                                       (in parentheses: before the changes above)
-//! ```
-//!
-//! In batches of 256 a shard has 32 rows, products too small to run at full speed: the 8
-//! shards on one thread take about 1.4× as long as the whole batch. Sharding is how training
-//! spreads over many machines, where no product can be shared; here each shard's products run
-//! on its own thread (`kernels::threads::with_threads(1, …)`) so that the two kinds of threads do not
-//! compete for the cores.
+//! The other way to use several cores is inside the products (`kernels/gemm/`), which leaves
+//! the order of every sum alone: ordinary `train::train` then gives the serial bits on any
+//! number of threads, and it is what `cargo run -- train` does. On this crate's two-core
+//! benchmark machine sharing the products is as fast as sharding on full batches and faster on
+//! batches of 256, whose 32-row shards are too small for the products to run at full speed
+//! (`benches/README.md`). Sharding is how training spreads over many machines, where no
+//! product can be shared.
 
 use crate::data::Dataset;
-use crate::kernels;
+use crate::kernels::threads::Workers;
 use crate::layer::Layer;
 use crate::matrix::Matrix;
-use crate::network::{superscript, Network};
+use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::rng::Rng;
-use crate::train::{Divergence, EpochStats, History, Metric, TrainConfig};
-use std::sync::{Mutex, PoisonError};
+use crate::train::{EpochTally, History, Metric, TrainConfig};
 
 /// Number of shards each batch is cut into, whatever the number of threads (a multiple of the
 /// usual 1, 2, 4 or 8 threads, so that they share the work evenly).
@@ -159,11 +108,7 @@ pub fn train(
     let loss = train.task.loss();
     let metric = Metric::for_task(train.task);
     let n = train.len();
-    let batch_size = if config.batch_size == 0 {
-        n
-    } else {
-        config.batch_size.min(n)
-    };
+    let batch_size = config.rows_per_step(n);
     let mut shards: Vec<Shard> = (0..SHARDS)
         .map(|_| Shard {
             network: network.clone(),
@@ -173,11 +118,9 @@ pub fn train(
             metric_sum: 0.0,
         })
         .collect();
-    let n_layers = network.dense_layers().count();
-    let weight_slots: Vec<usize> = (0..n_layers).map(|l| 2 * l).collect();
+    let mut workers = Workers::new(threads);
     let mut rng = Rng::new(config.shuffle_seed);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut first_step = true;
     let mut history = History {
         metric,
         epochs: Vec::with_capacity(config.epochs),
@@ -189,100 +132,38 @@ pub fn train(
         if batch_size < n {
             rng.shuffle(&mut order);
         }
-        let (mut loss_sum, mut metric_sum, mut steps) = (0.0, 0.0, 0);
-        let mut gradient_norms = vec![0.0; n_layers];
-        let mut update_norms = vec![0.0; n_layers];
+        let mut tally = EpochTally::new(epoch, network);
         for batch in order.chunks(batch_size) {
-            let params = &*network;
-            let work = |shard_index: usize, shard: &mut Shard| {
-                let lo = shard_index * batch.len() / SHARDS;
-                let hi = (shard_index + 1) * batch.len() / SHARDS;
-                copy_parameters(params, &mut shard.network);
-                shard_step(shard, &batch[lo..hi], batch.len(), train, loss, metric);
-            };
-            // The first step of a call runs on this thread alone (see "Where the time goes").
-            let workers = if first_step { 1 } else { threads.min(SHARDS) };
-            first_step = false;
-            if workers == 1 {
-                shards
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(s, shard)| work(s, shard));
-            } else {
-                // Each thread takes the next shard not yet taken until none is left, so a thread
-                // that starts late or runs slower (the cores are shared) takes fewer shards and
-                // none waits idle while shards remain. Who computes a shard never changes what it
-                // computes, nor where its gradient goes.
-                let queue = Mutex::new(shards.iter_mut().enumerate());
-                let drain = || {
-                    // The threads already share the work, so each shard's products run on its
-                    // own thread (`gemm` would otherwise try to share them out again).
-                    kernels::threads::with_threads(1, || loop {
-                        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-                        let Some((s, shard)) = next else { break };
-                        work(s, shard);
-                    });
-                };
-                if workers == 2 {
-                    // The faster form for two threads: the second is `gemm`'s helper thread,
-                    // already running, instead of a thread started for this step (see "Where
-                    // the time goes"). The size only has to exceed `kernels::choose::JOIN_THRESHOLD`.
-                    kernels::threads::with_threads(2, || {
-                        kernels::threads::join(usize::MAX, drain, drain)
-                    });
-                } else {
-                    std::thread::scope(|scope| {
-                        for _ in 1..workers {
-                            scope.spawn(drain);
-                        }
-                        // The calling thread drains the queue too instead of waiting idle.
-                        drain();
-                    });
-                }
-            }
-            // The all-reduce: dW = Σₛ dWₛ, in shard order, into the main network.
-            let batch_loss: f64 = shards.iter().map(|s| s.loss_sum).sum();
-            if !batch_loss.is_finite() {
-                history.divergence = Some(Divergence {
-                    epoch,
-                    culprit: "the loss".to_string(),
-                });
+            // In parallel, for each shard: copy W, forward, dZₛ·(nₛ/n), backward.
+            let parameters = &*network;
+            workers.for_each(&mut shards, |s, shard| {
+                let rows = &batch[s * batch.len() / SHARDS..(s + 1) * batch.len() / SHARDS];
+                copy_parameters(parameters, &mut shard.network);
+                shard_step(shard, rows, batch.len(), train, (loss, metric));
+            });
+            // The batch's loss and metric are the sums of the shards' nₛ·Lₛ, over n rows.
+            let batch_loss = shards.iter().map(|s| s.loss_sum).sum::<f64>() / batch.len() as f64;
+            let batch_metric =
+                shards.iter().map(|s| s.metric_sum).sum::<f64>() / batch.len() as f64;
+            let diverged = shards.iter().find(|s| !s.loss_sum.is_finite());
+            let forward = diverged.map_or(&*network, |shard| &shard.network);
+            if let Err(divergence) = tally.add_loss(batch_loss, batch_metric, batch.len(), forward)
+            {
+                history.divergence = Some(divergence);
                 break 'epochs;
             }
-            loss_sum += batch_loss;
-            metric_sum += shards.iter().map(|s| s.metric_sum).sum::<f64>();
+            // The all-reduce: dW = Σₛ dWₛ, in shard order, into the main network.
             sum_gradients(network, &shards);
-            for (l, dense) in network.dense_layers().enumerate() {
-                let norm = dense.dw.norm();
-                if !norm.is_finite() {
-                    history.divergence = Some(Divergence {
-                        epoch,
-                        culprit: format!("the gradient of W{}", superscript(l + 1)),
-                    });
-                    break 'epochs;
-                }
-                gradient_norms[l] += norm;
+            if let Err(divergence) = tally.add_gradients(network) {
+                history.divergence = Some(divergence);
+                break 'epochs;
             }
             optimizer.step(network);
-            for (l, &slot) in weight_slots.iter().enumerate() {
-                update_norms[l] += optimizer.update_norms()[slot];
-            }
-            steps += 1;
+            tally.add_updates(optimizer);
         }
-        let steps = f64::from(steps.max(1));
-        gradient_norms.iter_mut().for_each(|g| *g /= steps);
-        update_norms.iter_mut().for_each(|u| *u /= steps);
-        history.epochs.push(EpochStats {
-            epoch,
-            lr: optimizer.current_lr(),
-            train_loss: loss_sum / n as f64,
-            train_metric: metric_sum / n as f64,
-            test_loss: None,
-            test_metric: None,
-            gradient_norms,
-            update_norms,
-            weight_norms: network.weight_norms(),
-        });
+        history
+            .epochs
+            .push(tally.finish(optimizer, network, n, None));
     }
     history
 }
@@ -293,8 +174,7 @@ fn shard_step(
     rows: &[usize],
     batch_len: usize,
     data: &Dataset,
-    loss: crate::loss::Loss,
-    metric: Metric,
+    (loss, metric): (crate::loss::Loss, Metric),
 ) {
     shard.loss_sum = 0.0;
     shard.metric_sum = 0.0;
@@ -310,7 +190,7 @@ fn shard_step(
     }
     // The rows of X go straight into the network's input (`forward` would copy them again).
     data.x
-        .select_rows_into(rows, shard.network.input_mut(rows.len()));
+        .select_rows_into(rows, shard.network.input_for_batch(rows.len()));
     data.y.select_rows_into(rows, &mut shard.y);
     let y_hat = shard.network.forward_from_input(true);
     let n_s = rows.len() as f64;

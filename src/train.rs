@@ -32,7 +32,7 @@
 use crate::data::{Dataset, Task};
 use crate::kernels;
 use crate::loss::Loss;
-use crate::matrix::Matrix;
+use crate::matrix::{argmax, Matrix};
 use crate::network::{superscript, Network, ParameterKind};
 use crate::optim::Optimizer;
 use crate::rng::Rng;
@@ -93,6 +93,7 @@ impl Metric {
 /// # Panics
 /// If `ŷ` and `y` differ in shape.
 pub fn accuracy(y_hat: &Matrix, y: &Matrix, task: Task) -> f64 {
+    trace!("train.rs accuracy");
     assert!(
         y_hat.shape() == y.shape(),
         "accuracy: ŷ is {:?} but y is {:?}",
@@ -106,13 +107,13 @@ pub fn accuracy(y_hat: &Matrix, y: &Matrix, task: Task) -> f64 {
             .zip(y.as_slice())
             .filter(|(&p, &t)| (p >= 0.5) == (t >= 0.5))
             .count(),
-        // Rows without columns all "predict" class 0, as `first_argmax` of an empty row says.
+        // Rows without columns all "predict" class 0, as `argmax` of an empty row says.
         _ if y.cols() == 0 => y.rows(),
         _ => y_hat
             .as_slice()
             .chunks_exact(y.cols())
             .zip(y.as_slice().chunks_exact(y.cols()))
-            .filter(|(p, t)| first_argmax_without_branches(p) == first_argmax_without_branches(t))
+            .filter(|(p, t)| argmax(p) == argmax(t))
             .count(),
     };
     let total = match task {
@@ -120,34 +121,6 @@ pub fn accuracy(y_hat: &Matrix, y: &Matrix, task: Task) -> f64 {
         _ => y.rows(),
     };
     correct as f64 / total.max(1) as f64
-}
-
-/// The index of the largest entry, the first one on ties (as `Matrix::argmax_rows`): the
-/// reference for [`first_argmax_without_branches`].
-pub fn first_argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (j, &x) in row.iter().enumerate() {
-        if x > row[best] {
-            best = j;
-        }
-    }
-    best
-}
-
-/// [`first_argmax`] with the same comparisons, written so that the compiler selects the new
-/// best with conditional moves instead of a jump: whether a predicted probability beats the
-/// best so far is a coin toss the processor cannot learn, and each wrong guess cost about
-/// 15 cycles. The accuracy of digits' full batch (1797 rows of 10) took 93 µs with the jumps,
-/// as long as a tenth of a matrix product, and 25–38 µs without; tested against
-/// [`first_argmax`].
-pub fn first_argmax_without_branches(row: &[f64]) -> usize {
-    let (mut best, mut best_x) = (0, row.first().copied().unwrap_or(0.0));
-    for (j, &x) in row.iter().enumerate() {
-        let better = x > best_x;
-        best = if better { j } else { best };
-        best_x = if better { x } else { best_x };
-    }
-    best
 }
 
 /// One epoch of training, as measured.
@@ -222,30 +195,18 @@ pub fn train(
     config: &TrainConfig,
     mut on_epoch: impl FnMut(&EpochStats, &Network) -> ControlFlow<()>,
 ) -> History {
+    trace!("train.rs train");
     let loss = train.task.loss();
     let metric = Metric::for_task(train.task);
     let n = train.len();
-    let batch_size = if config.batch_size == 0 {
-        n
-    } else {
-        config.batch_size.min(n)
-    };
-    let weight_slots: Vec<usize> = network
-        .parameter_kinds()
-        .iter()
-        .enumerate()
-        .filter(|(_, kind)| **kind == ParameterKind::Weights)
-        .map(|(i, _)| i)
-        .collect();
-    let n_layers = weight_slots.len();
-
+    let batch_size = config.rows_per_step(n);
     let mut rng = Rng::new(config.shuffle_seed);
     let mut order: Vec<usize> = (0..n).collect();
     let mut batch_y = Matrix::zeros(0, 0);
     // Whether the network's input holds the whole training set (full batch): loaded once, and
     // again only after something else ran through the network (the test set).
     let mut full_batch_loaded = false;
-    let mut output_error = Matrix::zeros(0, 0);
+    let mut output_error = Matrix::zeros(0, 0); // (batch, n_out): dZ of the last layer
     let mut history = History {
         metric,
         epochs: Vec::with_capacity(config.epochs),
@@ -257,31 +218,26 @@ pub fn train(
         if batch_size < n {
             rng.shuffle(&mut order);
         }
-        let mut loss_sum = 0.0;
-        let mut metric_sum = 0.0;
-        let mut gradient_norms = vec![0.0; n_layers];
-        let mut update_norms = vec![0.0; n_layers];
-        let mut steps = 0;
+        let mut tally = EpochTally::new(epoch, network);
         for batch in order.chunks(batch_size) {
-            // X goes straight into the network (`Network::input_mut`): the reference is
-            // `network.forward(&X, true)`, which copies it there on every step.
+            // X goes straight into the network's input, y into a batch of its own.
             let y = if batch_size == n {
                 if !full_batch_loaded {
-                    network.input_mut(n).copy_from(&train.x);
+                    network.input_for_batch(n).copy_from(&train.x);
                     full_batch_loaded = true;
                 }
                 &train.y
             } else {
-                train
-                    .x
-                    .select_rows_into(batch, network.input_mut(batch.len()));
+                let x = network.input_for_batch(batch.len());
+                train.x.select_rows_into(batch, x);
                 train.y.select_rows_into(batch, &mut batch_y);
                 &batch_y
             };
+            // Forward: ŷ = network(X).
             let y_hat = network.forward_from_input(true);
-            // The loss with the output error, and the metric, are independent passes over ŷ:
-            // with threads, a helper computes the metric at the same time (`kernels::threads::join`).
-            let ((batch_loss, ()), batch_metric) = kernels::threads::join(
+            // The loss with the output error dZ = (ŷ − y)/n, and the metric: two independent
+            // passes over ŷ, which the engine may run side by side (`kernels::run_both`).
+            let ((batch_loss, ()), batch_metric) = kernels::run_both(
                 y_hat.as_slice().len(),
                 || {
                     let batch_loss = loss.value(y_hat, y);
@@ -289,56 +245,26 @@ pub fn train(
                 },
                 || metric.value(y_hat, y, train.task),
             );
-            if !batch_loss.is_finite() {
-                history.divergence = Some(Divergence {
-                    epoch,
-                    culprit: crate::diagnose::divergence_culprit(network),
-                });
+            if let Err(divergence) = tally.add_loss(batch_loss, batch_metric, batch.len(), network)
+            {
+                history.divergence = Some(divergence);
                 break 'epochs;
             }
-            loss_sum += batch_loss * batch.len() as f64;
-            metric_sum += batch_metric * batch.len() as f64;
+            // Backward: every dW and db, from dZ.
             network.backward_from_output_error(&output_error);
-
-            for (l, dense) in network.dense_layers().enumerate() {
-                let norm = dense.dw.norm();
-                if !norm.is_finite() || !dense.db.is_finite() {
-                    history.divergence = Some(Divergence {
-                        epoch,
-                        culprit: format!("the gradient of W{}", superscript(l + 1)),
-                    });
-                    break 'epochs;
-                }
-                gradient_norms[l] += norm;
+            if let Err(divergence) = tally.add_gradients(network) {
+                history.divergence = Some(divergence);
+                break 'epochs;
             }
+            // Update: W ← W − η·dW (or the chosen rule), for every parameter.
             optimizer.step(network);
-            for (l, &slot) in weight_slots.iter().enumerate() {
-                update_norms[l] += optimizer.update_norms()[slot];
-            }
-            steps += 1;
+            tally.add_updates(optimizer);
         }
-        let steps = steps.max(1) as f64;
-        gradient_norms.iter_mut().for_each(|g| *g /= steps);
-        update_norms.iter_mut().for_each(|u| *u /= steps);
-        let (test_loss, test_metric) = match test {
-            Some(test) => {
-                let (l, m) = evaluate(network, test);
-                full_batch_loaded = false;
-                (Some(l), Some(m))
-            }
-            None => (None, None),
-        };
-        let stats = EpochStats {
-            epoch,
-            lr: optimizer.current_lr(),
-            train_loss: loss_sum / n as f64,
-            train_metric: metric_sum / n as f64,
-            test_loss,
-            test_metric,
-            gradient_norms,
-            update_norms,
-            weight_norms: network.weight_norms(),
-        };
+        let evaluated = test.map(|test| {
+            full_batch_loaded = false;
+            evaluate(network, test)
+        });
+        let stats = tally.finish(optimizer, network, n, evaluated);
         let flow = on_epoch(&stats, network);
         history.epochs.push(stats);
         if flow.is_break() {
@@ -348,111 +274,127 @@ pub fn train(
     history
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_argmax_without_branches_picks_what_the_reference_picks() {
-        let mut rng = Rng::new(8);
-        let mut rows: Vec<Vec<f64>> = vec![
-            vec![],
-            vec![1.0],
-            vec![2.0, 2.0, 1.0],
-            vec![0.0, 3.0, 3.0],
-            vec![f64::NAN, 1.0, 2.0],
-            vec![1.0, f64::NAN, 0.5, 3.0],
-            vec![-0.0, 0.0],
-            vec![f64::NEG_INFINITY, f64::NEG_INFINITY],
-        ];
-        for _ in 0..500 {
-            // Few distinct values, so that ties are common.
-            rows.push((0..10).map(|_| (rng.uniform() * 4.0).floor()).collect());
-        }
-        for row in &rows {
-            assert_eq!(
-                first_argmax_without_branches(row),
-                first_argmax(row),
-                "{row:?}"
-            );
-        }
-    }
-
-    /// The training loop written plainly: `network.forward(&X)` (which copies each batch into
-    /// the network) on every step, the test set after every epoch. `train` must give its bits.
-    fn train_reference(
-        network: &mut Network,
-        optimizer: &mut Optimizer,
-        (data, test): (&Dataset, &Dataset),
-        config: &TrainConfig,
-    ) {
-        let n = data.len();
-        let batch_size = if config.batch_size == 0 {
+impl TrainConfig {
+    /// The rows of one step for a training set of `n` rows: `batch_size`, or all `n` for a full
+    /// batch (0) or a batch size larger than the set.
+    pub fn rows_per_step(&self, n: usize) -> usize {
+        if self.batch_size == 0 {
             n
         } else {
-            config.batch_size
-        };
-        let mut rng = Rng::new(config.shuffle_seed);
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut dz = Matrix::zeros(0, 0);
-        for epoch in 0..config.epochs {
-            optimizer.start_epoch(epoch);
-            if batch_size < n {
-                rng.shuffle(&mut order);
-            }
-            for batch in order.chunks(batch_size) {
-                let (x, y) = (data.x.select_rows(batch), data.y.select_rows(batch));
-                let y_hat = network.forward(&x, true);
-                data.task.loss().output_error(&mut dz, y_hat, &y);
-                network.backward_from_output_error(&dz);
-                optimizer.step(network);
-            }
-            evaluate(network, test);
+            self.batch_size.min(n)
+        }
+    }
+}
+
+/// The running sums of one epoch, step by step, and the divergence check of each step: what
+/// `train` and `parallel::train` record the same way.
+#[derive(Debug)]
+pub(crate) struct EpochTally {
+    epoch: usize,
+    /// `Σ nₛ·Lₛ` and `Σ nₛ·metricₛ` over the steps so far (nₛ rows in step s).
+    loss_sum: f64,
+    metric_sum: f64,
+    /// `Σ ‖dWˡ‖` and `Σ ‖ΔWˡ‖` over the steps, per dense layer l.
+    gradient_norms: Vec<f64>,
+    update_norms: Vec<f64>,
+    /// Where each dense layer's `W` sits among the optimizer's tensors (`W¹, b¹, W², b², …`).
+    weight_slots: Vec<usize>,
+    steps: usize,
+}
+
+impl EpochTally {
+    /// A tally for `epoch` (from 1) of training `network`.
+    pub(crate) fn new(epoch: usize, network: &Network) -> EpochTally {
+        let weight_slots: Vec<usize> = network
+            .parameter_kinds()
+            .iter()
+            .enumerate()
+            .filter(|(_, kind)| **kind == ParameterKind::Weights)
+            .map(|(i, _)| i)
+            .collect();
+        EpochTally {
+            epoch,
+            loss_sum: 0.0,
+            metric_sum: 0.0,
+            gradient_norms: vec![0.0; weight_slots.len()],
+            update_norms: vec![0.0; weight_slots.len()],
+            weight_slots,
+            steps: 0,
         }
     }
 
-    #[test]
-    fn the_loop_that_writes_batches_into_the_network_gives_the_reference_bits() {
-        let bits = |network: &Network| -> Vec<u64> {
-            let parameters = network
-                .dense_layers()
-                .flat_map(|d| d.w.as_slice().iter().chain(d.b.as_slice()));
-            parameters.map(|x| x.to_bits()).collect()
-        };
-        for batch_size in [0, 32, 70] {
-            let mut rng = Rng::new(12);
-            let data = crate::data::generate::blobs(200, 3, 1.0, &mut rng);
-            // As many test rows as training rows: evaluating overwrites the same input buffers.
-            let test = crate::data::generate::blobs(200, 3, 1.0, &mut rng);
-            let architecture = crate::network::Architecture {
-                n_in: 2,
-                hidden: vec![16, 8],
-                activation: crate::activation::Activation::Relu,
-                n_out: 3,
-                output: crate::activation::Activation::Softmax,
-                batch_norm: false,
-                dropout: 0.0,
+    /// Adds a step's loss and metric (means over its `rows` rows), or, when the loss is not a
+    /// finite number, says where the numbers of `forward` (the network that computed it, with
+    /// its values) first stopped being finite.
+    pub(crate) fn add_loss(
+        &mut self,
+        loss: f64,
+        metric: f64,
+        rows: usize,
+        forward: &Network,
+    ) -> Result<(), Divergence> {
+        if !loss.is_finite() {
+            return Err(Divergence {
+                epoch: self.epoch,
+                culprit: crate::diagnose::divergence_culprit(forward),
+            });
+        }
+        self.loss_sum += loss * rows as f64;
+        self.metric_sum += metric * rows as f64;
+        Ok(())
+    }
+
+    /// Adds `‖dWˡ‖` of every dense layer of `network` after a backward pass, or says which
+    /// gradient (`W²` or `b²`) is not finite.
+    pub(crate) fn add_gradients(&mut self, network: &Network) -> Result<(), Divergence> {
+        for (l, dense) in network.dense_layers().enumerate() {
+            let norm = dense.dw.norm();
+            let bad = match (norm.is_finite(), dense.db.is_finite()) {
+                (true, true) => None,
+                (false, _) => Some("W"),
+                (true, false) => Some("b"),
             };
-            let network = Network::mlp(&architecture, &mut rng);
-            let optimizer = Optimizer::new(crate::optim::Rule::Sgd, 0.1);
-            let config = TrainConfig {
-                epochs: 4,
-                batch_size,
-                shuffle_seed: 5,
-            };
-            let (mut fast, mut fast_optimizer) = (network.clone(), optimizer.clone());
-            let on_epoch = |_: &EpochStats, _: &Network| ControlFlow::Continue(());
-            train(
-                &mut fast,
-                &mut fast_optimizer,
-                &data,
-                Some(&test),
-                &config,
-                on_epoch,
-            );
-            let (mut slow, mut slow_optimizer) = (network, optimizer);
-            train_reference(&mut slow, &mut slow_optimizer, (&data, &test), &config);
-            assert_eq!(bits(&fast), bits(&slow), "batch size {batch_size}");
+            if let Some(tensor) = bad {
+                return Err(Divergence {
+                    epoch: self.epoch,
+                    culprit: format!("the gradient of {tensor}{}", superscript(l + 1)),
+                });
+            }
+            self.gradient_norms[l] += norm;
+        }
+        Ok(())
+    }
+
+    /// Adds the `‖ΔWˡ‖` of the optimizer's last step, which ends the step.
+    pub(crate) fn add_updates(&mut self, optimizer: &Optimizer) {
+        for (l, &slot) in self.weight_slots.iter().enumerate() {
+            self.update_norms[l] += optimizer.update_norms()[slot];
+        }
+        self.steps += 1;
+    }
+
+    /// The epoch's record: means over its `n` training rows and over its steps, the test set's
+    /// loss and metric if it was `evaluated`, and the weight norms at its end.
+    pub(crate) fn finish(
+        mut self,
+        optimizer: &Optimizer,
+        network: &Network,
+        n: usize,
+        evaluated: Option<(f64, f64)>,
+    ) -> EpochStats {
+        let steps = self.steps.max(1) as f64;
+        self.gradient_norms.iter_mut().for_each(|g| *g /= steps);
+        self.update_norms.iter_mut().for_each(|u| *u /= steps);
+        EpochStats {
+            epoch: self.epoch,
+            lr: optimizer.current_lr(),
+            train_loss: self.loss_sum / n as f64,
+            train_metric: self.metric_sum / n as f64,
+            test_loss: evaluated.map(|(loss, _)| loss),
+            test_metric: evaluated.map(|(_, metric)| metric),
+            gradient_norms: self.gradient_norms,
+            update_norms: self.update_norms,
+            weight_norms: network.weight_norms(),
         }
     }
 }

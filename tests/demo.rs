@@ -105,10 +105,12 @@ fn demo_xor_shows_shapes_agreeing_gradients_a_lower_loss_and_full_accuracy() {
         .lines()
         .find(|l| l.contains("the two forms agree"))
         .unwrap();
-    assert!(
-        number_after(agree, "max |difference| = ") < 1e-12,
-        "{agree}"
-    );
+    let difference = if agree.contains("to the last bit") {
+        0.0
+    } else {
+        number_after(agree, "max |difference| = ")
+    };
+    assert!(difference < 1e-12, "{agree}");
 
     // One rel_err per printed gradient row: W¹ has 2 rows, b¹ 1, W² 3, b² 1.
     let errors: Vec<f64> = text
@@ -280,28 +282,6 @@ fn on_a_terminal_the_demo_has_colour_and_boxes() {
     assert_eq!(plain, stdout_of(&["demo", "xor"]));
 }
 
-/// `text` with the numbers that measure rounding noise replaced by `<noise>`: relative errors of
-/// 1e-10 and differences of 1e-17 depend on the last bits of every sum (a faster matmul, another
-/// libm), while what they tell a learner does not. They are checked to be tiny elsewhere.
-fn without_noise(text: &str) -> String {
-    let markers = ["rel_err=", "largest rel_err ", "max |difference| = "];
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut line = line.to_string();
-        for marker in markers {
-            if let Some(start) = line.find(marker).map(|i| i + marker.len()) {
-                let end = line[start..]
-                    .find([' ', ';', ')'])
-                    .map_or(line.len(), |e| start + e);
-                line.replace_range(start..end, "<noise>");
-            }
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn demo_xor_matches_its_golden_copy() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/demo_xor.txt");
@@ -316,7 +296,9 @@ fn demo_xor_matches_its_golden_copy() {
             golden.display()
         )
     });
-    let (text, expected) = (without_noise(&text), without_noise(&expected));
+    // Every number is compared, the relative errors of the gradient check too: the demo's small
+    // network gives the same bits on every machine (no fused multiply-adds at its sizes, and the
+    // crate's own exp, ln and tanh), so its rounding noise is part of what it promises.
     if text != expected {
         let first = text
             .lines()

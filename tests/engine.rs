@@ -3,8 +3,9 @@
 //! the one-line description of a network.
 
 use backprop::activation::{sigmoid, softmax_row, Activation};
-use backprop::dense::{Dense, Init};
+use backprop::dense::{Below, Dense, Init};
 use backprop::kernels;
+use backprop::layer::Layer;
 use backprop::loss::Loss;
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
@@ -28,7 +29,8 @@ fn sigmoid_and_swish_are_finite_at_plus_and_minus_1000() {
         let mut dz = Matrix::zeros(0, 0);
         f.backward(&mut dz, &Matrix::filled(1, 5, 1.0), &z, &a);
         assert!(dz.is_finite(), "{} backward at ±1000: {dz}", f.name());
-        assert!(f.derivative(1000.0).is_finite() && f.derivative(-1000.0).is_finite());
+        let derivative = |z: f64| f.derivative(z, f.value(z));
+        assert!(derivative(1000.0).is_finite() && derivative(-1000.0).is_finite());
     }
 }
 
@@ -279,9 +281,10 @@ fn description_names_the_layers_and_counts_the_parameters() {
 }
 
 #[test]
-fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
-    // `Dense::forward` and `Dense::backward` fuse the bias into the product and Σ_rows dZ into
-    // Xᵀ·dZ; `forward_reference` and `backward_reference` are the formulas line by line.
+fn the_dense_layer_with_its_activation_gives_the_bits_of_the_two_in_turn() {
+    // `Dense::forward` with `Some((f, A))` computes Z = X·W + b and A = f(Z) in one call, and
+    // `Dense::backward` with `Below::Activation` computes dX = dZ·Wᵀ and the activation's
+    // dZ_below = dX ⊙ f′(Z) in one call: each must give the bits of the two steps in turn.
     let mut rng = Rng::new(21);
     for (n, n_in, n_out) in [
         (800, 2, 10),
@@ -289,32 +292,46 @@ fn the_dense_layer_gives_the_bits_of_its_reference_forms() {
         (400, 1, 20),
         (400, 20, 20),
         (7, 3, 5),
-        (300, 64, 128), // large enough for gemm.rs and its threads
+        (130, 0, 4),
+        (300, 64, 128), // large enough for the packed product and its threads
     ] {
-        let mut layer = Dense::new(n_in, n_out, Init::Glorot, &mut rng);
-        layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
-        let x = Matrix::random_normal(n, n_in, 0.0, 1.0, &mut rng); // (n, n_in)
-        let dz = Matrix::random_normal(n, n_out, 0.0, 1.0, &mut rng); // (n, n_out)
-        let (mut z, mut z_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
-        layer.forward(&mut z, &x);
-        layer.forward_reference(&mut z_reference, &x);
-        assert_eq!(bits(&z), bits(&z_reference), "Z for {n_in}→{n_out}");
+        for f in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+            let mut layer = Dense::new(n_in, n_out, Init::Glorot, &mut rng);
+            layer.b = Matrix::random_normal(1, n_out, 0.0, 1.0, &mut rng);
+            let x = Matrix::random_normal(n, n_in, 0.0, 1.0, &mut rng); // (n, n_in)
+            let (mut z, mut a) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+            kernels::threads::with_threads(3, || layer.forward(&mut z, &x, Some((f, &mut a))));
+            let (mut z_alone, mut a_alone) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+            layer.forward(&mut z_alone, &x, None);
+            f.forward(&z_alone, &mut a_alone);
+            let what = format!("{n_in}→{n_out} {}", f.name());
+            assert_eq!(bits(&z), bits(&z_alone), "Z for {what}");
+            assert_eq!(bits(&a), bits(&a_alone), "A for {what}");
 
-        let mut reference = layer.clone();
-        let (mut dx, mut dx_reference) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
-        layer.backward(Some(&mut dx), &dz, &x);
-        reference.backward_reference(Some(&mut dx_reference), &dz, &x);
-        assert_eq!(
-            bits(&layer.dw),
-            bits(&reference.dw),
-            "dW for {n_in}→{n_out}"
-        );
-        assert_eq!(
-            bits(&layer.db),
-            bits(&reference.db),
-            "db for {n_in}→{n_out}"
-        );
-        assert_eq!(bits(&dx), bits(&dx_reference), "dX for {n_in}→{n_out}");
+            // The layer above reads A (n × n_out) and has a dZ of its own.
+            let mut above = Dense::new(n_out, 3, Init::Glorot, &mut rng);
+            let dz = Matrix::random_normal(n, 3, 0.0, 1.0, &mut rng); // (n, 3)
+            let mut alone = above.clone();
+            let (mut da, mut dz_below) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+            let below = Below::Activation {
+                f,
+                z: &z,
+                da: &mut da,
+                dz_below: &mut dz_below,
+            };
+            kernels::threads::with_threads(3, || above.backward(below, &dz, &a));
+            let (mut dx_alone, mut dz_below_alone) = (Matrix::zeros(0, 0), Matrix::zeros(0, 0));
+            alone.backward(Below::Input(&mut dx_alone), &dz, &a);
+            f.backward(&mut dz_below_alone, &dx_alone, &z, &a);
+            assert_eq!(bits(&above.dw), bits(&alone.dw), "dW for {what}");
+            assert_eq!(bits(&above.db), bits(&alone.db), "db for {what}");
+            assert_eq!(bits(&da), bits(&dx_alone), "dA for {what}");
+            assert_eq!(
+                bits(&dz_below),
+                bits(&dz_below_alone),
+                "dZ below for {what}"
+            );
+        }
     }
 }
 
@@ -364,21 +381,31 @@ fn fused_cases() -> Vec<(usize, Architecture)> {
     ]
 }
 
+/// The stack run one layer at a time, as `Aˡ⁺¹ = layerₗ(Aˡ)` reads: every value.
+fn forward_one_layer_at_a_time(network: &Network, x: &Matrix) -> Vec<Matrix> {
+    let mut layers = network.layers().to_vec();
+    let mut values = vec![x.clone()];
+    for layer in &mut layers {
+        let mut output = Matrix::zeros(0, 0);
+        layer.forward(&mut output, values.last().expect("the input"), true);
+        values.push(output);
+    }
+    values
+}
+
 #[test]
 fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
-    // `Network::forward` runs each dense layer and the activation after it in one pass over
-    // blocks of rows; `forward_reference` runs the stack one layer at a time.
+    // `Network::forward` runs each dense layer and the activation after it in one call.
     let mut rng = Rng::new(22);
     for (n, architecture) in fused_cases() {
         let mut network = Network::mlp(&architecture, &mut rng);
         let x = Matrix::random_normal(n, architecture.n_in, 0.0, 2.0, &mut rng); // (n, n_in)
         let all_bits = |values: &[Matrix]| values.iter().map(bits).collect::<Vec<_>>();
         kernels::threads::with_threads(3, || network.forward(&x, true));
-        let fused = all_bits(network.values());
-        network.forward_reference(&x, true);
+        let reference = forward_one_layer_at_a_time(&network, &x);
         assert_eq!(
-            fused,
             all_bits(network.values()),
+            all_bits(&reference),
             "{}",
             network.description()
         );
@@ -388,7 +415,8 @@ fn the_network_forward_gives_the_bits_of_one_layer_at_a_time() {
 #[test]
 fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
     // `backward_from_output_error` runs each dense layer together with the activation below it;
-    // the reference runs one layer at a time. Every gradient and every dW, db must agree.
+    // here each layer's own backward runs in turn, `dAˡ = layerₗ.backward(dAˡ⁺¹)`. Every gradient
+    // and every dW, db must agree.
     let mut rng = Rng::new(23);
     for (n, architecture) in fused_cases() {
         let (n_in, n_out) = (architecture.n_in, architecture.n_out);
@@ -397,24 +425,40 @@ fn the_network_backward_gives_the_bits_of_one_layer_at_a_time() {
             network.input_gradient = input_gradient;
             let x = Matrix::random_normal(n, n_in, 0.0, 2.0, &mut rng); // (n, n_in)
             let dz = Matrix::random_normal(n, n_out, 0.0, 0.1, &mut rng); // (n, n_out)
-            let gradient_bits = |network: &Network| -> Vec<Vec<u64>> {
-                let gradients = network.gradients().iter().map(bits);
-                let parameters = network
-                    .dense_layers()
-                    .flat_map(|d| [bits(&d.dw), bits(&d.db)]);
-                gradients.chain(parameters).collect()
-            };
             network.forward(&x, true);
             kernels::threads::with_threads(3, || network.backward_from_output_error(&dz));
-            let fused = gradient_bits(&network);
-            let mut reference = network.clone();
-            // Stale gradients in the reference, so that each must be written again.
-            reference.backward_from_output_error_reference(&dz.map(|v| v * 0.5));
-            reference.backward_from_output_error_reference(&dz);
+
+            let values = network.values();
+            let mut layers = network.layers().to_vec();
+            let last = layers.len() - 1; // the output activation, which the shortcut skips
+            let mut gradients = vec![Matrix::zeros(0, 0); layers.len() + 1];
+            gradients[last] = dz.clone();
+            for l in (0..last).rev() {
+                let (below, above) = gradients.split_at_mut(l + 1);
+                let d_input = (l > 0 || input_gradient).then_some(&mut below[l]);
+                layers[l].backward(d_input, &above[0], &values[l], &values[l + 1], true);
+            }
+            let first = if input_gradient { 0 } else { 1 };
+            let computed = network.gradients().iter().zip(&gradients);
+            for (l, (got, want)) in computed.enumerate().take(last + 1).skip(first) {
+                assert_eq!(
+                    bits(got),
+                    bits(want),
+                    "gradient {l} of {}",
+                    network.description()
+                );
+            }
+            let dense_bits = |layers: &[Layer]| -> Vec<Vec<u64>> {
+                let dense = layers.iter().filter_map(|layer| match layer {
+                    Layer::Dense(d) => Some(d),
+                    _ => None,
+                });
+                dense.flat_map(|d| [bits(&d.dw), bits(&d.db)]).collect()
+            };
             assert_eq!(
-                fused,
-                gradient_bits(&reference),
-                "{}",
+                dense_bits(network.layers()),
+                dense_bits(&layers),
+                "dW, db of {}",
                 network.description()
             );
         }
@@ -444,5 +488,77 @@ fn alternating_batch_sizes_give_the_values_of_a_fresh_network() {
         let mut reference = fresh.clone();
         reference.forward(x, true);
         assert_eq!(network.values(), reference.values(), "{} rows", x.rows());
+    }
+}
+
+#[test]
+fn the_loop_that_writes_batches_into_the_network_gives_the_bits_of_the_plain_loop() {
+    // `train::train` writes each mini-batch straight into the network's input and loads a full
+    // batch once (again after the test set): the plain loop below copies every batch in with
+    // `network.forward(&X)`. Both must end with the same weights, bit for bit.
+    use backprop::optim::{Optimizer, Rule};
+    use backprop::train::{self, TrainConfig};
+    let parameter_bits = |network: &Network| -> Vec<u64> {
+        let parameters = network
+            .dense_layers()
+            .flat_map(|d| d.w.as_slice().iter().chain(d.b.as_slice()));
+        parameters.map(|x| x.to_bits()).collect()
+    };
+    for batch_size in [0, 32, 70] {
+        let mut rng = Rng::new(12);
+        let data = backprop::data::generate::blobs(200, 3, 1.0, &mut rng);
+        // As many test rows as training rows: evaluating overwrites the same input buffers.
+        let test = backprop::data::generate::blobs(200, 3, 1.0, &mut rng);
+        let architecture = Architecture {
+            n_in: 2,
+            hidden: vec![16, 8],
+            activation: Activation::Relu,
+            n_out: 3,
+            output: Activation::Softmax,
+            batch_norm: false,
+            dropout: 0.0,
+        };
+        let network = Network::mlp(&architecture, &mut rng);
+        let optimizer = Optimizer::new(Rule::Sgd, 0.1);
+        let config = TrainConfig {
+            epochs: 4,
+            batch_size,
+            shuffle_seed: 5,
+        };
+        let (mut trained, mut trained_optimizer) = (network.clone(), optimizer.clone());
+        train::train(
+            &mut trained,
+            &mut trained_optimizer,
+            &data,
+            Some(&test),
+            &config,
+            |_, _| ControlFlow::Continue(()),
+        );
+
+        let (mut plain, mut plain_optimizer) = (network, optimizer);
+        let n = data.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut shuffle = Rng::new(config.shuffle_seed);
+        let mut dz = Matrix::zeros(0, 0);
+        for epoch in 0..config.epochs {
+            plain_optimizer.start_epoch(epoch);
+            let rows = config.rows_per_step(n);
+            if rows < n {
+                shuffle.shuffle(&mut order);
+            }
+            for batch in order.chunks(rows) {
+                let (x, y) = (data.x.select_rows(batch), data.y.select_rows(batch));
+                let y_hat = plain.forward(&x, true);
+                data.task.loss().output_error(&mut dz, y_hat, &y);
+                plain.backward_from_output_error(&dz);
+                plain_optimizer.step(&mut plain);
+            }
+            train::evaluate(&mut plain, &test);
+        }
+        assert_eq!(
+            parameter_bits(&trained),
+            parameter_bits(&plain),
+            "batch size {batch_size}"
+        );
     }
 }

@@ -1,14 +1,15 @@
-//! Every matrix product against the oracle `Matrix::matmul_naive`, on awkward shapes.
+//! The packed product of `kernels/gemm/` against the oracle, the textbook triple loop, on awkward
+//! shapes.
 //!
 //! The shapes include single rows and columns (1×n, n×1), non-square products, empty sums, and
 //! sizes that are not multiples of the register tiles (4×4 and 6×8) or of the cache blocks
-//! (KC = 256, MC = 120), so that every edge of `gemm.rs` is crossed.
+//! (KC = 256, MC = 120), so that every edge of `kernels/gemm/` is crossed.
 //!
 //! Products without fused multiply-adds add the same products in the same order as the oracle,
 //! so they must agree **bit for bit**; the FMA kernel rounds once per step instead of twice, so it
 //! must agree within a bound on the rounding: `|Δ| ≤ 4·k·ε·Σ_p |A[i,p]|·|B[p,j]|`.
 
-use backprop::kernels::choose::FMA_THRESHOLD;
+use backprop::kernels::choose::fuses;
 use backprop::kernels::gemm::{self, Kernel, View};
 use backprop::kernels::threads;
 use backprop::matrix::Matrix;
@@ -40,13 +41,29 @@ const SHAPES: [(usize, usize, usize); 22] = [
     (0, 5, 3),
 ];
 
+/// `C[i,j] = Σ_p A[i,p]·B[p,j]`, the definition as three loops, each sum from 0 in the order
+/// p = 0, 1, 2, …, one rounding for the product and one for the sum: the oracle.
+fn textbook(a: &Matrix, b: &Matrix) -> Matrix {
+    let mut c = Matrix::zeros(a.rows(), b.cols());
+    for i in 0..a.rows() {
+        for j in 0..b.cols() {
+            let mut sum = 0.0;
+            for p in 0..a.cols() {
+                sum += a[(i, p)] * b[(p, j)];
+            }
+            c[(i, j)] = sum;
+        }
+    }
+    c
+}
+
 fn random(rows: usize, cols: usize, seed: u64) -> Matrix {
     Matrix::random_uniform(rows, cols, -1.0, 1.0, &mut Rng::new(seed))
 }
 
 /// `Σ_p |A[i,p]|·|B[p,j]|` for each entry: the scale of the rounding error of `C[i,j]`.
 fn magnitudes(a: &Matrix, b: &Matrix) -> Matrix {
-    a.map(f64::abs).matmul_naive(&b.map(f64::abs))
+    textbook(&a.map(f64::abs), &b.map(f64::abs))
 }
 
 fn assert_close(got: &Matrix, want: &Matrix, scale: &Matrix, k: usize, what: &str) {
@@ -82,11 +99,11 @@ fn every_kernel_matches_the_oracle_on_awkward_shapes() {
     for (s, &(n, k, m)) in SHAPES.iter().enumerate() {
         let a = random(n, k, 2 * s as u64);
         let b = random(k, m, 2 * s as u64 + 1);
-        let want = a.matmul_naive(&b);
+        let want = textbook(&a, &b);
         let scale = magnitudes(&a, &b);
         for kernel in Kernel::available() {
             let mut c = Matrix::filled(n, m, f64::NAN);
-            gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice());
+            gemm::gemm_with(kernel, View::of(&a), View::of(&b), c.as_mut_slice());
             let what = format!("{} kernel, {n}×{k}·{k}×{m}", kernel.name());
             if kernel.fused() {
                 assert_close(&c, &want, &scale, k, &what);
@@ -98,27 +115,29 @@ fn every_kernel_matches_the_oracle_on_awkward_shapes() {
 }
 
 #[test]
-fn the_reference_loop_and_the_default_product_match_the_oracle() {
+fn the_plain_and_the_default_products_match_the_oracle() {
+    // The plain i-p-j loop gives the oracle's bits, except where the engine fuses multiply and
+    // add (`choose::fuses`), where it uses `mul_add` too and agrees within rounding; the default
+    // product gives the plain loop's bits everywhere.
     for (s, &(n, k, m)) in SHAPES.iter().enumerate() {
         let a = random(n, k, 100 + s as u64);
         let b = random(k, m, 200 + s as u64);
-        let want = a.matmul_naive(&b);
-        let mut c = Matrix::filled(3, 3, f64::NAN);
-        a.matmul_ipj_into(&b, &mut c);
-        assert_same_bits(&c, &want, &format!("matmul_ipj_into {n}×{k}·{k}×{m}"));
-        let c = a.matmul(&b);
-        let what = format!("matmul {n}×{k}·{k}×{m}");
-        if n * k * m >= FMA_THRESHOLD {
-            assert_close(&c, &want, &magnitudes(&a, &b), k, &what);
+        let want = textbook(&a, &b);
+        let mut plain = Matrix::filled(3, 3, f64::NAN);
+        a.matmul_plain(&b, &mut plain);
+        let what = format!("{n}×{k}·{k}×{m}");
+        if fuses(n, k, m) {
+            assert_close(
+                &plain,
+                &want,
+                &magnitudes(&a, &b),
+                k,
+                &format!("plain {what}"),
+            );
         } else {
-            // Below the FMA threshold the default product gives the oracle's bits on every machine.
-            assert_same_bits(&c, &want, &what);
+            assert_same_bits(&plain, &want, &format!("plain {what}"));
         }
-        if m == 1 {
-            let mut c = Matrix::zeros(0, 0);
-            a.matmul_column_into(&b, &mut c);
-            assert_same_bits(&c, &want, &format!("matmul_column_into {n}×{k}·{k}×1"));
-        }
+        assert_same_bits(&a.matmul(&b), &plain, &format!("matmul {what}"));
     }
 }
 
@@ -128,32 +147,31 @@ fn transposed_products_match_the_oracle_on_the_transpose() {
         // t_matmul: Aᵀ·B with A stored as k × n, so Aᵀ is n × k.
         let a = random(k, n, 300 + s as u64);
         let b = random(k, m, 400 + s as u64);
-        let want = a.transpose().matmul_naive(&b);
+        let want = textbook(&a.transpose(), &b);
         let scale = magnitudes(&a.transpose(), &b);
         let what = format!("t_matmul ({k}×{n})ᵀ·{k}×{m}");
         let got = a.t_matmul(&b);
-        if n * k * m >= FMA_THRESHOLD {
+        if fuses(n, k, m) {
             assert_close(&got, &want, &scale, k, &what);
         } else {
             assert_same_bits(&got, &want, &what);
         }
-        // matmul_t: A·Bᵀ with B stored as m×k. Its small form sums with four partial sums, so
-        // it agrees with the oracle within rounding rather than bit for bit.
+        // matmul_t: A·Bᵀ with B stored as m×k, summed in the order p = 0, 1, … as well.
         let a = random(n, k, 500 + s as u64);
         let b = random(m, k, 600 + s as u64);
-        let want = a.matmul_naive(&b.transpose());
+        let want = textbook(&a, &b.transpose());
         let scale = magnitudes(&a, &b.transpose());
-        assert_close(
-            &a.matmul_t(&b),
-            &want,
-            &scale,
-            k,
-            &format!("matmul_t {n}×{k}·({m}×{k})ᵀ"),
-        );
+        let what = format!("matmul_t {n}×{k}·({m}×{k})ᵀ");
+        let got = a.matmul_t(&b);
+        if fuses(n, k, m) {
+            assert_close(&got, &want, &scale, k, &what);
+        } else {
+            assert_same_bits(&got, &want, &what);
+        }
         // Every kernel on the strided views that the transposed products use.
         for kernel in Kernel::available() {
             let mut c = Matrix::zeros(n, m);
-            gemm::gemm_with(kernel, a.view(), b.view().t(), c.as_mut_slice());
+            gemm::gemm_with(kernel, View::of(&a), View::of(&b).t(), c.as_mut_slice());
             let what = format!("{} kernel on A·Bᵀ, {n}×{k}·({m}×{k})ᵀ", kernel.name());
             if kernel.fused() {
                 assert_close(&c, &want, &scale, k, &what);
@@ -167,7 +185,7 @@ fn transposed_products_match_the_oracle_on_the_transpose() {
 #[test]
 fn a_strided_view_reads_the_transpose() {
     let a = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
-    let at = a.view().t();
+    let at = View::of(&a).t();
     assert_eq!((at.rows, at.cols), (3, 2));
     let mut c = Matrix::zeros(3, 3);
     // Aᵀ·A for A = [[1,2,3],[4,5,6]]: entry (i, j) is Σ_r A[r,i]·A[r,j].
@@ -206,7 +224,12 @@ fn a_shape_mismatch_names_both_shapes() {
     let a = Matrix::zeros(2, 3);
     let b = Matrix::zeros(4, 2);
     let mut c = Matrix::zeros(2, 2);
-    gemm::gemm_with(Kernel::Portable, a.view(), b.view(), c.as_mut_slice());
+    gemm::gemm_with(
+        Kernel::Portable,
+        View::of(&a),
+        View::of(&b),
+        c.as_mut_slice(),
+    );
 }
 
 /// Shapes for the threaded products: the digits network's (1797 rows; 64 → 128 → 64 → 10), and
@@ -239,9 +262,9 @@ fn threaded_products_give_the_serial_bits() {
         let a_stored_t = a.transpose();
         let b_stored_t = b.transpose();
         let forms = [
-            ("A·B", a.view(), b.view()),
-            ("Aᵀ·B", a_stored_t.view().t(), b.view()),
-            ("A·Bᵀ", a.view(), b_stored_t.view().t()),
+            ("A·B", View::of(&a), View::of(&b)),
+            ("Aᵀ·B", View::of(&a_stored_t).t(), View::of(&b)),
+            ("A·Bᵀ", View::of(&a), View::of(&b_stored_t).t()),
         ];
         for kernel in Kernel::available() {
             for (form, a_view, b_view) in forms {
@@ -280,8 +303,8 @@ fn gemm_map_finishes_every_row_once_with_its_own_rows_of_d() {
             let mut d = Matrix::filled(n, m, f64::NAN);
             threads::with_threads(threads, || {
                 gemm::gemm_map(
-                    a.view(),
-                    b.view(),
+                    View::of(&a),
+                    View::of(&b),
                     c.as_mut_slice(),
                     d.as_mut_slice(),
                     &finish,
@@ -314,13 +337,13 @@ fn products_started_on_several_threads_at_once_are_each_right() {
     let b = random(70, 90, 911);
     let kernel = Kernel::for_size(300, 70, 90);
     let mut want = Matrix::zeros(300, 90);
-    gemm::gemm_with(kernel, a.view(), b.view(), want.as_mut_slice());
+    gemm::gemm_with(kernel, View::of(&a), View::of(&b), want.as_mut_slice());
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
                 for _ in 0..20 {
                     let mut c = Matrix::filled(300, 90, f64::NAN);
-                    gemm::gemm_threaded(kernel, 2, a.view(), b.view(), c.as_mut_slice());
+                    gemm::gemm_threaded(kernel, 2, View::of(&a), View::of(&b), c.as_mut_slice());
                     assert_same_bits(&c, &want, "a product among several at once");
                 }
             });
@@ -343,7 +366,7 @@ fn the_fused_kernels_give_one_another_s_bits() {
             .iter()
             .map(|&kernel| {
                 let mut c = Matrix::filled(n, m, f64::NAN);
-                gemm::gemm_with(kernel, a.view(), b.view(), c.as_mut_slice());
+                gemm::gemm_with(kernel, View::of(&a), View::of(&b), c.as_mut_slice());
                 c
             })
             .collect();
@@ -372,15 +395,15 @@ fn column_sums_ride_along_with_the_bits_of_the_product_and_of_sum_rows() {
         let dz = random(k, n, 22);
         let dz_t = dz.transpose();
         let mut want_c = vec![0.0; m * n];
-        gemm::gemm(x.view().t(), dz.view(), &mut want_c);
+        gemm::gemm(View::of(&x).t(), View::of(&dz), &mut want_c);
         let mut want_sums = Matrix::zeros(0, 0);
         dz.sum_rows_into(&mut want_sums);
         let want = (Matrix::from_vec(m, n, want_c), want_sums);
         for threads in [1, 2, 3] {
-            for b in [dz.view(), dz_t.view().t()] {
+            for b in [View::of(&dz), View::of(&dz_t).t()] {
                 let (mut c, mut sums) = (vec![f64::NAN; m * n], vec![f64::NAN; n]);
                 threads::with_threads(threads, || {
-                    gemm::gemm_column_sums(x.view().t(), b, &mut c, &mut sums)
+                    gemm::gemm_column_sums(View::of(&x).t(), b, &mut c, &mut sums)
                 });
                 let what = format!(
                     "{m}×{k}·{k}×{n}, {threads} threads, B strides {:?}",
@@ -394,7 +417,7 @@ fn column_sums_ride_along_with_the_bits_of_the_product_and_of_sum_rows() {
 }
 
 #[test]
-fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
+fn run_both_returns_both_results_in_their_places_on_any_number_of_threads() {
     let a = random(1797, 10, 31);
     let sum = |m: &Matrix| m.as_slice().iter().fold(0.0, |s, &x| s + x);
     let max = |m: &Matrix| m.as_slice().iter().fold(f64::MIN, |s, &x| s.max(x));
@@ -402,7 +425,7 @@ fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
     for threads in [1, 2, 3] {
         for size in [0, backprop::kernels::choose::JOIN_THRESHOLD] {
             let got =
-                threads::with_threads(threads, || threads::join(size, || sum(&a), || max(&a)));
+                threads::with_threads(threads, || threads::run_both(size, || sum(&a), || max(&a)));
             assert_eq!(
                 got.0.to_bits(),
                 want.0.to_bits(),
@@ -417,20 +440,20 @@ fn join_returns_both_results_in_their_places_on_any_number_of_threads() {
     }
 }
 
-/// Large products and a second `join` inside `join`'s closures: a helper thread that runs one
+/// Large products and a second `run_both` inside `run_both`'s closures: a helper thread that runs one
 /// of them must not post pooled work and then wait for itself to finish (it runs that work
 /// alone). Repeated, so that the helper takes each closure in some round.
 #[test]
-fn pooled_work_inside_a_join_runs_and_gives_the_serial_bits() {
+fn pooled_work_inside_run_both_runs_and_gives_the_serial_bits() {
     let (a, b) = (random(128, 128, 41), random(128, 128, 42));
     let want = threads::with_threads(1, || a.matmul(&b));
     let size = backprop::kernels::choose::JOIN_THRESHOLD;
     for round in 0..40 {
         let (first, (second, third)) = threads::with_threads(2, || {
-            threads::join(
+            threads::run_both(
                 size,
                 || a.matmul(&b),
-                || threads::join(size, || a.matmul(&b), || a.matmul(&b)),
+                || threads::run_both(size, || a.matmul(&b), || a.matmul(&b)),
             )
         });
         for (got, which) in [(first, "first"), (second, "second"), (third, "third")] {

@@ -16,7 +16,7 @@
 
 use backprop::activation::{softmax_jacobian, Activation};
 use backprop::batch_norm::BatchNorm;
-use backprop::dense::{Dense, Init};
+use backprop::dense::{Below, Dense, Init};
 use backprop::dropout::Dropout;
 use backprop::gradcheck::{
     central_differences, check_network, forward_backward, relative_error, Start, DEFAULT_STEP,
@@ -264,13 +264,13 @@ fn dense_backward_matches_central_differences_for_w_b_and_x() {
     let r = Matrix::random_uniform(n_samples, n_out, -1.0, 1.0, &mut rng); // dZ
     let z_of = |dense: &Dense, x: &Matrix| {
         let mut z = Matrix::zeros(0, 0);
-        dense.forward(&mut z, x);
+        dense.forward(&mut z, x, None);
         z
     };
 
     // L = Σ (Z ⊙ R), so dZ = R.
     let mut dx = Matrix::zeros(0, 0);
-    dense.backward(Some(&mut dx), &r, &x);
+    dense.backward(Below::Input(&mut dx), &r, &x);
 
     let numeric_w = numeric_gradient(&dense.w, |w| {
         let probe = Dense::from_parameters(w.clone(), dense.b.clone());
@@ -293,9 +293,9 @@ fn dense_backward_overwrites_its_gradients() {
     let mut dense = Dense::new(3, 2, Init::He, &mut rng);
     let x = Matrix::random_uniform(4, 3, -1.0, 1.0, &mut rng);
     let dz = Matrix::random_uniform(4, 2, -1.0, 1.0, &mut rng);
-    dense.backward(None, &dz, &x);
+    dense.backward(Below::Nothing, &dz, &x);
     let first = (dense.dw.clone(), dense.db.clone());
-    dense.backward(None, &dz, &x);
+    dense.backward(Below::Nothing, &dz, &x);
     assert_eq!((dense.dw.clone(), dense.db.clone()), first);
     assert_eq!(dense.dw, x.t_matmul(&dz));
 }

@@ -1,18 +1,38 @@
-//! The matrix against its definitions: every fast product is compared with `matmul_naive`, the
-//! textbook triple loop, on awkward shapes (1×n, n×1, 1×1, non-square, sizes either side of the
-//! 4/6/8/16/64/120/256 boundaries where a vectorised, register-tiled or cache-blocked kernel
-//! splits its loops, and products both below and above the sizes where a fast path takes over).
+//! The matrix chapter against its definitions: the products against the textbook triple loop,
+//! worked by hand and on awkward shapes (1×n, n×1, 1×1, non-square, empty, sizes either side of
+//! the 4/6/8/16/64/120/256 boundaries where the engine's tiles and blocks split their loops, and
+//! products both below and above the sizes where a fast form takes over).
 //!
 //! Two kinds of comparison:
 //! - entries that are small integers make every product and partial sum an exact integer in f64,
-//!   so any summation order gives the same bits and the results must be *equal*;
-//! - random real entries may be summed in another order by a fast kernel, so they must agree
-//!   within a rounding bound: `|C − C_naive| ≤ 4·k·ε·(|A|·|B|)` entry by entry, the standard
-//!   error bound of a length-k dot product (Higham, *Accuracy and Stability*, §3.1), with slack.
+//!   so any rounding gives the same bits and the results must be *equal*;
+//! - random real entries: the plain products add in the textbook's order, so they give its bits,
+//!   except where the engine fuses multiply and add (`kernels::choose::fuses`); there they must
+//!   agree within a rounding bound, `|C − C_textbook| ≤ 4·k·ε·(|A|·|B|)` entry by entry, the
+//!   standard error bound of a length-k dot product (Higham, *Accuracy and Stability*, §3.1).
+//!
+//! That the engine's fast forms give the plain forms' bits is `tests/kernels.rs`.
 
-use backprop::matrix::{Matrix, BLOCKED_THRESHOLD};
+use backprop::kernels::{self, choose::fuses};
+use backprop::matrix::Matrix;
 use backprop::rng::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// `C[i,j] = Σ_p A[i,p]·B[p,j]` as three loops, each sum from 0 in the order p = 0, 1, 2, …: the
+/// definition, as a textbook writes it.
+fn textbook(a: &Matrix, b: &Matrix) -> Matrix {
+    let mut c = Matrix::zeros(a.rows(), b.cols());
+    for i in 0..a.rows() {
+        for j in 0..b.cols() {
+            let mut sum = 0.0;
+            for p in 0..a.cols() {
+                sum += a[(i, p)] * b[(p, j)];
+            }
+            c[(i, j)] = sum;
+        }
+    }
+    c
+}
 
 /// Sizes either side of the boundaries where a kernel splits its loops.
 const SIZES: [usize; 17] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 64, 65, 120, 121];
@@ -50,18 +70,18 @@ fn shapes(rng: &mut Rng) -> Vec<(usize, usize, usize)> {
     shapes
 }
 
-/// `|C − C_naive| ≤ 4·k·ε·(|A|·|B|) + tiny` entry by entry, where `|A|` is A with every entry
+/// `|C − C_textbook| ≤ 4·k·ε·(|A|·|B|) + tiny` entry by entry, where `|A|` is A with every entry
 /// replaced by its absolute value.
-fn assert_close_to_naive(c: &Matrix, a: &Matrix, b: &Matrix, what: &str) {
-    let expected = a.matmul_naive(b);
+fn assert_close_to_textbook(c: &Matrix, a: &Matrix, b: &Matrix, what: &str) {
+    let expected = textbook(a, b);
     assert_eq!(c.shape(), expected.shape(), "{what}: shape");
-    let bound = a.map(f64::abs).matmul_naive(&b.map(f64::abs));
+    let bound = textbook(&a.map(f64::abs), &b.map(f64::abs));
     let k = a.cols() as f64;
     for e in 0..c.as_slice().len() {
         let (got, want, size) = (c.as_slice()[e], expected.as_slice()[e], bound.as_slice()[e]);
         assert!(
             (got - want).abs() <= 4.0 * k * f64::EPSILON * size + 1e-300,
-            "{what} {:?}·{:?}: entry {e} is {got}, the naive product gives {want}",
+            "{what} {:?}·{:?}: entry {e} is {got}, the textbook product gives {want}",
             a.shape(),
             b.shape()
         );
@@ -76,12 +96,12 @@ fn stale() -> Matrix {
 // ----- Products ---------------------------------------------------------------------------------
 
 #[test]
-fn products_of_small_integers_equal_the_naive_product_exactly() {
+fn products_of_small_integers_equal_the_textbook_product_exactly() {
     let mut rng = Rng::new(1);
     for (n, k, m) in shapes(&mut rng) {
         let a = integer_matrix(n, k, &mut rng); // (n, k)
         let b = integer_matrix(k, m, &mut rng); // (k, m)
-        let expected = a.matmul_naive(&b); // (n, m)
+        let expected = textbook(&a, &b); // (n, m)
         let at = a.transpose(); // (k, n): Aᵀ stored, so t_matmul(Aᵀ, B) = A·B
         let bt = b.transpose(); // (m, k): Bᵀ stored, so matmul_t(A, Bᵀ) = A·B
         assert_eq!(a.matmul(&b), expected, "matmul {n}×{k}·{k}×{m}");
@@ -89,44 +109,52 @@ fn products_of_small_integers_equal_the_naive_product_exactly() {
         assert_eq!(a.matmul_t(&bt), expected, "matmul_t {n}×{k}·{k}×{m}");
 
         let mut c = stale();
-        a.matmul_into(&b, &mut c);
-        assert_eq!(c, expected, "matmul_into {n}×{k}·{k}×{m}");
+        a.matmul_plain(&b, &mut c);
+        assert_eq!(c, expected, "matmul_plain {n}×{k}·{k}×{m}");
         let mut c = stale();
-        at.t_matmul_into(&b, &mut c);
-        assert_eq!(c, expected, "t_matmul_into {n}×{k}·{k}×{m}");
+        at.t_matmul_plain(&b, &mut c);
+        assert_eq!(c, expected, "t_matmul_plain {n}×{k}·{k}×{m}");
         let mut c = stale();
-        a.matmul_t_into(&bt, &mut c);
-        assert_eq!(c, expected, "matmul_t_into {n}×{k}·{k}×{m}");
+        a.matmul_t_plain(&bt, &mut c);
+        assert_eq!(c, expected, "matmul_t_plain {n}×{k}·{k}×{m}");
     }
 }
 
 #[test]
-fn products_of_random_reals_agree_with_the_naive_product() {
+fn products_of_random_reals_agree_with_the_textbook_product() {
     let mut rng = Rng::new(2);
     for (n, k, m) in shapes(&mut rng) {
         let a = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
         let b = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
         let x = Matrix::random_normal(k, n, 0.0, 1.0, &mut rng); // (k, n): Xᵀ·B is n × m
         let w = Matrix::random_normal(m, k, 0.0, 1.0, &mut rng); // (m, k): A·Wᵀ is n × m
+        let (xt, wt) = (x.transpose(), w.transpose()); // (n, k), (k, m)
 
-        assert_close_to_naive(&a.matmul(&b), &a, &b, "matmul");
-        let mut c = stale();
-        a.matmul_into(&b, &mut c);
-        assert_close_to_naive(&c, &a, &b, "matmul_into");
+        assert_close_to_textbook(&a.matmul(&b), &a, &b, "matmul");
+        assert_close_to_textbook(&x.t_matmul(&b), &xt, &b, "t_matmul");
+        assert_close_to_textbook(&a.matmul_t(&w), &a, &wt, "matmul_t");
 
-        // Aᵀ·B against transpose() then the naive product.
-        let xt = x.transpose(); // (n, k)
-        assert_close_to_naive(&x.t_matmul(&b), &xt, &b, "t_matmul");
-        let mut c = stale();
-        x.t_matmul_into(&b, &mut c);
-        assert_close_to_naive(&c, &xt, &b, "t_matmul_into");
-
-        // A·Bᵀ against transpose() then the naive product.
-        let wt = w.transpose(); // (k, m)
-        assert_close_to_naive(&a.matmul_t(&w), &a, &wt, "matmul_t");
-        let mut c = stale();
-        a.matmul_t_into(&w, &mut c);
-        assert_close_to_naive(&c, &a, &wt, "matmul_t_into");
+        // The plain forms give the textbook's bits wherever they do not fuse.
+        let exact = !fuses(n, k, m);
+        let (mut c, mut ct, mut ctt) = (stale(), stale(), stale());
+        a.matmul_plain(&b, &mut c);
+        x.t_matmul_plain(&b, &mut ct);
+        a.matmul_t_plain(&w, &mut ctt);
+        for (got, left, right, what) in [
+            (&c, &a, &b, "matmul_plain"),
+            (&ct, &xt, &b, "t_matmul_plain"),
+            (&ctt, &a, &wt, "matmul_t_plain"),
+        ] {
+            if exact {
+                assert_eq!(
+                    bits(got),
+                    bits(&textbook(left, right)),
+                    "{what} {n}×{k}·{k}×{m}"
+                );
+            } else {
+                assert_close_to_textbook(got, left, right, what);
+            }
+        }
     }
 }
 
@@ -135,98 +163,11 @@ fn bits(m: &Matrix) -> Vec<u64> {
     m.as_slice().iter().map(|x| x.to_bits()).collect()
 }
 
-/// The shapes of small networks' layers (circles 2 → 10 → 1, sine 1 → 20 → 20 → 1, their
-/// transposes in backward) and others either side of the register tiles' edges (8, 4, 2 and 1
-/// columns; 4 rows), all below the size where `gemm.rs` and its fused multiply-adds take over.
-const SMALL_SHAPES: [(usize, usize, usize); 21] = [
-    (800, 2, 10),
-    (800, 10, 1),
-    (400, 1, 20),
-    (400, 20, 20),
-    (400, 20, 1),
-    (803, 3, 7),
-    (5, 9, 17),
-    (13, 20, 1),
-    (1, 1, 1),
-    (7, 1, 5),
-    (3, 17, 2),
-    (6, 5, 15),
-    (9, 16, 24),
-    (2, 0, 3),
-    (0, 3, 4),
-    (65, 33, 17),
-    // Rows of 12, 18 = 8 + 10, 28 = 8 + 8 + 12, 16 and 9: the tiles that take the last 10 or
-    // 12 columns at once, and widths beside them.
-    (37, 6, 12),
-    (21, 7, 18),
-    (11, 13, 28),
-    (9, 4, 16),
-    (10, 3, 9),
-];
-
-#[test]
-fn register_tiles_give_the_bits_of_the_naive_product() {
-    // Below gemm.rs's threshold every product sums each entry in the order p = 0, 1, 2, … of the
-    // textbook loop (matmul_t only from BLOCKED_THRESHOLD on, see matrix.rs), so random reals,
-    // whose partial sums all round, must still give exactly the naive product's bits.
-    let mut rng = Rng::new(11);
-    for (n, k, m) in SMALL_SHAPES {
-        let a = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
-        let b = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
-        let want = bits(&a.matmul_naive(&b));
-        let mut c = stale();
-        a.matmul_into(&b, &mut c);
-        assert_eq!(bits(&c), want, "matmul_into {n}×{k}·{k}×{m}");
-        let mut c = stale();
-        a.transpose().t_matmul_into(&b, &mut c);
-        assert_eq!(bits(&c), want, "t_matmul_into ({k}×{n})ᵀ·{k}×{m}");
-        let ordered_sums = n >= 4 && k >= 4 && m >= 4 && n * k * m >= BLOCKED_THRESHOLD;
-        if ordered_sums {
-            let mut c = stale();
-            a.matmul_t_into(&b.transpose(), &mut c);
-            assert_eq!(bits(&c), want, "matmul_t_into {n}×{k}·({m}×{k})ᵀ");
-        }
-    }
-}
-
-#[test]
-fn fused_bias_and_column_sums_give_the_bits_of_the_two_steps() {
-    // Z = X·W + b in one pass against matmul then add_row; dW = Xᵀ·dZ with db = Σ_rows dZ in one
-    // pass against t_matmul then sum_rows. Also on shapes large enough for gemm.rs, where the
-    // fused forms fall back to the two steps.
-    let mut rng = Rng::new(12);
-    let mut shapes = SMALL_SHAPES.to_vec();
-    shapes.extend([(100, 70, 64), (300, 64, 1), (70, 100, 130)]);
-    for (n, k, m) in shapes {
-        let x = Matrix::random_normal(n, k, 0.0, 1.0, &mut rng); // (n, k)
-        let w = Matrix::random_normal(k, m, 0.0, 1.0, &mut rng); // (k, m)
-        let b = Matrix::random_normal(1, m, 0.0, 1.0, &mut rng); // (1, m)
-        let mut two_steps = stale();
-        x.matmul_into(&w, &mut two_steps);
-        two_steps.add_row_in_place(&b);
-        let mut fused = stale();
-        x.matmul_add_row_into(&w, &b, &mut fused);
-        assert_eq!(
-            bits(&fused),
-            bits(&two_steps),
-            "X·W + b for {n}×{k}·{k}×{m}"
-        );
-
-        let dz = Matrix::random_normal(n, m, 0.0, 1.0, &mut rng); // (n, m)
-        let (mut dw, mut db) = (stale(), stale());
-        x.t_matmul_into(&dz, &mut dw);
-        dz.sum_rows_into(&mut db);
-        let (mut fused_dw, mut fused_db) = (stale(), stale());
-        x.t_matmul_sum_rows_into(&dz, &mut fused_dw, &mut fused_db);
-        assert_eq!(bits(&fused_dw), bits(&dw), "Xᵀ·dZ for {n}×{k} and {n}×{m}");
-        assert_eq!(bits(&fused_db), bits(&db), "Σ_rows dZ for {n}×{m}");
-    }
-}
-
 #[test]
 fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
-    // A·Bᵀ with one column is C[i,j] = A[i,0]·B[j,0], one product per entry (no sum, so no
-    // 0 + in front: −0·… stays −0), for row counts and widths either side of the blocks.
+    // A·Bᵀ with one column is C[i,j] = 0 + A[i,0]·B[j,0], one product per entry added to an
+    // empty sum (so −0·… becomes +0, as every sum of the products does), for row counts and
+    // widths either side of the blocks.
     let mut rng = Rng::new(13);
     for (n, k) in [
         (800, 10),
@@ -244,12 +185,11 @@ fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
             a.set(1, 0, -0.0);
             a.set(2, 0, f64::NAN);
         }
-        let mut c = stale();
-        a.matmul_t_into(&b, &mut c);
+        let c = a.matmul_t(&b);
         assert_eq!(c.shape(), (n, k));
         for i in 0..n {
             for j in 0..k {
-                let want = a.get(i, 0) * b.get(j, 0);
+                let want = 0.0 + a.get(i, 0) * b.get(j, 0);
                 assert_eq!(c.get(i, j).to_bits(), want.to_bits(), "{n}×{k}: ({i}, {j})");
             }
         }
@@ -257,9 +197,9 @@ fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
 }
 
 #[test]
-fn fused_bias_keeps_the_sign_of_zero_and_nan() {
-    // A sum of −0.0 products is −0.0 in both forms only if the fused form adds the bias to the
-    // finished sum, as the two steps do; NaN and infinities travel the same way.
+fn the_bias_keeps_the_sign_of_zero_and_nan() {
+    // A sum of −0.0 products is +0.0 (it starts from 0), and the bias is added to the finished
+    // sum, as the plain form's two steps do; NaN and infinities travel the same way.
     let x = Matrix::from_rows(&[
         [-0.0, 1.0],
         [f64::NAN, 0.0],
@@ -276,16 +216,14 @@ fn fused_bias_keeps_the_sign_of_zero_and_nan() {
             Matrix::from_rows(&[[-0.0, 0.0, f64::NEG_INFINITY]]),
         ),
     ] {
-        let mut two_steps = x.matmul(&w);
+        let mut two_steps = textbook(&x, &w);
         two_steps.add_row_in_place(&b);
-        let mut fused = stale();
-        x.matmul_add_row_into(&w, &b, &mut fused);
-        assert_eq!(bits(&fused), bits(&two_steps), "W {:?}", w.shape());
-        let mut product = stale();
-        x.matmul_into(&w, &mut product);
+        let mut z = stale();
+        kernels::affine(&x, &w, &b, &mut z);
+        assert_eq!(bits(&z), bits(&two_steps), "W {:?}", w.shape());
         assert_eq!(
-            bits(&product),
-            bits(&x.matmul_naive(&w)),
+            bits(&x.matmul(&w)),
+            bits(&textbook(&x, &w)),
             "W {:?}",
             w.shape()
         );
@@ -293,15 +231,25 @@ fn fused_bias_keeps_the_sign_of_zero_and_nan() {
 }
 
 #[test]
-fn the_naive_product_is_the_textbook_definition() {
+fn the_plain_product_is_the_textbook_definition() {
     // (2 × 3)·(3 × 2), worked by hand:
     // row 0: [1 2 3]·columns [7 9 11], [8 10 12] = 7+18+33 = 58,   8+20+36 = 64
     // row 1: [4 5 6]·the same          = 28+45+66 = 139, 32+50+72 = 154
     let a = Matrix::from_rows(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
     let b = Matrix::from_rows(&[[7.0, 8.0], [9.0, 10.0], [11.0, 12.0]]);
     let expected = Matrix::from_rows(&[[58.0, 64.0], [139.0, 154.0]]);
-    assert_eq!(a.matmul_naive(&b), expected);
+    let mut c = stale();
+    a.matmul_plain(&b, &mut c);
+    assert_eq!(c, expected);
     assert_eq!(a.matmul(&b), expected);
+    // Aᵀ·A and A·Aᵀ, by hand: (Aᵀ·A)[0,1] = 1·2 + 4·5 = 22, (A·Aᵀ)[0,1] = 1·4 + 2·5 + 3·6 = 32.
+    a.t_matmul_plain(&a, &mut c);
+    assert_eq!(
+        c,
+        Matrix::from_rows(&[[17.0, 22.0, 27.0], [22.0, 29.0, 36.0], [27.0, 36.0, 45.0]])
+    );
+    a.matmul_t_plain(&a, &mut c);
+    assert_eq!(c, Matrix::from_rows(&[[14.0, 32.0], [32.0, 77.0]]));
 }
 
 #[test]
@@ -310,10 +258,14 @@ fn an_empty_inner_dimension_gives_zeros() {
     let a = Matrix::zeros(3, 0);
     let b = Matrix::zeros(0, 2);
     assert_eq!(a.matmul(&b), Matrix::zeros(3, 2));
-    assert_eq!(a.matmul_naive(&b), Matrix::zeros(3, 2));
     let mut c = stale();
-    a.matmul_into(&b, &mut c);
+    a.matmul_plain(&b, &mut c);
     assert_eq!(c, Matrix::zeros(3, 2));
+    assert_eq!(a.matmul_t(&Matrix::zeros(4, 0)), Matrix::zeros(3, 4));
+    assert_eq!(
+        Matrix::zeros(0, 3).t_matmul(&Matrix::zeros(0, 2)),
+        Matrix::zeros(3, 2)
+    );
 }
 
 #[test]
@@ -444,7 +396,7 @@ fn sum_rows_gives_the_column_sums() {
     let mut rng = Rng::new(6);
     let r = integer_matrix(17, 5, &mut rng);
     // Σ_rows A = 1ᵀ·A, the row of ones times A.
-    assert_eq!(r.sum_rows(), Matrix::filled(1, 17, 1.0).matmul_naive(&r));
+    assert_eq!(r.sum_rows(), textbook(&Matrix::filled(1, 17, 1.0), &r));
 }
 
 #[test]
@@ -533,16 +485,25 @@ fn every_shape_mismatch_names_the_operation_and_both_shapes() {
         a.matmul(&b);
     });
     assert_names_both_shapes("matmul", "2×3", "4×5", || {
-        a.matmul_into(&b, &mut stale());
-    });
-    assert_names_both_shapes("matmul_naive", "2×3", "4×5", || {
-        a.matmul_naive(&b);
+        a.matmul_plain(&b, &mut stale());
     });
     assert_names_both_shapes("t_matmul", "2×3", "4×5", || {
-        a.t_matmul_into(&b, &mut stale());
+        a.t_matmul(&b);
+    });
+    assert_names_both_shapes("t_matmul", "2×3", "4×5", || {
+        a.t_matmul_plain(&b, &mut stale());
     });
     assert_names_both_shapes("matmul_t", "2×3", "4×5", || {
-        a.matmul_t_into(&b, &mut stale());
+        a.matmul_t(&b);
+    });
+    assert_names_both_shapes("matmul_t", "2×3", "4×5", || {
+        a.matmul_t_plain(&b, &mut stale());
+    });
+    assert_names_both_shapes("affine", "2×3", "4×5", || {
+        kernels::affine(&a, &b, &Matrix::zeros(1, 5), &mut stale());
+    });
+    assert_names_both_shapes("weight_gradients", "2×3", "4×5", || {
+        kernels::weight_gradients(&a, &b, &mut stale(), &mut stale());
     });
     let c = Matrix::zeros(3, 2);
     assert_names_both_shapes("sub", "2×3", "3×2", || {

@@ -49,6 +49,8 @@ use std::ops::ControlFlow;
 
 mod layout;
 mod step;
+#[cfg(test)]
+pub(crate) mod trace;
 mod trained;
 
 pub use layout::Style;
@@ -360,4 +362,69 @@ pub fn render(options: &DemoOptions, style: Style) -> Result<String> {
     hidden_space(o, &story, style);
     truth_table(o, &story, style);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{render, trace, DemoOptions, Style};
+    use crate::kernels::{with_kernels, Kernels};
+
+    /// The `[file function]` tags of a text, without their brackets: `dense.rs Dense::forward`.
+    fn tags_in(text: &str) -> Vec<String> {
+        let mut tags = Vec::new();
+        for part in text.split('[').skip(1) {
+            let Some(tag) = part.split(']').next() else {
+                continue;
+            };
+            if tag
+                .split_once(' ')
+                .is_some_and(|(file, _)| file.ends_with(".rs"))
+            {
+                tags.push(tag.to_string());
+            }
+        }
+        tags
+    }
+
+    #[test]
+    fn every_source_tag_names_a_chapter_function_that_ran() {
+        // Each step the demo shows is tagged with the function that computed it. The chapters
+        // record (in the library's own tests) every function of theirs that runs; each tag must
+        // be among them, with the engine's fast forms and with the plain ones, and must name a
+        // function that the file defines.
+        let cases = [
+            ("xor", 1, Some(3)),
+            ("xor", 7, Some(0)),
+            ("circles", 1, Some(2)),
+            ("moons", 4, None),
+        ];
+        for kernels in [Kernels::Fast, Kernels::Naive] {
+            for (task, step, sample) in cases {
+                let mut options = DemoOptions::for_task(task).expect("a demo task");
+                options.step = step;
+                options.sample = sample;
+                trace::take();
+                let text = with_kernels(kernels, || render(&options, Style::PLAIN))
+                    .expect("the demo renders");
+                let ran = trace::take();
+                let tags = tags_in(&text);
+                assert!(tags.len() > 10, "{task}: only {} tags", tags.len());
+                for tag in &tags {
+                    assert!(
+                        ran.contains(tag.as_str()),
+                        "demo {task} --step {step} ({kernels:?}) shows [{tag}], which did not \
+                         run; these did: {ran:?}"
+                    );
+                    let (file, function) = tag.split_once(' ').expect("file and function");
+                    let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));
+                    let source = std::fs::read_to_string(&path).expect("the tagged file");
+                    let name = function.rsplit("::").next().expect("a name");
+                    assert!(
+                        source.contains(&format!("fn {name}(")),
+                        "[{tag}]: {path} defines no fn {name}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -239,10 +239,15 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
         labelled("shortcut", &story.dz_shortcut, GRADIENT_DIGITS, style),
     ])));
     let disagreement = story.dz_chain.sub(&story.dz_shortcut).max_abs();
+    let agreement = if disagreement == 0.0 {
+        "to the last bit".to_string()
+    } else {
+        format!("within rounding, max |difference| = {disagreement:.1e}")
+    };
     line(
         o,
         &style.good(&format!(
-            "  the two forms agree: max |difference| = {disagreement:.1e}; backward goes on from the shortcut"
+            "  the two forms agree {agreement}; backward goes on from the shortcut"
         )),
     );
     with_source(
@@ -541,7 +546,7 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
                 f.name(),
                 g(dz2),
                 p(w2[(j, 0)]),
-                p(f.derivative(z1[j])),
+                p(f.derivative(z1[j], f.value(z1[j]))),
                 number(dz1, GRADIENT_DIGITS),
             ),
         );

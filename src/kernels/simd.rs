@@ -2,7 +2,7 @@
 //!
 //! A plain `cargo build` targets the x86-64 baseline (SSE2): a vector instruction handles two
 //! `f64`. Most x86-64 processors since 2013 have AVX2 (four) and many servers AVX-512 (eight).
-//! [`wide`] runs a closure inside a function compiled for those instructions, after checking
+//! [`on_widest_vectors`] runs a closure inside a function compiled for those instructions, after checking
 //! that this processor has them; the arithmetic is the same `+ − × ÷` on more lanes at once, so
 //! the results have the same bits.
 
@@ -31,21 +31,20 @@ pub fn has_avx512() -> bool {
 }
 
 /// Runs `f` compiled for the widest vectors this processor has (AVX-512, else AVX2, else the
-/// baseline): the element-wise loops of `activation.rs` and `loss.rs` (the exponentials of tanh
-/// and the sigmoid, the logarithm of cross-entropy), the small register-tiled products of
-/// `matrix.rs`, and the optimizer's update pass (`optim.rs`).
+/// baseline): the element-wise passes (activations, their derivatives, the logarithms of
+/// cross-entropy, softmax), the small register-tiled products of `tiles.rs`, and the
+/// optimizer's update.
 ///
 /// Compiled for the baseline, a loop handles two numbers per instruction. Called through here,
 /// the same loop is compiled a second and third time inside functions marked
-/// `#[target_feature]`, where it handles four or eight. `f` must be a closure whose loop the
-/// compiler can inline (the callers mark their loop functions `#[inline(always)]`); what it
-/// computes cannot change, only its speed: a vector lane does exactly the `+ − × ÷` a scalar
-/// does, and Rust never fuses a multiply and an add by itself (no FMA is enabled here anyway).
-/// The closure must be marked `#[inline(always)]` (`gemm::wide(#[inline(always)] || …)`): without
-/// that the compiler may keep it as a separate function built for the baseline, and the wide
-/// version then gains nothing.
+/// `#[target_feature]`, where it handles four or eight. What it computes cannot change, only its
+/// speed: a vector lane does exactly the `+ − × ÷` a scalar does, and Rust never fuses a
+/// multiply and an add by itself. The closure must be marked `#[inline(always)]`
+/// (`on_widest_vectors(#[inline(always)] || …)`), and so must the loop functions it calls:
+/// otherwise the compiler may keep them as separate functions built for the baseline, and the
+/// wide copies gain nothing.
 #[inline(always)]
-pub fn wide<R>(f: impl FnOnce() -> R) -> R {
+pub fn on_widest_vectors<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         /// # Safety

@@ -1,20 +1,32 @@
-//! Helper threads: how many, the pool that keeps them waiting for work, and [`join`].
+//! Helper threads: how many there are, the pool that keeps them waiting for work, and the three
+//! ways the engine shares work with them.
 //!
-//! Large products (gemm/) share their rows between threads, and [`join`] runs two independent
-//! passes side by side. Both use the same helper threads, started once and then kept waiting
-//! for work, because starting a thread costs about as much as a small product.
+//! ```text
+//! gemm/          a large product's rows (or columns) of C, one block per thread
+//! run_both       two independent passes side by side (a training step's loss and accuracy)
+//! Workers        the shards of parallel.rs, taken from a queue by each thread in turn
+//! ```
+//!
+//! None of them changes a result: each piece of work computes exactly what it would on one
+//! thread, and what is summed across pieces is summed in a fixed order. Threads change only the
+//! time, and `BACKPROP_THREADS=1` (or `BACKPROP_KERNELS=naive`) keeps everything on one thread.
+//!
+//! The helpers are started once and then wait for work (see `pool`), because starting a thread
+//! costs about as much as a small product, and a new thread's stack and buffers must be mapped
+//! again; the pool's `unsafe` lends a closure to them for no longer than the call that posts it.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
-use super::choose::JOIN_THRESHOLD;
+use super::choose::{naive, JOIN_THRESHOLD};
 
-/// The number of threads [`gemm`](super::gemm::gemm) spreads a large product over.
+/// The number of threads a large product is spread over.
 ///
 /// In order: the setting made by [`with_threads`] on this thread, else that of [`set_threads`],
 /// else the environment variable `BACKPROP_THREADS` (a whole number from 1; anything else is
-/// ignored), else `std::thread::available_parallelism()`. The environment is read once.
+/// ignored), else `std::thread::available_parallelism()`. The environment is read once. On a
+/// machine shared with other busy programs, fewer threads than cores can be faster.
 pub fn threads() -> usize {
     let here = THREADS_HERE.with(Cell::get);
     if here > 0 {
@@ -41,7 +53,7 @@ pub fn set_threads(threads: usize) {
 }
 
 /// Runs `f` with products started on this thread using `threads` threads (for example 1 inside
-/// threads that already share the work, as `parallel.rs` does).
+/// threads that already share the work, as [`Workers`] does).
 pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     struct Restore(usize);
     impl Drop for Restore {
@@ -53,45 +65,113 @@ pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// `(a(), b())`, run by this thread and a helper thread of the products' pool when
-/// [`threads`] is more than 1 and the passes walk arrays of at least [`JOIN_THRESHOLD`] numbers
-/// (`size`); otherwise both on this thread, `a` first.
+/// `(a(), b())`: two independent passes, run by this thread and a helper thread side by side
+/// when [`threads`] is more than 1 and the passes walk arrays of at least [`JOIN_THRESHOLD`]
+/// numbers (`size`); otherwise both on this thread, `a` first.
 ///
-/// For independent element-wise passes between the products, such as a training step's loss
-/// and accuracy, which otherwise run one after the other while the helper waits. Whichever
-/// thread is free first takes `a`, the other `b` (this thread runs both if the helper is late),
-/// so neither closure may rely on running on the calling thread: thread-local settings such as
-/// [`with_threads`] are not carried over, and pooled work started inside a closure that a helper
-/// runs (a large product, another `join`) runs on that helper alone. Each closure computes
-/// exactly what it would on its own, so the results do not depend on who runs it.
-pub fn join<RA: Send, RB: Send>(
+/// Whichever thread is free first takes `a`, the other `b` (this thread runs both if the helper
+/// is late), so neither closure may rely on running on the calling thread: thread-local settings
+/// such as [`with_threads`] are not carried over, and pooled work started inside a closure that
+/// a helper runs (a large product, another `run_both`) runs on that helper alone. Each closure
+/// computes exactly what it would on its own, so the results do not depend on who runs it.
+pub fn run_both<RA: Send, RB: Send>(
     size: usize,
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB + Send,
 ) -> (RA, RB) {
-    if size < JOIN_THRESHOLD || threads() == 1 {
+    if size < JOIN_THRESHOLD || threads() == 1 || naive() {
         return (a(), b());
     }
     let (a, b) = (Mutex::new(Some(a)), Mutex::new(Some(b)));
     let (ra, rb) = (Mutex::new(None), Mutex::new(None));
     // Whoever comes first takes `a`, the next `b`: the caller, if its helper is late, both.
     let work = || {
-        let task_a = a.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let task_a = a.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(task_a) = task_a {
-            *ra.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_a());
+            *ra.lock().unwrap_or_else(PoisonError::into_inner) = Some(task_a());
         }
-        let task_b = b.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let task_b = b.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(task_b) = task_b {
-            *rb.lock().unwrap_or_else(|p| p.into_inner()) = Some(task_b());
+            *rb.lock().unwrap_or_else(PoisonError::into_inner) = Some(task_b());
         }
     };
     pool::run(1, &work);
-    let ra = ra.into_inner().unwrap_or_else(|p| p.into_inner());
-    let rb = rb.into_inner().unwrap_or_else(|p| p.into_inner());
+    let ra = ra.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let rb = rb.into_inner().unwrap_or_else(PoisonError::into_inner);
     (
-        ra.expect("join: the first closure ran"),
-        rb.expect("join: the second closure ran"),
+        ra.expect("run_both: the first closure ran"),
+        rb.expect("run_both: the second closure ran"),
     )
+}
+
+/// Hands a list of independent pieces of work (the shards of `parallel.rs`) to up to `threads`
+/// threads: [`Workers::for_each`] runs `work(i, &mut items[i])` once for every item.
+///
+/// Each thread takes the next item not yet taken until none is left, so a thread that starts
+/// late or runs slower (the cores are shared) takes fewer items and none waits idle while items
+/// remain. Who runs an item never changes what it computes. Three choices keep the threads from
+/// costing more than they save:
+///
+/// - **The first call runs on the calling thread alone.** The items' buffers are allocated on
+///   their first use; allocated on a worker thread, they belong to that thread's heap, which
+///   hands freed memory back to the system, and they were mapped and zeroed again, page by page,
+///   on every call. Allocated on the calling thread, they stay.
+/// - **With two threads the second is the pool's helper** (through [`run_both`]), already
+///   running, rather than a thread started for every call; more threads are started with
+///   `std::thread::scope` each call, the plain form.
+/// - **Each item's products run on its own thread** ([`with_threads`]`(1, …)`): the threads
+///   already share the work, and a product must not try to share it out again.
+#[derive(Debug)]
+pub struct Workers {
+    threads: usize,
+    first_call: bool,
+}
+
+impl Workers {
+    /// Workers on up to `threads` threads (at least one).
+    pub fn new(threads: usize) -> Workers {
+        Workers {
+            threads: threads.max(1),
+            first_call: true,
+        }
+    }
+
+    /// Runs `work(i, &mut items[i])` for every item, each exactly once, and returns when all
+    /// have run.
+    pub fn for_each<T: Send>(&mut self, items: &mut [T], work: impl Fn(usize, &mut T) + Sync) {
+        let workers = if self.first_call || naive() {
+            1
+        } else {
+            self.threads.min(items.len())
+        };
+        self.first_call = false;
+        if workers <= 1 {
+            for (i, item) in items.iter_mut().enumerate() {
+                work(i, item);
+            }
+            return;
+        }
+        let queue = Mutex::new(items.iter_mut().enumerate());
+        let drain = || {
+            with_threads(1, || loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((i, item)) = next else { break };
+                work(i, item);
+            });
+        };
+        if workers == 2 {
+            // `run_both` shares out passes of at least JOIN_THRESHOLD numbers: these are.
+            with_threads(2, || run_both(usize::MAX, drain, drain));
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 1..workers {
+                    scope.spawn(drain);
+                }
+                // The calling thread drains the queue too instead of waiting idle.
+                drain();
+            });
+        }
+    }
 }
 
 /// The process-wide setting of [`set_threads`] (or the default, once read); 0 = not yet read.
@@ -102,12 +182,11 @@ thread_local! {
     static THREADS_HERE: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The helper threads of threaded products: started on first use, then kept, waiting for work.
+/// The helper threads: started on first use, then kept, waiting for work.
 ///
-/// Starting a thread for every product costs about 40 µs here (measured with `std::thread::scope`:
-/// spawn, join), as much as a tenth of a digits-sized product, and a new thread's stack must be
-/// mapped again. A helper that is already running picks up new work within a microsecond or two
-/// while it is still spinning after its last job, and within about 20 µs once asleep.
+/// A helper that is already running picks up new work within a microsecond or two while it is
+/// still spinning after its last job, and within tens of microseconds once asleep; a new thread
+/// would take longer than either to start.
 pub(crate) mod pool {
     use std::cell::Cell;
     use std::panic::{self, AssertUnwindSafe};
@@ -117,7 +196,7 @@ pub(crate) mod pool {
 
     /// How long a helper keeps checking for new work before it sleeps, and the caller for the
     /// helpers to finish: long enough to span the element-wise steps between two products of a
-    /// training step (waking a sleeping thread takes 20–50 µs here, twice per product), short
+    /// training step (waking a sleeping thread takes tens of microseconds, twice per product), short
     /// enough not to hold a processor long when no products come. While checking, a thread
     /// yields the processor to any other thread that is ready to run on it.
     const SPIN: Duration = Duration::from_micros(500);
@@ -184,8 +263,8 @@ pub(crate) mod pool {
     /// whether 1 or `helpers + 1` threads run it. If another thread's product is using the
     /// helpers, `work` runs on this thread alone.
     pub(crate) fn run(helpers: usize, work: &(dyn Fn() + Sync)) {
-        // A helper's job that starts pooled work of its own (a large product or a `join` inside
-        // a `join`'s closure) runs it alone: posted as a job, it could wait for `running` to
+        // A helper's job that starts pooled work of its own (a large product or a `run_both` inside
+        // a `run_both` closure) runs it alone: posted as a job, it could wait for `running` to
         // fall to 0 while it is itself one of the helpers counted there, forever.
         if IN_JOB.with(Cell::get) {
             return work();

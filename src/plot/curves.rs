@@ -596,7 +596,7 @@ pub fn activations(settings: &Settings) -> Result<Vec<Figure>> {
             Series::new(
                 "f′(z)",
                 zs.clone(),
-                zs.iter().map(|z| f.derivative(*z)).collect(),
+                zs.iter().map(|z| f.derivative(*z, f.value(*z))).collect(),
                 colour::line(1),
             )
             .dashed(),

@@ -60,7 +60,7 @@
 //! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
 //! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
 //! them: that check is what makes the `unsafe` calls in this file sound (the kernel call, and
-//! [`wide`](super::simd::wide), which does the same for the element-wise loops of the activations). Everywhere else the
+//! [`wide`](super::simd::on_widest_vectors), which does the same for the element-wise loops of the activations). Everywhere else the
 //! portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
 //! there to one FMA instruction; `mul_add` is never used elsewhere, because without FMA hardware
 //! it becomes a slow library call.
@@ -106,7 +106,7 @@
 //! product on the calling thread), or the program sets it ([`set_threads`](super::threads::set_threads), [`with_threads`](super::threads::with_threads)).
 //! The helpers are started once and then wait for work (see `pool`), because starting threads
 //! for every product costs about as much as a small product. On a machine shared with other
-//! busy programs, fewer threads than cores can be faster. The same helpers also run [`join`](super::threads::join)'s
+//! busy programs, fewer threads than cores can be faster. The same helpers also run [`run_both`](super::threads::run_both)
 //! closures: two independent element-wise passes between the products (a training step's loss
 //! and its accuracy) side by side.
 
@@ -182,6 +182,11 @@ impl<'a> View<'a> {
             row_stride: cols,
             col_stride: 1,
         }
+    }
+
+    /// A matrix as it is stored: row-major.
+    pub fn of(matrix: &'a crate::matrix::Matrix) -> View<'a> {
+        View::row_major(matrix.as_slice(), matrix.rows(), matrix.cols())
     }
 
     /// Rows `rows.start..rows.end` of the matrix, as a matrix of their own.
@@ -861,8 +866,8 @@ mod tests {
             let a = crate::matrix::Matrix::random_uniform(m, k, -1.0, 1.0, &mut rng);
             let a_t = crate::matrix::Matrix::random_uniform(k, m, -1.0, 1.0, &mut rng);
             let b = crate::matrix::Matrix::random_uniform(k, n, -1.0, 1.0, &mut rng);
-            for a in [a.view(), a_t.view().t()] {
-                let b = b.view();
+            for a in [View::of(&a), View::of(&a_t).t()] {
+                let b = View::of(&b);
                 let what = format!(
                     "{m}×{k}·{k}×{n}, A strides {:?}",
                     (a.row_stride, a.col_stride)
@@ -888,7 +893,7 @@ mod tests {
         for (m, k, n) in [(64, 1797, 10), (40, 300, 3), (33, 100, 15), (32, 33, 1)] {
             let a = crate::matrix::Matrix::random_uniform(m, k, -1.0, 1.0, &mut rng);
             let b = crate::matrix::Matrix::random_uniform(k, n, -1.0, 1.0, &mut rng);
-            let (a, b) = (a.view(), b.view());
+            let (a, b) = (View::of(&a), View::of(&b));
             let thin_bits = |kernel: Kernel, threads: usize| {
                 let mut c = vec![f64::NAN; m * n];
                 thin(kernel, threads, (a, b), &mut c);
@@ -923,7 +928,7 @@ mod tests {
         for (m, k, n) in [(37, 300, 45), (130, 257, 21), (13, 40, 70), (6, 1, 16)] {
             let a = crate::matrix::Matrix::random_uniform(m, k, -1.0, 1.0, &mut rng);
             let b = crate::matrix::Matrix::random_uniform(k, n, -1.0, 1.0, &mut rng);
-            let (a, b) = (a.view(), b.view());
+            let (a, b) = (View::of(&a), View::of(&b));
             let narrow = fused::<MR_AVX512, NR_AVX512>(a, b);
             assert_eq!(
                 fused::<MR_AVX512_WIDE, NR_AVX512_WIDE>(a, b),
