@@ -495,7 +495,7 @@ fn a_damaged_model_or_wrong_input_width_is_an_input_error() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr(&output),
-        "error: the input '1,2,3' has 3 values; the model takes 2, separated by commas\n"
+        "error: the input '1,2,3' has 3 values; the model takes 2 values, separated by commas\n"
     );
     let _ = std::fs::remove_dir_all(out);
 }
