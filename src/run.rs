@@ -365,8 +365,30 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("xor.csv");
         std::fs::write(&path, "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n").unwrap();
-        let data = prepare(&RunOptions::for_csv(path)).unwrap();
+        let options = RunOptions::for_csv(path);
+        let data = prepare(&options).unwrap();
         assert_eq!((data.train.len(), data.test.len()), (3, 1));
+        // Named by its file name, extension and all: never taken for the task.
+        assert_eq!(options.data_name(), "xor.csv");
+        assert_eq!(tasks::shipped_task_for(&dir.join("xor.csv")), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_shipped_datasets_path_however_written_is_its_task() {
+        let folder = tasks::datasets_folder();
+        for (file, task) in [
+            ("iris.csv", "iris"),
+            ("breast_cancer.csv", "breast_cancer"),
+            ("digits.csv", "digits"),
+        ] {
+            let spec = tasks::shipped_task_for(&folder.join(file)).expect("a shipped file");
+            assert_eq!(spec.name, task);
+            // The same file through a detour.
+            let detour = folder.join("..").join("datasets").join(file);
+            assert_eq!(tasks::shipped_task_for(&detour).map(|t| t.name), Some(task));
+        }
+        assert_eq!(tasks::shipped_task_for(&folder.join("no-such.csv")), None);
+        assert_eq!(tasks::shipped_task_for(&folder), None);
     }
 }

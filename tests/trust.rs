@@ -59,6 +59,57 @@ fn a_huge_learning_rate_stops_with_the_epoch_the_layer_and_advice() {
         "a header and {} epochs",
         epoch - 1
     );
+    // And the summary says so, with numbers JSON can hold: the non-finite ones are null.
+    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary.json written");
+    for line in [
+        "\"diverged\": true,".to_string(),
+        format!("\"epochs_completed\": {},", epoch - 1),
+        format!("\"epoch\": {epoch},"),
+        "\"train_loss\": null,".to_string(),
+    ] {
+        assert!(summary.contains(&line), "{line} missing: {summary}");
+    }
+    assert!(
+        !summary.contains("NaN") && !summary.contains("inf"),
+        "{summary}"
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_diverging_runs_progress_reads_in_scientific_notation() {
+    let out = scratch("diverge-progress");
+    let output = backprop(&[
+        "train",
+        "sine",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let progress = stderr
+        .lines()
+        .find(|l| l.starts_with("epoch     1/300"))
+        .unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    // Loss 1.857e71, not 186 followed by 69 digits.
+    let loss = progress
+        .split("loss ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default();
+    let (mantissa, exponent) = loss.split_once('e').unwrap_or_else(|| panic!("{progress}"));
+    assert_eq!(mantissa.len(), "1.857".len(), "{progress}");
+    assert!(exponent.parse::<i32>().unwrap() > 6, "{progress}");
+    let longest_digits = progress
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_digits <= 6, "{progress}");
     let _ = std::fs::remove_dir_all(out);
 }
 

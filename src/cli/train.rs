@@ -532,23 +532,30 @@ pub fn train_one(
 
 /// Checks every path `train` will write before it trains: the output folder is created and
 /// takes files, and `--save FILE` names a file (not a folder, not one of the run's own files) in
-/// a folder that exists and takes files. The `--save` file is checked first, so a bad one leaves
-/// no new output folder behind.
+/// a folder that exists, or is the output folder, and takes files. A `--save` elsewhere is
+/// checked first, so a bad one leaves no new output folder behind.
 ///
 /// # Errors
 /// If a path cannot be written; the message names the flag.
 fn check_output_paths(out_dir: &Path, save: Option<&Path>) -> Result<()> {
-    if let Some(path) = save {
+    let folder_of = |path: &Path| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
+    // `--out out/x --save out/x/model.txt`: the model's folder is made with the output folder.
+    let into_out = save.is_some_and(|path| folder_of(path) == out_dir);
+    if let Some(path) = save.filter(|_| !into_out) {
         files::check_writable_file(path, "--save")?;
     }
     files::prepare_folder(out_dir)?;
     let Some(path) = save else { return Ok(()) };
+    if into_out {
+        files::check_writable_file(path, "--save")?;
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let same_folder = match (folder.canonicalize(), out_dir.canonicalize()) {
+    let same_folder = match (folder_of(path).canonicalize(), out_dir.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
