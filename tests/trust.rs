@@ -188,3 +188,52 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
         let _ = std::fs::remove_dir_all(folder);
     }
 }
+
+#[test]
+fn a_run_stopped_during_training_leaves_no_file_of_the_run_before() {
+    let out = scratch("stopped");
+    let finished = backprop(&[
+        "train",
+        "circles",
+        "--epochs",
+        "5",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(finished.status.success());
+    assert!(out.join("summary.json").exists());
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    // A run long enough to be stopped half way (digits, far more epochs than it could finish).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(["train", "digits", "--epochs", "100000", "--quiet", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the backprop binary starts");
+    // The earlier run's files go before the first epoch; wait for that (at most a minute).
+    let waited = std::time::Instant::now();
+    let earlier_left = || {
+        backprop::files::RUN_FILES
+            .iter()
+            .any(|name| out.join(name).exists())
+    };
+    while earlier_left() && waited.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("the run can be stopped");
+    let _ = child.wait();
+    let left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // Nothing of circles' run (it would describe a run that is not the folder's last), nothing
+    // of the stopped one (it wrote nothing before its end), and the user's file untouched.
+    assert_eq!(left, ["notes.txt"], "left behind: {left:?}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
