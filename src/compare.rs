@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::optim::Rule;
 use crate::run::{self, RunOptions};
 use crate::tasks;
-use crate::train::{self, History, Metric};
+use crate::train::{History, Metric};
 use std::ops::ControlFlow;
 
 /// A setting to vary.
@@ -165,8 +165,8 @@ pub struct VariantResult {
     pub history: History,
     /// Seconds in the training loop.
     pub train_seconds: f64,
-    /// The trained network's (loss, metric) on the training rows, from [`train::evaluate`]: the
-    /// numbers `train` prints for the same run. None if the run diverged.
+    /// The trained network's (loss, metric) on the training rows, from [`run::Run::scores`]:
+    /// the numbers `train` prints for the same run. None if the run diverged.
     pub train_final: Option<(f64, f64)>,
     /// The trained network's (loss, metric) on the test rows. None if the run diverged.
     pub test_final: Option<(f64, f64)>,
@@ -242,12 +242,10 @@ pub fn compare_with(
 ) -> Result<Comparison> {
     let mut variants = Vec::new();
     for (i, (label, options)) in study.variants(base).into_iter().enumerate() {
-        let mut run = run::execute(&options, |_, _| ControlFlow::Continue(()))?;
+        let run = run::execute(&options, |_, _| ControlFlow::Continue(()))?;
         let (train_final, test_final) = if run.history.divergence.is_none() {
-            (
-                Some(train::evaluate(&mut run.network, &run.data.train)),
-                Some(train::evaluate(&mut run.network, &run.data.test)),
-            )
+            let scores = run.scores();
+            (Some(scores.train), Some(scores.test))
         } else {
             (None, None)
         };

@@ -13,12 +13,15 @@
 use crate::data::Task;
 use crate::error::Result;
 use crate::files;
+use crate::json::format_number;
 use crate::network::{superscript, Network};
+use crate::optim::Schedule;
 use crate::plot::axes::{self, Panel};
 use crate::plot::curves::RunCurves;
 use crate::plot::svg::{escape, Svg};
 use crate::plot::{colour, field, maps, scale, Figure, Recorder};
-use crate::run::Run;
+use crate::run::{Run, Scores};
+use crate::text_plot::readable;
 use crate::train::EpochStats;
 use std::path::{Path, PathBuf};
 
@@ -34,16 +37,35 @@ function show(){if(!frames.length)return;frames.forEach((g,i)=>g.style.display=i
 slider.oninput=show;show();";
 
 /// The summary rows: (what, value).
-fn summary_rows(run: &Run) -> Vec<(String, String)> {
+///
+/// The losses and metrics are the trained network's (`scores`, measured once by the caller, as
+/// `train` prints them and `summary.json` holds them). The history's last running loss, the
+/// mean over the last epoch's batches taken while the weights still moved, is a different number
+/// and gets its own row under its own name. Numbers read as `text_plot::readable` writes them.
+fn summary_rows(run: &Run, scores: &Scores) -> Vec<(String, String)> {
     let o = &run.options;
+    let schedule = match o.schedule {
+        Schedule::Constant => String::new(),
+        Schedule::Exponential { rate } => format!(" × {} per epoch", format_number(rate)),
+        Schedule::Step { every, factor } => {
+            format!(" × {} every {every} epochs", format_number(factor))
+        }
+    };
     let mut rows = vec![
         ("task".to_string(), o.data_name()),
         ("network".to_string(), run.network.description()),
         (
             "optimizer".to_string(),
-            format!("{} (η = {})", o.rule.name(), o.lr),
+            format!("{} (η = {}{schedule})", o.rule.name(), format_number(o.lr)),
         ),
-        ("epochs".to_string(), run.history.epochs.len().to_string()),
+        (
+            "epochs".to_string(),
+            if run.history.epochs.len() == o.epochs {
+                o.epochs.to_string()
+            } else {
+                format!("{} of {}", run.history.epochs.len(), o.epochs)
+            },
+        ),
         (
             "batch size".to_string(),
             if o.batch_size == 0 {
@@ -58,13 +80,20 @@ fn summary_rows(run: &Run) -> Vec<(String, String)> {
             format!("{:.3} s", run.train_seconds),
         ),
     ];
+    let metric = run.history.metric.name();
+    let show = |v: f64| readable(v, 4);
+    rows.push(("train loss".to_string(), show(scores.train.0)));
+    rows.push(("test loss".to_string(), show(scores.test.0)));
+    rows.push((format!("train {metric}"), show(scores.train.1)));
+    rows.push((format!("test {metric}"), show(scores.test.1)));
     if let Some(last) = run.history.last() {
-        let metric = run.history.metric.name();
-        let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-        rows.push(("train loss".to_string(), show(Some(last.train_loss))));
-        rows.push(("test loss".to_string(), show(last.test_loss)));
-        rows.push((format!("train {metric}"), show(Some(last.train_metric))));
-        rows.push((format!("test {metric}"), show(last.test_metric)));
+        rows.push((
+            format!("running train loss in epoch {}", last.epoch),
+            format!(
+                "{} (the mean over the epoch's batches, each taken before its update)",
+                show(last.train_loss)
+            ),
+        ));
     }
     if let Some(d) = &run.history.divergence {
         rows.push((
@@ -240,13 +269,13 @@ fn bars(svg: &mut Svg, panel: &Panel, stats: &EpochStats) {
 }
 
 /// The whole page.
-pub fn index_html(run: &Run, recorder: &Recorder, figures: &[Figure]) -> String {
+pub fn index_html(run: &Run, scores: &Scores, recorder: &Recorder, figures: &[Figure]) -> String {
     let mut html = String::new();
     let name = escape(&run.options.data_name());
     html.push_str(&format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>backprop: {name}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>backprop: {name}</h1>\n<table>\n"
     ));
-    for (key, value) in summary_rows(run) {
+    for (key, value) in summary_rows(run, scores) {
         html.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
             escape(&key),
@@ -277,23 +306,30 @@ pub fn index_html(run: &Run, recorder: &Recorder, figures: &[Figure]) -> String 
 /// If the file cannot be written.
 pub fn write_index_html(
     run: &Run,
+    scores: &Scores,
     recorder: &Recorder,
     figures: &[Figure],
     folder: &Path,
 ) -> Result<PathBuf> {
     let path = folder.join("index.html");
-    files::write_atomic(&path, index_html(run, recorder, figures).as_bytes())?;
+    files::write_atomic(&path, index_html(run, scores, recorder, figures).as_bytes())?;
     Ok(path)
 }
 
 /// Everything `train` writes besides its history and summary: the run's figures and
-/// `index.html`. Returns the paths written.
+/// `index.html`, for a finished run or a diverged one (its figures then end at the divergence).
+/// `scores` are the trained network's numbers ([`Run::scores`]). Returns the paths written.
 ///
 /// # Errors
 /// If a file cannot be written.
-pub fn write_run_report(run: &Run, recorder: &Recorder, folder: &Path) -> Result<Vec<PathBuf>> {
+pub fn write_run_report(
+    run: &Run,
+    scores: &Scores,
+    recorder: &Recorder,
+    folder: &Path,
+) -> Result<Vec<PathBuf>> {
     let figures = crate::plot::run_figures(run);
     let mut paths = crate::plot::write(&figures, folder)?;
-    paths.push(write_index_html(run, recorder, &figures, folder)?);
+    paths.push(write_index_html(run, scores, recorder, &figures, folder)?);
     Ok(paths)
 }

@@ -100,8 +100,10 @@ impl RunOptions {
         }
     }
 
-    /// Defaults for any CSV file: one hidden layer of 16 ReLU units, Adam with η = 0.01, 200
-    /// epochs of mini-batches of 32, standardised features.
+    /// Defaults for any CSV file that is not a shipped dataset (those are their named tasks, see
+    /// [`tasks::shipped_task_for`]): one hidden layer of 16 ReLU units, Adam with a constant
+    /// η = 0.01, 200 epochs of mini-batches of 32, standardised features, seed 42, a fifth of the
+    /// rows held out for testing. `train --help` lists them from here.
     pub fn for_csv(path: PathBuf) -> RunOptions {
         RunOptions {
             source: DataSource::Csv(path),
@@ -126,13 +128,15 @@ impl RunOptions {
         }
     }
 
-    /// The short name of the data: the task's name or the CSV file's stem.
+    /// The short name of the data, which also names its output folder: the task's name, or the
+    /// CSV file's name with its extension (`mydata.csv`). The extension keeps a file's runs apart
+    /// from a task's: `mydata.csv` can never be called, or filed as, `iris`.
     pub fn data_name(&self) -> String {
         match &self.source {
             DataSource::Task(spec) => spec.name.to_string(),
             DataSource::Csv(path) => path
-                .file_stem()
-                .map_or("data".to_string(), |s| s.to_string_lossy().into_owned()),
+                .file_name()
+                .map_or("data.csv".to_string(), |s| s.to_string_lossy().into_owned()),
         }
     }
 }
@@ -227,6 +231,15 @@ pub fn optimizer(options: &RunOptions) -> Optimizer {
     optimizer
 }
 
+/// What a trained network scores: (loss, metric) on the training rows and on the test rows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scores {
+    /// (loss, metric) on the training rows.
+    pub train: (f64, f64),
+    /// (loss, metric) on the test rows.
+    pub test: (f64, f64),
+}
+
 /// A finished run.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -242,6 +255,23 @@ pub struct Run {
     pub history: History,
     /// Seconds spent in the training loop alone.
     pub train_seconds: f64,
+}
+
+impl Run {
+    /// The trained network's loss and metric on both splits, measured after training in
+    /// inference mode ([`train::evaluate`]: dropout off, batch norm's running statistics).
+    ///
+    /// These are the numbers `train` prints and writes as `train_loss`, `test_loss`, … They differ
+    /// from the history's last `train_loss`, which is the mean over the last epoch's batches, each
+    /// measured before its own update (while the weights were still moving). A diverged run's
+    /// network gives non-finite numbers here.
+    pub fn scores(&self) -> Scores {
+        let mut network = self.network.clone();
+        Scores {
+            train: train::evaluate(&mut network, &self.data.train),
+            test: train::evaluate(&mut network, &self.data.test),
+        }
+    }
 }
 
 /// Prepares the data, builds the network and trains it; `on_epoch` sees every epoch.
@@ -335,8 +365,30 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("xor.csv");
         std::fs::write(&path, "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n").unwrap();
-        let data = prepare(&RunOptions::for_csv(path)).unwrap();
+        let options = RunOptions::for_csv(path);
+        let data = prepare(&options).unwrap();
         assert_eq!((data.train.len(), data.test.len()), (3, 1));
+        // Named by its file name, extension and all: never taken for the task.
+        assert_eq!(options.data_name(), "xor.csv");
+        assert_eq!(tasks::shipped_task_for(&dir.join("xor.csv")), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_shipped_datasets_path_however_written_is_its_task() {
+        let folder = tasks::datasets_folder();
+        for (file, task) in [
+            ("iris.csv", "iris"),
+            ("breast_cancer.csv", "breast_cancer"),
+            ("digits.csv", "digits"),
+        ] {
+            let spec = tasks::shipped_task_for(&folder.join(file)).expect("a shipped file");
+            assert_eq!(spec.name, task);
+            // The same file through a detour.
+            let detour = folder.join("..").join("datasets").join(file);
+            assert_eq!(tasks::shipped_task_for(&detour).map(|t| t.name), Some(task));
+        }
+        assert_eq!(tasks::shipped_task_for(&folder.join("no-such.csv")), None);
+        assert_eq!(tasks::shipped_task_for(&folder), None);
     }
 }

@@ -4,6 +4,11 @@
 //! layers, their activation, the optimizer, learning rate, epochs and batch size. The defaults are
 //! what the README's promised results are measured with, and `tests/` checks those promises on
 //! several seeds, so a change here is a change of promise.
+//!
+//! A shipped dataset given by its path (`train datasets/iris.csv`) is its named task
+//! ([`shipped_task_for`]); any other CSV file gets the defaults of `run::RunOptions::for_csv` and
+//! is named and filed by its file name with the extension (`mydata.csv`, `out/mydata.csv/`), so it
+//! never shares a name or a folder with a named task.
 
 use crate::activation::Activation;
 use crate::data::csv::{self, TargetKind};
@@ -216,6 +221,21 @@ pub fn names() -> Vec<&'static str> {
 /// The task called `name`, if there is one.
 pub fn find(name: &str) -> Option<TaskSpec> {
     all().into_iter().find(|t| t.name == name)
+}
+
+/// The shipped task whose CSV file `path` is (`datasets/iris.csv` → `iris`), however the path is
+/// written (relative, absolute, through a link): both paths are canonicalised and compared. A
+/// shipped dataset given by its path is that task, with its defaults, its name and its folder,
+/// so `train datasets/iris.csv` and `train iris` are one run, never two that look alike.
+pub fn shipped_task_for(path: &Path) -> Option<TaskSpec> {
+    let wanted = path.canonicalize().ok()?;
+    all().into_iter().find(|task| match task.source {
+        Source::Shipped(file) => datasets_folder()
+            .join(file)
+            .canonicalize()
+            .is_ok_and(|shipped| shipped == wanted),
+        Source::Generated => false,
+    })
 }
 
 /// The folder of the shipped CSV files: `datasets/` beside `Cargo.toml`.

@@ -24,6 +24,22 @@ use crate::data::{class_ids, Dataset, Task};
 use crate::matrix::Matrix;
 use crate::network::Network;
 
+/// `v` for a person to read, with `decimals` digits after the point: fixed-point for everyday
+/// sizes (`0.0433`, `12.5000`) and scientific notation, with as many significant digits, outside
+/// [10⁻³, 10⁶) (`1.857e71`, `3.200e-7`), where fixed-point would spell out 80 digits or round a
+/// small loss to `0.0000`. Zero stays `0.0000`; NaN and the infinities read `NaN`, `inf`, `-inf`.
+///
+/// For terminal output and the HTML report. Files keep round-trip numbers instead
+/// (`json::format_number`), so a script reads back exactly what was computed.
+pub fn readable(v: f64, decimals: usize) -> String {
+    let magnitude = v.abs();
+    if v == 0.0 || !v.is_finite() || (1e-3..1e6).contains(&magnitude) {
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.*e}", decimals.saturating_sub(1))
+    }
+}
+
 /// The eight bar heights of a sparkline, lowest first.
 pub const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -227,6 +243,19 @@ pub fn can_draw_curve(data: &Dataset) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_too_large_or_small_for_fixed_point_are_scientific() {
+        assert_eq!(readable(0.04334, 4), "0.0433");
+        assert_eq!(readable(1.0, 4), "1.0000");
+        assert_eq!(readable(0.0, 4), "0.0000");
+        assert_eq!(readable(999_999.0, 4), "999999.0000");
+        assert_eq!(readable(1.857_083e71, 4), "1.857e71");
+        assert_eq!(readable(3.2e-7, 4), "3.200e-7");
+        assert_eq!(readable(-2.5e9, 2), "-2.5e9");
+        assert_eq!(readable(f64::NAN, 4), "NaN");
+        assert_eq!(readable(f64::INFINITY, 4), "inf");
+    }
 
     #[test]
     fn a_falling_series_gives_falling_bars() {

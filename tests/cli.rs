@@ -230,6 +230,21 @@ fn a_saved_model_predicts_rows_and_csv_files() {
         "{}",
         stdout(&output)
     );
+    // The row written with spaces: four rows of one value, each refused, with the fix.
+    let output = backprop(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "5.1",
+        "3.5",
+        "1.4",
+        "0.2",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: the input '5.1' has 1 value; the model takes 4 values in one row, separated by commas: write 5.1,3.5,1.4,0.2\n"
+    );
 
     // With the target column: it is copied beside the prediction.
     let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/iris.csv");
@@ -447,6 +462,34 @@ fn mistakes_get_one_line_with_the_fix_and_exit_code_2() {
             &["train", "xor", "--quiet", "--save", "no/such/folder/m.txt"],
             "--save: the folder no/such/folder does not exist; create it or save elsewhere",
         ),
+        (
+            &["train", "circles", "--learning-rate", "0.1"],
+            "unknown flag '--learning-rate' for 'train'; did you mean '--lr'?",
+        ),
+        (
+            &["train", "circles", "--batch", "10"],
+            "unknown flag '--batch' for 'train'; did you mean '--batch-size'?",
+        ),
+        (
+            &["train", "circles", "--layers", "10"],
+            "unknown flag '--layers' for 'train'; did you mean '--hidden'?",
+        ),
+        (
+            &["train", "circles", "--hidden", ""],
+            "--hidden: the list of layer sizes is empty; write sizes like 10 or 20,20, or none for no hidden layer",
+        ),
+        (
+            &["train", "iris.csv"],
+            "cannot read iris.csv: no such file; the task 'iris' needs no file: write 'backprop train iris'",
+        ),
+        (
+            &["train", "circles", "--out", ""],
+            "--out: the folder name is empty; give a folder such as out/run, or . for this one",
+        ),
+        (
+            &["compare", "depths", "--data", "moons"],
+            "unknown flag '--data' for 'compare'; did you mean '--task'?",
+        ),
     ];
     for (words, message) in cases {
         let output = backprop(words);
@@ -495,7 +538,7 @@ fn a_damaged_model_or_wrong_input_width_is_an_input_error() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr(&output),
-        "error: the input '1,2,3' has 3 values; the model takes 2, separated by commas\n"
+        "error: the input '1,2,3' has 3 values; the model takes 2 values, separated by commas\n"
     );
     let _ = std::fs::remove_dir_all(out);
 }
@@ -591,4 +634,396 @@ fn flag_help_names_every_activation_and_optimizer_there_is() {
             }
         }
     }
+}
+
+/// The text after `"key": ` in a pretty-printed summary.json, without the trailing comma.
+fn json_text<'a>(summary: &'a str, key: &str) -> &'a str {
+    summary
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(&format!("\"{key}\": ")))
+        .map(|v| v.trim_end_matches(','))
+        .unwrap_or_else(|| panic!("no '{key}' in {summary}"))
+}
+
+/// `backprop ARGS` run inside `folder`.
+fn backprop_in(folder: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(args)
+        .current_dir(folder)
+        .output()
+        .expect("the backprop binary runs")
+}
+
+/// The names of the files in `folder`, sorted.
+fn file_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_run_folder_describes_its_last_run_and_keeps_the_users_files() {
+    // `--out .` in a folder of the user's: their files stay, the crate's describe the last run.
+    let folder = temp_folder("one-run-one-folder");
+    std::fs::write(folder.join("notes.txt"), "my notes").unwrap();
+    std::fs::write(folder.join("my-figure.svg"), "<svg/>").unwrap();
+    // The temporary file of a write that a stopped run left half done.
+    std::fs::write(folder.join(".summary.json.99999.tmp"), "{").unwrap();
+    let users = ["my-figure.svg", "notes.txt"];
+    let crate_files = |folder: &Path| -> Vec<String> {
+        file_names(folder)
+            .into_iter()
+            .filter(|n| !users.contains(&n.as_str()))
+            .collect()
+    };
+
+    let output = backprop_in(
+        &folder,
+        &[
+            "train", "circles", "--epochs", "20", "--quiet", "--out", ".",
+        ],
+    );
+    assert_success(&output);
+    let written = crate_files(&folder);
+    assert!(
+        written.contains(&"decision-boundary.svg".to_string()),
+        "{written:?}"
+    );
+    for name in &written {
+        assert!(
+            backprop::files::RUN_FILES.contains(&name.as_str()),
+            "train wrote {name}, which a later run would not remove: add it to files::RUN_FILES"
+        );
+    }
+
+    let output = backprop_in(
+        &folder,
+        &["train", "sine", "--epochs", "20", "--quiet", "--out", "."],
+    );
+    assert_success(&output);
+    let written = crate_files(&folder);
+    assert!(written.contains(&"sine-fit.svg".to_string()), "{written:?}");
+    assert!(
+        !written.contains(&"decision-boundary.svg".to_string()),
+        "circles' picture outlived its run: {written:?}"
+    );
+    for name in &written {
+        assert!(
+            backprop::files::RUN_FILES.contains(&name.as_str()),
+            "{name}"
+        );
+    }
+
+    // A diverged run: every file describes it, up to the divergence.
+    let output = backprop_in(
+        &folder,
+        &[
+            "train",
+            "sine",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "50",
+            "--quiet",
+            "--out",
+            ".",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the run up to then is in ."),
+        "{}",
+        stderr(&output)
+    );
+    let summary = std::fs::read_to_string(folder.join("summary.json")).unwrap();
+    assert_eq!(json_text(&summary, "diverged"), "true");
+    assert_eq!(json_text(&summary, "optimizer"), "\"sgd\"");
+    assert_eq!(json_text(&summary, "epochs"), "300");
+    assert_eq!(json_text(&summary, "test_mse"), "null");
+    let completed: usize = json_text(&summary, "epochs_completed").parse().unwrap();
+    let epoch: usize = json_text(&summary, "epoch").parse().unwrap();
+    assert_eq!(epoch, completed + 1, "{summary}");
+    assert!(json_text(&summary, "culprit").len() > 2, "{summary}");
+    let history = std::fs::read_to_string(folder.join("history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 1 + completed);
+    for file in [
+        "learning-curves.svg",
+        "gradient-flow.svg",
+        "sine-fit.svg",
+        "index.html",
+    ] {
+        assert!(
+            folder.join(file).exists(),
+            "{file} missing after divergence"
+        );
+    }
+    let html = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    assert!(
+        html.contains("<th>diverged</th>"),
+        "the page does not say it diverged"
+    );
+    assert!(html.contains(&format!("<td>{completed} of 300</td>")));
+
+    assert_eq!(
+        std::fs::read_to_string(folder.join("notes.txt")).unwrap(),
+        "my notes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("my-figure.svg")).unwrap(),
+        "<svg/>"
+    );
+    assert!(!folder.join(".summary.json.99999.tmp").exists());
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+#[test]
+fn the_html_report_shows_the_trained_networks_loss_and_names_the_running_one() {
+    let out = temp_folder("html-losses");
+    let output = backprop(&[
+        "train",
+        "circles",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for key in ["train_loss", "test_loss", "train_accuracy", "test_accuracy"] {
+        let row = format!(
+            "<tr><th>{}</th><td>{:.4}</td></tr>",
+            key.replace('_', " "),
+            json_number(&summary, key)
+        );
+        assert!(html.contains(&row), "{row} missing");
+        // The same number stdout prints.
+        let printed = format!("{:.4}", json_number(&summary, key));
+        assert!(stdout(&output).contains(&printed), "{printed}");
+    }
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let running: f64 = history
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Two different numbers (the weights moved during the last epoch), so each needs its name.
+    assert_ne!(running, json_number(&summary, "train_loss"));
+    assert!(
+        html.contains(&format!(
+            "<tr><th>running train loss in epoch 300</th><td>{running:.4} (the mean"
+        )),
+        "the running loss is not labelled as such"
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_users_lr_is_constant_unless_a_decay_is_asked_for_too() {
+    let out = temp_folder("lr-rule");
+    let run = |extra: &[&str]| -> (String, String, String) {
+        let mut args = vec![
+            "train",
+            "sine",
+            "--epochs",
+            "3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = backprop(&args);
+        assert_success(&output);
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        let lrs: Vec<&str> = history
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        (
+            format!(
+                "{} {}",
+                json_text(&summary, "schedule"),
+                json_text(&summary, "lr_decay")
+            ),
+            lrs.join(" "),
+            stdout(&output)
+                .lines()
+                .find(|l| l.starts_with("training"))
+                .unwrap()
+                .to_string(),
+        )
+    };
+    // The task's η comes with the task's decay, and the summary says where η ended.
+    let (schedule, lrs, line) = run(&[]);
+    assert_eq!(schedule, "\"exponential\" 0.99");
+    assert_eq!(lrs, "0.01 0.0099 0.009801");
+    assert!(
+        line.contains("(η = 0.01 × 0.99 per epoch, 0.0098 in epoch 3)"),
+        "{line}"
+    );
+    // Your η is yours, every epoch.
+    let (schedule, lrs, line) = run(&["--lr", "0.003"]);
+    assert_eq!(schedule, "\"constant\" null");
+    assert_eq!(lrs, "0.003 0.003 0.003");
+    assert!(line.contains("(η = 0.003)"), "{line}");
+    // Unless you ask for a decay.
+    let (schedule, lrs, _) = run(&["--lr", "0.003", "--lr-decay", "0.5"]);
+    assert_eq!(schedule, "\"exponential\" 0.5");
+    assert_eq!(lrs, "0.003 0.0015 0.00075");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_shipped_datasets_path_is_its_task_and_any_other_csv_is_named_by_its_file() {
+    let folder = temp_folder("csv-names");
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/iris.csv");
+    let by_path = backprop_in(
+        &folder,
+        &["train", iris.to_str().unwrap(), "--quiet", "--epochs", "5"],
+    );
+    assert_success(&by_path);
+    assert!(
+        stdout(&by_path).starts_with("task        iris\n"),
+        "{}",
+        stdout(&by_path)
+    );
+    assert!(
+        stdout(&by_path).contains("4 → 8 relu → 3 softmax"),
+        "{}",
+        stdout(&by_path)
+    );
+    let history_by_path = std::fs::read_to_string(folder.join("out/iris/history.csv")).unwrap();
+    let by_name = backprop_in(&folder, &["train", "iris", "--quiet", "--epochs", "5"]);
+    assert_success(&by_name);
+    let history_by_name = std::fs::read_to_string(folder.join("out/iris/history.csv")).unwrap();
+    assert_eq!(history_by_path, history_by_name, "one task, one run");
+
+    // The same rows under another name are a CSV file like any other, filed apart.
+    std::fs::copy(&iris, folder.join("mydata.csv")).unwrap();
+    let other = backprop_in(
+        &folder,
+        &["train", "mydata.csv", "--quiet", "--epochs", "5"],
+    );
+    assert_success(&other);
+    let text = stdout(&other);
+    assert!(text.starts_with("task        mydata.csv\n"), "{text}");
+    assert!(
+        text.contains("4 → 16 relu → 3 softmax"),
+        "the CSV defaults: {text}"
+    );
+    assert!(text.contains("files       out/mydata.csv\n"), "{text}");
+    let summary = std::fs::read_to_string(folder.join("out/mydata.csv/summary.json")).unwrap();
+    assert_eq!(json_text(&summary, "task"), "\"mydata.csv\"");
+
+    // train --help lists the CSV defaults, from the same place the run takes them.
+    let help = stdout(&backprop(&["train", "--help"]));
+    let csv = backprop::run::RunOptions::for_csv("x.csv".into());
+    assert!(
+        help.contains("  FILE.csv       any other CSV file"),
+        "{help}"
+    );
+    assert!(
+        help.contains(&format!(
+            "defaults: hidden {} relu, adam η = {}, {} epochs, batches of {},",
+            csv.hidden[0], csv.lr, csv.epochs, csv.batch_size
+        )),
+        "{help}"
+    );
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+#[test]
+fn hidden_none_is_a_network_without_a_hidden_layer() {
+    let out = temp_folder("hidden-none");
+    let output = backprop(&[
+        "train",
+        "circles",
+        "--hidden",
+        "none",
+        "--epochs",
+        "5",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("network     2 → 1 sigmoid · 3 parameters"),
+        "{}",
+        stdout(&output)
+    );
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert_eq!(json_text(&summary, "hidden"), "[]");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn compare_replaces_its_studys_files_and_leaves_the_others() {
+    let out = temp_folder("compare-files");
+    std::fs::write(out.join("depths_summary.csv"), "stale").unwrap();
+    std::fs::write(out.join("activations.csv"), "another study").unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let output = backprop(&[
+        "compare",
+        "depths",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    let summary = std::fs::read_to_string(out.join("depths_summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 3, "{summary}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("activations.csv")).unwrap(),
+        "another study"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        file_names(&out),
+        [
+            "activations.csv",
+            "depths.csv",
+            "depths_summary.csv",
+            "notes.txt"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_model_can_be_saved_into_the_output_folder_that_train_makes() {
+    let folder = temp_folder("save-into-out");
+    let out = folder.join("new").join("run");
+    let model = out.join("model.txt");
+    let output = backprop(&[
+        "train",
+        "xor",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    assert_success(&output);
+    assert!(std::fs::read_to_string(&model)
+        .unwrap()
+        .starts_with("backprop-model "));
+    // The next run into the folder keeps the model: it is the user's file, named by them.
+    let output = backprop(&["train", "xor", "--quiet", "--out", out.to_str().unwrap()]);
+    assert_success(&output);
+    assert!(model.exists());
+    let _ = std::fs::remove_dir_all(folder);
 }

@@ -484,3 +484,123 @@ fn a_bad_csv_leaves_no_empty_output_folder() {
     );
     assert!(!out.exists(), "the folder {} was created", out.display());
 }
+
+#[test]
+fn every_output_path_is_checked_before_the_first_epoch() {
+    // Each of these would once have trained first and failed after (digits takes a while).
+    let a_folder = scratch().join("save-into-me");
+    std::fs::create_dir_all(&a_folder).unwrap();
+    let out = scratch().join("never-made");
+    let out_text = out.to_str().unwrap();
+    assert_clean_error(
+        &[
+            "train",
+            "digits",
+            "--save",
+            a_folder.to_str().unwrap(),
+            "--out",
+            out_text,
+        ],
+        &["--save", "save-into-me", "is a folder", "model.txt"],
+    );
+    assert_clean_error(
+        &["train", "digits", "--save", "", "--out", out_text],
+        &["--save", "file name is empty"],
+    );
+    assert!(
+        !out.exists(),
+        "a bad --save left the folder {} behind",
+        out.display()
+    );
+    // The model cannot take the name of a file the run writes itself beside it.
+    let run = scratch().join("clash");
+    assert_clean_error(
+        &[
+            "train",
+            "digits",
+            "--out",
+            run.to_str().unwrap(),
+            "--save",
+            run.join("summary.json").to_str().unwrap(),
+        ],
+        &["--save", "summary.json", "another name"],
+    );
+    assert_clean_error(
+        &["train", "digits", "--out", ""],
+        &["--out", "folder name is empty"],
+    );
+}
+
+#[test]
+fn misspelt_flags_from_other_tools_suggest_ours() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["train", "circles", "--learning-rate", "0.1"],
+            &["did you mean '--lr'"],
+        ),
+        (
+            &["train", "circles", "--learning_rate=0.1"],
+            &["did you mean '--lr'"],
+        ),
+        (
+            &["train", "circles", "-lr", "0.1"],
+            &["'-lr'", "did you mean '--lr'"],
+        ),
+        (
+            &["train", "circles", "--batch", "10"],
+            &["did you mean '--batch-size'"],
+        ),
+        (
+            &["train", "circles", "--batch_size", "10"],
+            &["did you mean '--batch-size'"],
+        ),
+        (
+            &["train", "circles", "--layers", "10,10"],
+            &["did you mean '--hidden'"],
+        ),
+        (
+            &["train", "circles", "--hidden-layers", "10"],
+            &["did you mean '--hidden'"],
+        ),
+        (
+            &["train", "circles", "--weight-decay", "0.1"],
+            &["did you mean '--l2'"],
+        ),
+        (
+            &["train", "circles", "--iterations", "10"],
+            &["did you mean '--epochs'"],
+        ),
+        (
+            &["train", "circles", "--output", "x"],
+            &["did you mean '--out'"],
+        ),
+        (&["train", "circles", "-o", "x"], &["did you mean '--out'"]),
+        (
+            &["train", "circles", "--random-seed", "1"],
+            &["did you mean '--seed'"],
+        ),
+        (
+            &["train", "circles", "--test-size", "0.3"],
+            &["did you mean '--test-fraction'"],
+        ),
+        (
+            &["train", "circles", "--model", "m.txt"],
+            &["did you mean '--save'"],
+        ),
+        (
+            &["compare", "depths", "--dataset", "moons"],
+            &["did you mean '--task'"],
+        ),
+        (
+            &["predict", "--model", "m.txt", "--input", "x.csv"],
+            &["did you mean '--data'"],
+        ),
+        (
+            &["train", "circles", "--frobnicate"],
+            &["see 'backprop train --help'"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_clean_error(args, needles);
+    }
+}

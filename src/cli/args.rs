@@ -5,6 +5,11 @@
 //! misspelt flag is caught at once with a suggestion, and [`help`] prints the same list, so the
 //! help can never fall out of step with what is accepted.
 //!
+//! A suggestion comes from, in order: the same name written with `_` or a single dash
+//! (`--batch_size`, `-lr`), the spellings other tools use for the same setting
+//! ([`OTHER_SPELLINGS`]: `--learning-rate` → `--lr`, `--batch` → `--batch-size`, `--layers` →
+//! `--hidden`), and typos of at most two edits (`--lrr` → `--lr`).
+//!
 //! Values are checked where they enter: [`Parsed::value`] turns text into a number (or any
 //! `FromStr` type) and reports the flag and the text when it cannot.
 
@@ -150,9 +155,122 @@ pub fn parse(words: &[String], flags: &[Flag], command: &str) -> Result<Parsed> 
     Ok(parsed)
 }
 
+/// Other spellings of our flags that users bring from other tools (Keras, scikit-learn, PyTorch
+/// scripts) or from habit, each with the flag it means. They are never accepted, only suggested:
+/// a command line means one thing, and the help lists one name per setting.
+pub const OTHER_SPELLINGS: &[(&str, &str)] = &[
+    ("--learning-rate", "--lr"),
+    ("--learningrate", "--lr"),
+    ("--eta", "--lr"),
+    ("--step-size", "--lr"),
+    ("--learning-rate-init", "--lr"),
+    ("--batch", "--batch-size"),
+    ("--batchsize", "--batch-size"),
+    ("--bs", "--batch-size"),
+    ("--minibatch", "--batch-size"),
+    ("--mini-batch", "--batch-size"),
+    ("--minibatch-size", "--batch-size"),
+    ("--mini-batch-size", "--batch-size"),
+    ("--layers", "--hidden"),
+    ("--layer", "--hidden"),
+    ("--hidden-layers", "--hidden"),
+    ("--hidden-layer-sizes", "--hidden"),
+    ("--hidden-sizes", "--hidden"),
+    ("--hidden-size", "--hidden"),
+    ("--hidden-units", "--hidden"),
+    ("--units", "--hidden"),
+    ("--neurons", "--hidden"),
+    ("--sizes", "--hidden"),
+    ("--architecture", "--hidden"),
+    ("--iterations", "--epochs"),
+    ("--iters", "--epochs"),
+    ("--max-iter", "--epochs"),
+    ("--n-epochs", "--epochs"),
+    ("--num-epochs", "--epochs"),
+    ("--optim", "--optimizer"),
+    ("--opt", "--optimizer"),
+    ("--solver", "--optimizer"),
+    ("--act", "--activation"),
+    ("--activation-function", "--activation"),
+    ("--nonlinearity", "--activation"),
+    ("--weight-decay", "--l2"),
+    ("--lambda", "--l2"),
+    ("--alpha", "--l2"),
+    ("--regularization", "--l2"),
+    ("--decay", "--lr-decay"),
+    ("--lr-schedule", "--lr-decay"),
+    ("--gamma", "--lr-decay"),
+    ("--batchnorm", "--batch-norm"),
+    ("--bn", "--batch-norm"),
+    ("--clip-norm", "--clip"),
+    ("--grad-clip", "--clip"),
+    ("--gradient-clipping", "--clip"),
+    ("--max-norm", "--clip"),
+    ("--dropout-rate", "--dropout"),
+    ("--random-seed", "--seed"),
+    ("--random-state", "--seed"),
+    ("--n-samples", "--samples"),
+    ("--num-samples", "--samples"),
+    ("--test-size", "--test-fraction"),
+    ("--test-split", "--test-fraction"),
+    ("--test-ratio", "--test-fraction"),
+    ("--split", "--test-fraction"),
+    ("--holdout", "--test-fraction"),
+    ("--no-standardise", "--no-standardize"),
+    ("--no-normalize", "--no-standardize"),
+    ("--no-normalise", "--no-standardize"),
+    ("--raw", "--no-standardize"),
+    ("--output", "--out"),
+    ("--output-dir", "--out"),
+    ("--out-dir", "--out"),
+    ("--outdir", "--out"),
+    ("--dir", "--out"),
+    ("--save-model", "--save"),
+    ("--model-file", "--save"),
+    ("--model", "--save"),
+    ("--silent", "--quiet"),
+    ("--input", "--data"),
+    ("--file", "--data"),
+    ("--csv", "--data"),
+    ("--dataset", "--task"),
+    ("--data", "--task"),
+];
+
+/// The flag of `flags` that `name` most likely means: the same flag written with `_` or one
+/// dash (`--batch_size`, `-lr`), one of [`OTHER_SPELLINGS`], or a typo (at most two edits).
+pub fn likely_flag(name: &str, flags: &[Flag]) -> Option<&'static str> {
+    let names: Vec<&'static str> = flags.iter().map(|f| f.name).collect();
+    let bare = name
+        .trim_start_matches('-')
+        .to_lowercase()
+        .replace('_', "-");
+    let normal = format!("--{bare}");
+    if let Some(same) = names.iter().find(|n| **n == normal) {
+        return Some(same);
+    }
+    let single_letter = match bare.as_str() {
+        "o" => Some("--out"),
+        "q" => Some("--quiet"),
+        "e" => Some("--epochs"),
+        "s" => Some("--seed"),
+        "m" => Some("--model"),
+        _ => None,
+    };
+    let other = OTHER_SPELLINGS
+        .iter()
+        .filter(|(spelling, _)| *spelling == normal)
+        .map(|(_, real)| *real)
+        .chain(single_letter);
+    for real in other {
+        if let Some(found) = names.iter().find(|n| **n == real) {
+            return Some(found);
+        }
+    }
+    suggest(&normal, &names)
+}
+
 fn unknown_flag(name: &str, flags: &[Flag], command: &str) -> Error {
-    let names: Vec<&str> = flags.iter().map(|f| f.name).collect();
-    let hint = match suggest(name, &names) {
+    let hint = match likely_flag(name, flags) {
         Some(close) => format!("; did you mean '{close}'?"),
         None => format!("; see 'backprop {command} --help'"),
     };
@@ -247,6 +365,49 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(suggest("rellu", &["relu", "tanh"]), Some("relu"));
         assert_eq!(suggest("banana", &["relu", "tanh"]), None);
+    }
+
+    #[test]
+    fn other_tools_spellings_of_a_flag_suggest_ours() {
+        let flags = crate::cli::train::FLAGS;
+        for (typed, meant) in [
+            ("--learning-rate", "--lr"),
+            ("--learning_rate", "--lr"),
+            ("-lr", "--lr"),
+            ("--batch", "--batch-size"),
+            ("--batch_size", "--batch-size"),
+            ("--layers", "--hidden"),
+            ("--hidden-layer-sizes", "--hidden"),
+            ("--weight-decay", "--l2"),
+            ("--iterations", "--epochs"),
+            ("--output", "--out"),
+            ("-o", "--out"),
+            ("--LR", "--lr"),
+            ("--lrr", "--lr"),
+        ] {
+            assert_eq!(likely_flag(typed, flags), Some(meant), "{typed}");
+        }
+        assert_eq!(likely_flag("--banana", flags), None);
+        // Only a flag the command has is suggested: compare has no --save.
+        assert_eq!(
+            likely_flag("--save-model", crate::cli::compare::FLAGS),
+            None
+        );
+        // Every suggestion names a real flag of some command, and no spelling is listed twice.
+        let all: Vec<&str> = [
+            crate::cli::train::FLAGS,
+            crate::cli::compare::FLAGS,
+            crate::cli::predict::FLAGS,
+        ]
+        .iter()
+        .flat_map(|f| f.iter().map(|f| f.name))
+        .collect();
+        for (i, (spelling, real)) in OTHER_SPELLINGS.iter().enumerate() {
+            assert!(all.contains(real), "{spelling} → {real}");
+            assert!(!OTHER_SPELLINGS[..i]
+                .iter()
+                .any(|(s, r)| s == spelling && r == real));
+        }
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! out/compare/<task>/<study>.csv          one row per variant and epoch (the curves)
 //! out/compare/<task>/<study>_summary.csv  one row per variant (the table)
 //! ```
+//!
+//! A comparison removes its study's two files from an earlier comparison before its first run
+//! (and no other file), so the folder never pairs the curves of one comparison with the table
+//! of another.
 
 use super::args::{self, Flag};
 use crate::activation::Activation;
@@ -20,6 +24,7 @@ use crate::json::format_number;
 use crate::optim::Rule;
 use crate::run::RunOptions;
 use crate::tasks;
+use crate::text_plot::readable;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,6 +143,17 @@ pub fn run_study(
     stderr: &mut dyn Write,
 ) -> Result<()> {
     files::prepare_folder(out_dir)?;
+    let curves = out_dir.join(format!("{}.csv", study.name()));
+    let summary = out_dir.join(format!("{}_summary.csv", study.name()));
+    // The study's two files from an earlier comparison go before the first run, so the folder
+    // never holds one file of that comparison beside one of this (other studies' files stay).
+    files::remove_files_named(
+        out_dir,
+        &[
+            &format!("{}.csv", study.name()),
+            &format!("{}_summary.csv", study.name()),
+        ],
+    )?;
     let total = study.variants(base).len();
     let mut progress_error = None;
     let comparison = compare::compare_with(study, base, |i, v| {
@@ -157,8 +173,6 @@ pub fn run_study(
     if let Some(e) = progress_error {
         return Err(e.into());
     }
-    let curves = out_dir.join(format!("{}.csv", study.name()));
-    let summary = out_dir.join(format!("{}_summary.csv", study.name()));
     files::write_atomic(&curves, curves_csv(&comparison).as_bytes())?;
     files::write_atomic(&summary, summary_csv(&comparison).as_bytes())?;
     write!(stdout, "{}", table(&comparison))?;
@@ -220,7 +234,11 @@ pub fn table(c: &Comparison) -> String {
         let (test_loss, test_metric) = v.test_final.unwrap_or((f64::NAN, f64::NAN));
         let _ = writeln!(
             t,
-            "{label:<width$}  {train_loss:>10.4}  {test_loss:>10.4}  {train_metric:>10.4}  {test_metric:>10.4}  {:>15}  {:>7.2}",
+            "{label:<width$}  {:>10}  {:>10}  {:>10}  {:>10}  {:>15}  {:>7.2}",
+            readable(train_loss, 4),
+            readable(test_loss, 4),
+            readable(train_metric, 4),
+            readable(test_metric, 4),
             v.epochs_to_90_percent_of_gain()
                 .map_or("-".to_string(), |e| e.to_string()),
             v.train_seconds

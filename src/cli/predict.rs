@@ -71,7 +71,22 @@ pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) ->
             model.feature_names.join(",")
         ))),
         (None, false) => {
-            let x = parse_rows(&parsed.positionals, n_in)?;
+            let x = parse_rows(&parsed.positionals, n_in).map_err(|e| {
+                // `predict 5.1 3.5 1.4 0.2`: one row split by spaces, meant as one row.
+                let one_each = parsed
+                    .positionals
+                    .iter()
+                    .all(|r| r.trim().parse::<f64>().is_ok_and(f64::is_finite));
+                if parsed.positionals.len() == n_in && n_in > 1 && one_each {
+                    Error::Usage(format!(
+                        "the input '{}' has 1 value; the model takes {n_in} values in one row, separated by commas: write {}",
+                        parsed.positionals[0],
+                        parsed.positionals.join(",")
+                    ))
+                } else {
+                    e
+                }
+            })?;
             let y_hat = model.predict(&x);
             for p in model.interpret(&y_hat) {
                 match p {
@@ -113,9 +128,11 @@ fn parse_rows(rows: &[String], n_in: usize) -> Result<Matrix> {
             }
         }
         if fields.len() != n_in {
+            let values = |n: usize| format!("{n} value{}", if n == 1 { "" } else { "s" });
             return Err(Error::Usage(format!(
-                "the input '{row}' has {} values; the model takes {n_in}, separated by commas",
-                fields.len()
+                "the input '{row}' has {}; the model takes {}, separated by commas",
+                values(fields.len()),
+                values(n_in)
             )));
         }
     }

@@ -15,6 +15,23 @@
 //! out/<task>/index.html     all of it on one page, with a training replay (report.rs)
 //! ```
 //!
+//! Rules a user meets here, each also in `train --help`:
+//!
+//! ```text
+//! checked first     every flag, the data, and every output path (--out, --save), before the
+//!                   first epoch: a run is never lost to a folder it could not write
+//! one run, one      the output folder's files from an earlier run are removed before the first
+//!   folder          epoch (only the crate's own names, files::RUN_FILES); a diverged run still
+//!                   writes its history, summary ("diverged": true, the epoch, the culprit),
+//!                   figures and page, then fails with exit code 1 and writes no model
+//! --lr              your η is constant unless you also give --lr-decay: a task's default decay
+//!                   (sine's × 0.99 per epoch) comes only with the task's default η
+//! --hidden none     no hidden layer (a linear or logistic model); an empty list is an error
+//! a CSV path        datasets/iris.csv (any path to a shipped dataset) is the task iris; any
+//!                   other file is named and filed by its file name, mydata.csv in
+//!                   out/mydata.csv/, with the CSV defaults (RunOptions::for_csv)
+//! ```
+//!
 //! Without a task, `train` runs the original design's three examples in turn: circles, sine,
 //! and the comparison of activations on circles (`compare activations`).
 
@@ -29,7 +46,7 @@ use crate::network::superscript;
 use crate::optim::{Rule, Schedule};
 use crate::run::{self, Run, RunOptions};
 use crate::tasks;
-use crate::text_plot;
+use crate::text_plot::{self, readable};
 use crate::train::{EpochStats, Metric};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
@@ -40,17 +57,17 @@ use std::time::Instant;
 /// The flags of `train`.
 #[rustfmt::skip]
 pub const FLAGS: &[Flag] = &[
-    Flag { name: "--hidden", value: "SIZES", default: "per task", help: "hidden layer sizes, e.g. 10 or 20,20" },
+    Flag { name: "--hidden", value: "SIZES", default: "per task", help: "hidden layer sizes, e.g. 10 or 20,20; none for no hidden layer" },
     Flag { name: "--activation", value: "NAME", default: "per task", help: "relu, leaky_relu, tanh, sigmoid, swish or identity" },
     Flag { name: "--optimizer", value: "NAME", default: "per task", help: "sgd, momentum, nesterov, rmsprop or adam" },
-    Flag { name: "--lr", value: "RATE", default: "per task", help: "learning rate η, greater than 0" },
+    Flag { name: "--lr", value: "RATE", default: "per task", help: "learning rate η, greater than 0; constant unless --lr-decay is given too" },
     Flag { name: "--epochs", value: "N", default: "per task", help: "passes over the training set" },
     Flag { name: "--batch-size", value: "N", default: "per task", help: "rows per step; 0 for the full batch" },
     Flag { name: "--l2", value: "λ", default: "0", help: "L2 weight decay" },
     Flag { name: "--dropout", value: "P", default: "0", help: "dropout rate after each hidden layer, in [0, 1)" },
     Flag { name: "--batch-norm", value: "", default: "", help: "batch normalisation before each hidden activation" },
     Flag { name: "--clip", value: "NORM", default: "off", help: "clip the global gradient norm to NORM" },
-    Flag { name: "--lr-decay", value: "RATE", default: "per task", help: "multiply η by RATE every epoch (exponential decay); 1 for a constant η" },
+    Flag { name: "--lr-decay", value: "RATE", default: "per task, 1 with --lr", help: "multiply η by RATE every epoch (exponential decay); 1 for a constant η" },
     Flag { name: "--seed", value: "N", default: "42", help: "seed of the data, the weights and the batch order" },
     Flag { name: "--samples", value: "N", default: "per task", help: "samples to generate (generated tasks)" },
     Flag { name: "--noise", value: "σ", default: "per task", help: "noise of the generated data" },
@@ -58,7 +75,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--no-standardize", value: "", default: "", help: "feed the raw features (CSV data is standardised by default)" },
     Flag { name: "--regression", value: "", default: "", help: "treat a CSV target as a number to predict" },
     Flag { name: "--classification", value: "", default: "", help: "treat a CSV target as class labels" },
-    Flag { name: "--out", value: "DIR", default: "out/<task>", help: "folder for history.csv and summary.json" },
+    Flag { name: "--out", value: "DIR", default: "out/<task> or out/<FILE.csv>", help: "folder for history.csv, summary.json, the figures and index.html" },
     Flag { name: "--save", value: "FILE", default: "", help: "write the trained model to FILE as text (for 'predict')" },
     Flag { name: "--quiet", value: "", default: "", help: "print nothing while training" },
 ];
@@ -104,6 +121,32 @@ pub fn help_text() -> String {
         };
         let _ = writeln!(about, "{defaults}");
     }
+    // The CSV defaults come from `RunOptions::for_csv`, so the help cannot drift from them.
+    let csv = RunOptions::for_csv(PathBuf::from("data.csv"));
+    let hidden: Vec<String> = csv.hidden.iter().map(usize::to_string).collect();
+    let _ = write!(
+        about,
+        "  {:<14} any other CSV file, named and filed by its file name: mydata.csv goes to\n\
+         {:17}out/mydata.csv/ (a path to a shipped dataset, datasets/iris.csv, is its task)\n\
+         {:17}defaults: hidden {} {}, {} η = {}, {} epochs, batches of {},\n\
+         {:27}standardised features\n\n\
+         A learning rate given with --lr stays constant unless --lr-decay is given too (a\n\
+         task's default decay comes only with its default η). --hidden none: no hidden layer.\n\
+         Before the first epoch, every flag and output path is checked and the files of an\n\
+         earlier run in the output folder are removed (only train's own: history.csv,\n\
+         summary.json, index.html and the figures). A diverged run still writes them, with\n\
+         \"diverged\": true in summary.json, and exits with code 1.\n",
+        "FILE.csv",
+        "",
+        "",
+        hidden.join(","),
+        csv.activation.name(),
+        csv.rule.name(),
+        csv.lr,
+        csv.epochs,
+        csv.batch_size,
+        ""
+    );
     args::help(
         "backprop train <task|file.csv> [flags]",
         about.trim_end(),
@@ -182,11 +225,24 @@ fn the_three_examples(
 pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
     let mut options = if let Some(spec) = tasks::find(target) {
         RunOptions::for_task(&spec)
+    } else if let Some(spec) = tasks::shipped_task_for(Path::new(target)) {
+        // datasets/iris.csv is the task iris: its defaults, its name, its folder.
+        RunOptions::for_task(&spec)
     } else if Path::new(target).is_file() {
         RunOptions::for_csv(PathBuf::from(target))
     } else if target.ends_with(".csv") {
         // Said before an output folder is made for it.
-        return Err(Error::Input(format!("cannot read {target}: no such file")));
+        let stem = target.trim_end_matches(".csv");
+        let task = Path::new(stem)
+            .file_name()
+            .and_then(|n| tasks::find(&n.to_string_lossy()));
+        return Err(Error::Input(match task {
+            Some(task) => format!(
+                "cannot read {target}: no such file; the task '{}' needs no file: write 'backprop train {}'",
+                task.name, task.name
+            ),
+            None => format!("cannot read {target}: no such file"),
+        }));
     } else {
         let names = tasks::names();
         return Err(args::unknown(
@@ -253,6 +309,11 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
             "a factor in (0, 1]",
         )?;
         options.schedule = Schedule::Exponential { rate };
+    } else if parsed.text("--lr").is_some() {
+        // A task's decay was tuned with its own η and epochs (sine: 0.01 × 0.99 per epoch over
+        // 300 epochs); on your η over your epochs it could shrink η to nothing (0.99¹⁰⁰⁰ ≈ 4e-5),
+        // so your η stays as you gave it unless you ask for a decay too.
+        options.schedule = Schedule::Constant;
     }
     if let Some(seed) =
         parsed.value::<u64>("--seed", "a whole number from 0 to 18446744073709551615")?
@@ -321,10 +382,20 @@ fn generated_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// `10` or `20,20` as a list of layer sizes, each at least 1.
-fn parse_hidden(text: &str) -> Result<Vec<usize>> {
-    if text.trim().is_empty() {
+/// `10` or `20,20` as a list of layer sizes, each at least 1; `none` for no hidden layer.
+///
+/// # Errors
+/// For an empty list (it would silently mean "no hidden layer"), a size of 0, or a word that is
+/// not a size.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
+    if text.trim().eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
+    }
+    if text.trim().is_empty() {
+        return Err(Error::Usage(
+            "--hidden: the list of layer sizes is empty; write sizes like 10 or 20,20, or none for no hidden layer"
+                .to_string(),
+        ));
     }
     text.split(',')
         .map(|part| match part.trim().parse::<usize>() {
@@ -341,8 +412,14 @@ fn parse_hidden(text: &str) -> Result<Vec<usize>> {
 
 /// Trains one task, writes its files and prints its report; returns the run.
 ///
-/// The steps after training are separate calls, so that more outputs (figures, a web page) can
-/// be added as one more call in the list.
+/// In this order: the data and every output path are checked, the output folder is cleared of
+/// an earlier run's files, the network trains, and then the folder gets all of this run's files
+/// (a diverged run's too, before its error). The steps after training are separate calls, so
+/// that more outputs can be added as one more call in the list.
+///
+/// # Errors
+/// For data or an output path that cannot be used (before training), a file that cannot be
+/// written, or divergence (after its files are written).
 pub fn train_one(
     options: &RunOptions,
     parsed: &Parsed,
@@ -355,17 +432,6 @@ pub fn train_one(
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("out").join(options.data_name()));
     let save = parsed.text("--save").map(PathBuf::from);
-    if let Some(folder) = save
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|p| !p.as_os_str().is_empty() && !p.is_dir())
-    {
-        // Found out before training rather than after it.
-        return Err(Error::Input(format!(
-            "--save: the folder {} does not exist; create it or save elsewhere",
-            folder.display()
-        )));
-    }
 
     let quiet = parsed.switch("--quiet");
     let live = std::io::stderr().is_terminal();
@@ -382,9 +448,10 @@ pub fn train_one(
             )));
         }
     }
-    // After the data is read (a bad CSV leaves no empty folder behind), before training (a
-    // folder that cannot be written is found out before the time is spent).
-    files::prepare_folder(&out_dir)?;
+    // Every output path, after the data is read (a bad CSV leaves no empty folder behind) and
+    // before training (a path that cannot be written is found out before the time is spent).
+    check_output_paths(&out_dir, save.as_deref())?;
+    files::remove_run_files(&out_dir)?;
     let mut monitor = Monitor::new();
     let mut recorder = crate::plot::Recorder::new(options.epochs, crate::plot::MAX_FRAMES);
     let run = run::train_prepared(options, data, |stats, network| {
@@ -429,26 +496,32 @@ pub fn train_one(
         return Err(e.into());
     }
 
-    if let Some(divergence) = &run.history.divergence {
-        // Write what there is (the history shows the way to the overflow), then fail.
-        files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
-        return Err(Error::Failed(format!(
-            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs",
-            divergence.epoch, divergence.culprit, options.lr
-        )));
-    }
-
+    // The folder describes this run, whether it finished or diverged: history, summary, figures
+    // and page are written for both; only a finished run gets a model file.
     files::write_atomic(&out_dir.join("history.csv"), history_csv(&run).as_bytes())?;
-    if let Some(path) = &save {
-        Model::from_run(&run).save(path)?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
     let summary = Summary::measure(&run);
+    let seconds = started.elapsed().as_secs_f64();
     files::write_atomic(
         &out_dir.join("summary.json"),
         summary.to_json(&run, seconds).to_pretty_string().as_bytes(),
     )?;
-    crate::report::write_run_report(&run, &recorder, &out_dir)?;
+    crate::report::write_run_report(&run, &summary.scores(), &recorder, &out_dir)?;
+    if let Some(divergence) = &run.history.divergence {
+        let unsaved = match &save {
+            Some(path) => format!("; no model was saved to {}", path.display()),
+            None => String::new(),
+        };
+        return Err(Error::Failed(format!(
+            "training diverged in epoch {}: {} became infinite or NaN; try a smaller --lr (now {}), gradient clipping (--clip 1), or standardised inputs; the run up to then is in {}{unsaved}",
+            divergence.epoch,
+            divergence.culprit,
+            format_number(options.lr),
+            out_dir.display()
+        )));
+    }
+    if let Some(path) = &save {
+        Model::from_run(&run).save(path)?;
+    }
     write_summary(&run, &summary, seconds, &out_dir, stdout)?;
     if let Some(path) = &save {
         writeln!(stdout, "model       {}", path.display())?;
@@ -457,14 +530,58 @@ pub fn train_one(
     Ok(run)
 }
 
+/// Checks every path `train` will write before it trains: the output folder is created and
+/// takes files, and `--save FILE` names a file (not a folder, not one of the run's own files) in
+/// a folder that exists, or is the output folder, and takes files. A `--save` elsewhere is
+/// checked first, so a bad one leaves no new output folder behind.
+///
+/// # Errors
+/// If a path cannot be written; the message names the flag.
+fn check_output_paths(out_dir: &Path, save: Option<&Path>) -> Result<()> {
+    let folder_of = |path: &Path| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
+    // `--out out/x --save out/x/model.txt`: the model's folder is made with the output folder.
+    let into_out = save.is_some_and(|path| folder_of(path) == out_dir);
+    if let Some(path) = save.filter(|_| !into_out) {
+        files::check_writable_file(path, "--save")?;
+    }
+    files::prepare_folder(out_dir)?;
+    let Some(path) = save else { return Ok(()) };
+    if into_out {
+        files::check_writable_file(path, "--save")?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let same_folder = match (folder_of(path).canonicalize(), out_dir.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    match name {
+        Some(name) if same_folder && files::RUN_FILES.contains(&name.as_str()) => {
+            Err(Error::Usage(format!(
+                "--save: {} is a file train writes into its output folder itself; give the model another name, such as model.txt",
+                path.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The loss sparkline and, where the data allows, a character picture of what was learned.
 fn write_pictures(run: &Run, stdout: &mut dyn Write) -> Result<()> {
+    // The history's loss: each epoch's mean over its batches, taken while the weights moved
+    // (the "train loss" line above is the trained network's, measured after the last update).
     let losses: Vec<f64> = run.history.epochs.iter().map(|e| e.train_loss).collect();
-    if let (Some(first), Some(last)) = (losses.first(), losses.last()) {
+    if let (Some(&first), Some(&last)) = (losses.first(), losses.last()) {
         writeln!(
             stdout,
-            "loss        {} {first:.4} → {last:.4} (log scale)",
-            text_plot::sparkline(&losses, 50)
+            "loss        {} {} → {} (running loss per epoch, log scale)",
+            text_plot::sparkline(&losses, 50),
+            readable(first, 4),
+            readable(last, 4)
         )?;
     }
     let mut network = run.network.clone();
@@ -515,8 +632,11 @@ fn progress_line(
         .sum::<f64>()
         .sqrt();
     let mut line = format!(
-        "epoch {:>5}/{epochs}  loss {:.4}  {which} {name} {:.4}  ‖dW‖ {:.2e}",
-        stats.epoch, stats.train_loss, metric, gradient
+        "epoch {:>5}/{epochs}  loss {}  {which} {name} {}  ‖dW‖ {:.2e}",
+        stats.epoch,
+        readable(stats.train_loss, 4),
+        readable(metric, 4),
+        gradient
     );
     if bar {
         let width = 20;
@@ -576,11 +696,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Measures `run`'s trained network.
+    /// Measures `run`'s trained network (a diverged run's too: its numbers are then not finite,
+    /// and `summary.json` writes them as `null`).
     pub fn measure(run: &Run) -> Summary {
+        let run::Scores { train, test } = run.scores();
         let mut network = run.network.clone();
-        let train = crate::train::evaluate(&mut network, &run.data.train);
-        let test = crate::train::evaluate(&mut network, &run.data.test);
         let test_mse_true = run.data.test.clean_y.as_ref().map(|clean| {
             let y_hat = network.predict(&run.data.test.x);
             crate::loss::Loss::MeanSquaredError.value(&y_hat, clean)
@@ -593,7 +713,18 @@ impl Summary {
         }
     }
 
-    /// `summary.json`: every setting needed to run it again, and the results.
+    /// The trained network's (loss, metric) on both splits, as the HTML report shows them.
+    pub fn scores(&self) -> run::Scores {
+        run::Scores {
+            train: self.train,
+            test: self.test,
+        }
+    }
+
+    /// `summary.json`: every setting needed to run it again, and the results. `epochs` is the
+    /// setting and `epochs_completed` how many ran (fewer when the run diverged); a diverged run
+    /// has `"diverged": true` and `"divergence": {"epoch": …, "culprit": …}`, and its numbers that
+    /// are not finite are `null` (JSON has no NaN).
     pub fn to_json(&self, run: &Run, seconds: f64) -> Json {
         let o = &run.options;
         let (schedule, lr_decay) = match o.schedule {
@@ -614,7 +745,8 @@ impl Summary {
             .with("lr", o.lr)
             .with("schedule", schedule)
             .with("lr_decay", lr_decay)
-            .with("epochs", run.history.epochs.len())
+            .with("epochs", o.epochs)
+            .with("epochs_completed", run.history.epochs.len())
             .with("batch_size", o.batch_size)
             .with("l2", o.l2)
             .with("dropout", o.dropout)
@@ -649,7 +781,13 @@ impl Summary {
             }
         };
         let diagnosis: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+        let divergence = run.history.divergence.as_ref().map_or(Json::Null, |d| {
+            Json::object()
+                .with("epoch", d.epoch)
+                .with("culprit", d.culprit.as_str())
+        });
         json.with("diverged", run.history.divergence.is_some())
+            .with("divergence", divergence)
             .with("diagnosis", diagnosis)
     }
 }
@@ -673,9 +811,20 @@ fn write_summary(
     writeln!(stdout, "network     {}", run.network.description())?;
     let o = &run.options;
     let schedule = match o.schedule {
-        Schedule::Exponential { rate } => format!(" × {rate} per epoch"),
-        Schedule::Step { every, factor } => format!(" × {factor} every {every} epochs"),
+        Schedule::Exponential { rate } => format!(" × {} per epoch", format_number(rate)),
+        Schedule::Step { every, factor } => {
+            format!(" × {} every {every} epochs", format_number(factor))
+        }
         Schedule::Constant => String::new(),
+    };
+    // Where a schedule took η by the end, so "× 0.99 per epoch" is not left to mental arithmetic.
+    let schedule = match (o.schedule, run.history.last()) {
+        (Schedule::Constant, _) | (_, None) => schedule,
+        (_, Some(last)) => format!(
+            "{schedule}, {} in epoch {}",
+            readable(last.lr, 4),
+            last.epoch
+        ),
     };
     let batches = match o.batch_size {
         // A batch as large as the training set is the full batch (see `run::train_prepared`).
@@ -687,18 +836,12 @@ fn write_summary(
         "training    {} epochs of {} (η = {}{schedule}), {batches}, in {:.3} s ({:.3} s in all)",
         run.history.epochs.len(),
         o.rule.name(),
-        o.lr,
+        format_number(o.lr),
         run.train_seconds,
         seconds
     )?;
     let metric = run.history.metric.name();
-    let show = |v: f64| {
-        if v.abs() < 1e6 {
-            format!("{v:.4}")
-        } else {
-            format!("{v:.3e}")
-        }
-    };
+    let show = |v: f64| readable(v, 4);
     writeln!(
         stdout,
         "train       loss {}  {metric} {}",
@@ -714,9 +857,10 @@ fn write_summary(
     if let (Metric::Mse, Some(true_mse)) = (run.history.metric, summary.test_mse_true) {
         writeln!(
             stdout,
-            "            mse against the true curve {true_mse:.4} (the noise σ = {} alone gives σ² = {:.4} against the noisy targets)",
-            o.noise,
-            noise_floor(o.noise)
+            "            mse against the true curve {} (the noise σ = {} alone gives σ² = {} against the noisy targets)",
+            show(true_mse),
+            format_number(o.noise),
+            show(noise_floor(o.noise))
         )?;
     }
     let norms: Vec<String> = run
