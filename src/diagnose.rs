@@ -23,12 +23,13 @@
 //! layers and a growth over epochs unchanged. The first epoch is each layer's reference; a layer
 //! whose first-epoch gradient was itself vanishing is measured from the vanishing threshold
 //! instead (10⁻³ of the largest layer's then), so that a layer recovering from a vanishing start
-//! is not mistaken for one that explodes.
+//! is not mistaken for one that explodes: that growth is explained by the vanishing, which is
+//! reported.
 //!
-//! The relative step `‖ΔWˡ‖/‖Wˡ‖` (also in `EpochStats`) does not separate the two cases: within an
-//! epoch of many mini-batch steps whose weights blow up, `‖Wˡ‖` at the epoch's end has grown with
-//! the steps, so their mean is a small fraction of it, while a healthy full-batch epoch with a
-//! large η can take a step half the size of its weights.
+//! The relative step `‖ΔWˡ‖/‖Wˡ‖` (also in `EpochStats`) does not tell an exploding run from a
+//! healthy one: within an epoch of many mini-batch steps whose weights blow up, `‖Wˡ‖` at the
+//! epoch's end has grown with the steps, so their mean is a small fraction of it, while a healthy
+//! full-batch epoch with a large η can take a step half the size of its weights.
 //!
 //! One diagnosis explains the other: when one layer's gradient explodes, every other layer's
 //! looks vanishingly small beside it (and the huge steps can saturate the units in front of it,
