@@ -5,16 +5,39 @@
 //! ```text
 //! vanishing gradients   ‖dW¹‖ far below ‖dWᴸ‖: the chain rule multiplies one f′(Z) per layer,
 //!                       and σ′ ≤ 0.25, so in a deep sigmoid net the early layers barely learn.
-//!                       Flagged when the smallest layer's gradient norm is less than
-//!                       VANISHING_RATIO (10⁻³) times the largest, in an earlier layer.
-//! exploding gradients   a layer's gradient norm above EXPLODING_NORM (10³), or grown more
-//!                       than EXPLODING_GROWTH-fold (10³) since the first epoch: steps too
-//!                       large to stay stable.
+//!                       Flagged when, two epochs running, the smallest layer's gradient norm
+//!                       is less than VANISHING_RATIO (10⁻³) times the largest, in an earlier
+//!                       layer.
+//! exploding gradients   a layer's gradient norm grown more than EXPLODING_GROWTH-fold (10³)
+//!                       over its own first epoch: steps that feed on themselves.
 //! dead ReLUs            a ReLU unit whose Z ≤ 0 for every training example outputs 0 and gets
 //!                       f′ = 0, so no gradient ever reaches its weights again.
 //! saturated units       a sigmoid or tanh unit whose output sits within 0.01 of its bounds on
 //!                       most examples (here: 90 %) has f′ ≈ 0, and learns as slowly as a dead one.
 //! ```
+//!
+//! Both gradient tests compare gradients with gradients, never with a fixed size. The size of
+//! `dW` follows the size of the output error, and so of the target: a regression on prices in the
+//! hundreds has gradients in the hundreds from its first step, and is well behaved if they stay
+//! there. Scaling the target by c scales every layer's `dW` by c, which leaves both a ratio between
+//! layers and a growth over epochs unchanged. The first epoch is each layer's reference; a layer
+//! whose first-epoch gradient was itself vanishing is measured from the vanishing threshold
+//! instead (10⁻³ of the largest layer's then), so that a layer recovering from a vanishing start
+//! is not mistaken for one that explodes: that growth is explained by the vanishing, which is
+//! reported.
+//!
+//! The relative step `‖ΔWˡ‖/‖Wˡ‖` (also in `EpochStats`) does not tell an exploding run from a
+//! healthy one: within an epoch of many mini-batch steps whose weights blow up, `‖Wˡ‖` at the
+//! epoch's end has grown with the steps, so their mean is a small fraction of it, while a healthy
+//! full-batch epoch with a large η can take a step half the size of its weights.
+//!
+//! One diagnosis explains the other: when one layer's gradient explodes, every other layer's
+//! looks vanishingly small beside it (and the huge steps can saturate the units in front of it,
+//! so their gradients really are 0). When both tests fire in the same epoch, only the explosion
+//! is reported, and its message says that the vanishing follows from it; after an explosion,
+//! vanishing is not reported at all. That is why vanishing must hold for two epochs: in a run that
+//! explodes within its first epoch, the ratio is already tiny in epoch 1, and the growth that
+//! shows the explosion can only be seen from epoch 2.
 //!
 //! [`Monitor`] watches the epochs as they come and reports each gradient problem once;
 //! [`inspect_units`] looks at the trained network's hidden units on the training data.
@@ -29,11 +52,8 @@ use std::fmt;
 /// Smallest/largest layer gradient norm below which gradients are called vanishing.
 pub const VANISHING_RATIO: f64 = 1e-3;
 
-/// A layer gradient norm above which gradients are called exploding.
-pub const EXPLODING_NORM: f64 = 1e3;
-
-/// How many times a layer's gradient norm may grow since the first epoch before gradients are
-/// called exploding (a ratio, where [`EXPLODING_NORM`] is a size).
+/// How many times a layer's gradient norm may grow over its first epoch's (its reference, see the
+/// module docs) before gradients are called exploding.
 pub const EXPLODING_GROWTH: f64 = 1e3;
 
 /// Share of examples on which a sigmoid/tanh unit must be saturated to be reported.
@@ -51,14 +71,20 @@ pub enum Finding {
         /// Its gradient norm divided by the largest layer's.
         ratio: f64,
     },
-    /// Gradients grew very large.
+    /// A layer's gradient grew far beyond its own start.
     ExplodingGradients {
         /// The epoch (from 1) where it was first seen.
         epoch: usize,
-        /// The dense layer (from 1) with the largest gradient norm.
+        /// The dense layer (from 1) whose gradient grew the most.
         layer: usize,
-        /// That gradient norm.
+        /// Its gradient norm in that epoch divided by its reference: its first epoch's norm, or the
+        /// vanishing threshold if that was lower (so at least this much over its first epoch).
+        growth: f64,
+        /// Its gradient norm in that epoch.
         norm: f64,
+        /// When the same epoch also looked vanishing: the dense layer (from 1) with the smallest
+        /// gradient norm, and that norm divided by `norm`. The explosion explains it.
+        overshadowed: Option<(usize, f64)>,
     },
     /// ReLU units that never activate on the training data.
     DeadRelus {
@@ -90,11 +116,27 @@ impl fmt::Display for Finding {
                 "vanishing gradients from epoch {epoch}: ‖dW{}‖ is {ratio:.1e} of the largest layer's, so the early layers barely learn; try relu, batch normalisation or fewer layers",
                 superscript(*layer)
             ),
-            Finding::ExplodingGradients { epoch, layer, norm } => write!(
-                f,
-                "exploding gradients in epoch {epoch}: ‖dW{}‖ reached {norm:.1e}; try a smaller --lr or --clip 1",
-                superscript(*layer)
-            ),
+            Finding::ExplodingGradients {
+                epoch,
+                layer,
+                growth,
+                norm,
+                overshadowed,
+            } => {
+                write!(
+                    f,
+                    "exploding gradients in epoch {epoch}: ‖dW{}‖ grew {growth:.1e}-fold over its first epoch, to {norm:.1e}; try a smaller --lr or --clip 1",
+                    superscript(*layer)
+                )?;
+                if let Some((small, ratio)) = overshadowed {
+                    write!(
+                        f,
+                        " (this is also why ‖dW{}‖ is only {ratio:.1e} of it: beside a layer that exploded every other looks vanishing, so that is not a problem of its own)",
+                        superscript(*small)
+                    )?;
+                }
+                Ok(())
+            }
             Finding::DeadRelus { layer, dead, units } => write!(
                 f,
                 "{dead} of {units} relu units after layer {layer} never activate on the training data (dead: they get no gradient); try leaky_relu or a smaller --lr"
@@ -112,10 +154,14 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Watches the epochs of a run and reports each gradient problem the first time it appears.
+/// Watches the epochs of a run and reports each gradient problem the first time it appears, at
+/// most one per epoch (see the module docs for which one).
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {
-    first_norms: Option<Vec<f64>>,
+    /// Each layer's reference norm: its first epoch's, floored at the vanishing threshold.
+    reference: Option<Vec<f64>>,
+    /// The vanishing seen in the epoch before, waiting for a second epoch: (epoch, layer, ratio).
+    vanishing_candidate: Option<(usize, usize, f64)>,
     seen_vanishing: bool,
     seen_exploding: bool,
     findings: Vec<Finding>,
@@ -127,52 +173,82 @@ impl Monitor {
         Monitor::default()
     }
 
-    /// Looks at one epoch; returns the findings that are new with it.
+    /// Looks at one epoch; returns the finding that is new with it, if any.
     pub fn observe(&mut self, stats: &EpochStats) -> Vec<Finding> {
         let norms = &stats.gradient_norms;
-        let mut new = Vec::new();
         if norms.is_empty() || norms.iter().any(|g| !g.is_finite()) {
-            return new;
+            return Vec::new();
         }
-        let first = self
-            .first_norms
-            .get_or_insert_with(|| norms.clone())
+        let reference = self
+            .reference
+            .get_or_insert_with(|| {
+                // A layer that starts vanishing is measured from the vanishing threshold.
+                let floor = VANISHING_RATIO * arg_extreme(norms, |a, b| a > b).1;
+                norms.iter().map(|&g| g.max(floor)).collect()
+            })
             .clone();
-        let (largest_layer, largest) = arg_extreme(norms, |a, b| a > b);
-        let (smallest_layer, smallest) = arg_extreme(norms, |a, b| a < b);
-        if !self.seen_vanishing
-            && norms.len() > 1
-            && largest > 0.0
-            && smallest_layer < largest_layer
-            && smallest / largest < VANISHING_RATIO
+        let vanishing_now = vanishing(norms).map(|(layer, ratio)| (stats.epoch, layer, ratio));
+        let confirmed = match (self.vanishing_candidate, vanishing_now) {
+            (Some(first), Some(_)) => Some(first),
+            _ => None,
+        };
+        self.vanishing_candidate = vanishing_now;
+
+        let finding = if let (false, Some((layer, growth))) =
+            (self.seen_exploding, exploding(norms, &reference))
+        {
+            self.seen_exploding = true;
+            let norm = norms[layer];
+            Some(Finding::ExplodingGradients {
+                epoch: stats.epoch,
+                layer: layer + 1,
+                growth,
+                norm,
+                overshadowed: vanishing_now.map(|(_, small, _)| (small, norms[small - 1] / norm)),
+            })
+        } else if let (false, false, Some((epoch, layer, ratio))) =
+            (self.seen_vanishing, self.seen_exploding, confirmed)
         {
             self.seen_vanishing = true;
-            new.push(Finding::VanishingGradients {
-                epoch: stats.epoch,
-                layer: smallest_layer + 1,
-                ratio: smallest / largest,
-            });
-        }
-        let grew = norms
-            .iter()
-            .zip(&first)
-            .any(|(now, then)| *then > 0.0 && now / then > EXPLODING_GROWTH);
-        if !self.seen_exploding && (largest > EXPLODING_NORM || grew) {
-            self.seen_exploding = true;
-            new.push(Finding::ExplodingGradients {
-                epoch: stats.epoch,
-                layer: largest_layer + 1,
-                norm: largest,
-            });
-        }
-        self.findings.extend(new.iter().cloned());
-        new
+            Some(Finding::VanishingGradients {
+                epoch,
+                layer,
+                ratio,
+            })
+        } else {
+            None
+        };
+        self.findings.extend(finding.iter().cloned());
+        finding.into_iter().collect()
     }
 
     /// Everything reported so far.
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }
+}
+
+/// The vanishing test on one epoch's norms: the dense layer (from 1) with the smallest norm and
+/// its ratio to the largest, when that ratio is below [`VANISHING_RATIO`] and the smallest layer
+/// comes before the largest.
+fn vanishing(norms: &[f64]) -> Option<(usize, f64)> {
+    let (largest_layer, largest) = arg_extreme(norms, |a, b| a > b);
+    let (smallest_layer, smallest) = arg_extreme(norms, |a, b| a < b);
+    let ratio = smallest / largest;
+    (norms.len() > 1 && largest > 0.0 && smallest_layer < largest_layer && ratio < VANISHING_RATIO)
+        .then_some((smallest_layer + 1, ratio))
+}
+
+/// The exploding test on one epoch's norms: the layer (from 0) that grew the most over its
+/// reference, and that growth, when it exceeds [`EXPLODING_GROWTH`].
+fn exploding(norms: &[f64], reference: &[f64]) -> Option<(usize, f64)> {
+    let growth: Vec<f64> = norms
+        .iter()
+        .zip(reference)
+        .map(|(now, then)| if *then > 0.0 { now / then } else { 0.0 })
+        .collect();
+    let (layer, most) = arg_extreme(&growth, |a, b| a > b);
+    (most > EXPLODING_GROWTH).then_some((layer, most))
 }
 
 /// The index and value of the entry that wins `better` against all others (first on ties).

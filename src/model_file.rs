@@ -1,12 +1,15 @@
-//! Saving a trained network as plain text a person can read, and loading it back exactly.
+//! Saving a trained network as plain text a person can read and any program can parse, and
+//! loading it back exactly.
 //!
-//! A model file holds everything needed to turn a raw input row into a prediction: the layer
-//! stack with every parameter, the standardisation statistics of the training rows, and what the
-//! outputs mean (the task and the class names). The model of `backprop train circles --hidden 3
+//! A model file holds everything needed to turn a raw input row into a prediction in the data's
+//! own units: the layer stack with every parameter, the standardisation statistics of the
+//! training rows (of the inputs, and of a regression's target), and what the outputs mean (the
+//! task and the class names). `train --save FILE` writes it; `predict --model FILE` and
+//! `plot architecture --model FILE` read it. The model of `backprop train circles --hidden 3
 //! --epochs 100 --save model.txt`, whole:
 //!
 //! ```text
-//! backprop-model 1
+//! backprop-model 2
 //! task circles
 //! target binary
 //! class outer
@@ -14,50 +17,95 @@
 //! feature x₁
 //! feature x₂
 //! standardize no
+//! standardize_target no
 //! layers 4
 //! layer 1 dense 2 3
-//! W -2.441128845229377 3.134652749292584 -0.23633048654539335
-//! W -1.0767517591580889 -0.38903776903366055 0.3102069775614404
-//! b -1.08677279316507 -1.0786661729919724 -0.4831343364555003
+//! W -2.441128845229377 3.1346527492925835 -0.23633048654539335
+//! W -1.0767517591580889 -0.3890377690336605 0.3102069775614404
+//! b -1.08677279316507 -1.078666172991972 -0.48313433645550036
 //! layer 2 relu
 //! layer 3 dense 3 1
 //! W -2.6329746070814206
 //! W -1.8577591706773366
 //! W 0.5446020469959874
-//! b 0.9060175230896282
+//! b 0.9060175230896284
 //! layer 4 sigmoid
 //! end
 //! ```
 //!
-//! Line by line:
+//! and the lines that differ in a regression trained on a CSV file (its features and its target
+//! standardised, as they are by default):
 //!
 //! ```text
-//! backprop-model 1          format name and version
-//! task circles              the data it was trained on
-//! target binary             binary | multiclass | regression
-//! class outer               one line per class, in class-id order (classification)
-//! feature x₁                one line per input column
-//! standardize no            no: raw inputs; yes: lines `mean μ₁ μ₂ …` and `std σ₁ σ₂ …` follow,
-//!                           the statistics of each input column over the training rows
-//! layers 4                  the stack, in forward order
-//! layer 1 dense 2 3         Z¹ = X·W¹ + b¹: n_in n_out, then n_in lines `W …` (row i of W¹
-//!                           holds the weights from input i), then one line `b …` (b¹)
-//! layer 2 relu              an activation (leaky_relu carries its slope)
-//! end
+//! target regression
+//! feature size
+//! feature rooms
+//! standardize yes
+//! mean 87.5 3
+//! std 21.937410968480304 0.7071067811865476
+//! standardize_target yes
+//! target_mean 347.5
+//! target_std 85.84142356694697
 //! ```
 //!
-//! A batch-normalisation layer is `layer k batch_norm K` followed by the lines `gamma`, `beta`,
-//! `running_mean` and `running_var` (K numbers each); dropout is `layer k dropout P` (it does
-//! nothing at prediction time, but the file describes the network that was trained).
+//! # The format
+//!
+//! UTF-8 text, one item per line, in this order. A line is a key, one space, and the rest of the
+//! line; nothing else (no comments, no blank lines) may appear.
+//!
+//! ```text
+//! backprop-model 2          the format's name and version
+//! task NAME                 the data it was trained on: a task's name, or a CSV file's stem
+//! target KIND               binary | multiclass | regression
+//! class NAME                one line per class, in class-id order (the first line is class 0):
+//!                           exactly 2 for binary, 3 or more for multiclass, none for regression
+//! feature NAME              one line per input column, in the order inputs are given; at least 1
+//! standardize no            the inputs go to the network as they are, or
+//! standardize yes           two lines follow, one number per feature each:
+//! mean μ₁ μ₂ …                each input column's mean over the training rows
+//! std σ₁ σ₂ …                 its standard deviation (every σ > 0); input x becomes (x − μ)/σ
+//! standardize_target no     the network's outputs are the prediction, or (regression only)
+//! standardize_target yes    two lines follow, one number per output each:
+//! target_mean μ_y             the target's mean over the training rows
+//! target_std σ_y              its standard deviation (> 0); the prediction is μ_y + σ_y·ŷ′,
+//!                             where ŷ′ is the network's output
+//! layers N                  the number of layers that follow, at least 1, in forward order
+//! layer k dense n_in n_out  Z = X·W + b; then n_in lines `W …` of n_out numbers (line i is
+//!                           row i of W, the weights from input i) and one line `b …` (n_out)
+//! layer k ACTIVATION        relu, tanh, sigmoid, swish, identity or softmax, or
+//! layer k leaky_relu SLOPE  leaky ReLU with its slope for z < 0
+//! layer k batch_norm K      batch normalisation of K values; then the lines `gamma`, `beta`,
+//!                           `running_mean` and `running_var`, K numbers each
+//! layer k dropout P         dropout with rate P in [0, 1): nothing at prediction time, but the
+//!                           file describes the network that was trained
+//! end                       the last line; nothing may follow it
+//! ```
+//!
+//! The layer lines count every layer, 1, 2, … in order (the superscripts of the docs, `W¹`, `W²`,
+//! count the dense layers only). The shapes must chain: a dense or batch_norm layer takes as many
+//! values as the last dense layer before it gives, or as there are feature lines if none does.
+//! The network's outputs number 1 for binary, the number of classes for multiclass, and for a
+//! regression the number of `target_mean` values when the target is standardised (any number
+//! otherwise). At least one layer is dense.
 //!
 //! Numbers are written with Rust's `{}` formatting of `f64`, the shortest text that reads back
 //! as the same 64 bits, so a loaded model predicts bit for bit what the saved one did, and
 //! saving a loaded model gives the same bytes. Names may contain spaces (`class arm 0`): a name
-//! is the rest of its line.
+//! is the rest of its line. Each activation has one spelling, the one above.
+//!
+//! # Versions
+//!
+//! This crate writes version 2 and reads versions 1 and 2. Version 1 is the same format without
+//! the `standardize_target` lines (it was written before a regression's target was
+//! standardised): such a file loads as a model whose outputs are the prediction as they are,
+//! and saving it again writes version 2 with `standardize_target no`.
+//!
+//! # Errors
 //!
 //! Loading checks everything and reports the first problem as an [`Error::Input`] naming the file
-//! and the line: a missing file, another format or version, a missing or unexpected line, a
-//! value that is not a finite number, a count or shape that does not match.
+//! and the line (`model.txt line 16: the W line has 7 numbers; expected 8`): a missing or
+//! truncated file, another format or version, a missing or unexpected line, a value that is not
+//! a finite number, a σ that is not positive, a count or shape that does not match.
 
 use crate::activation::Activation;
 use crate::batch_norm::BatchNorm;
@@ -76,8 +124,9 @@ use std::path::Path;
 /// The first word of every model file.
 pub const FORMAT: &str = "backprop-model";
 
-/// The version of the format this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The version of the format this crate writes. It reads this one and version 1, which has no
+/// `standardize_target` lines (see the module docs).
+pub const VERSION: u32 = 2;
 
 /// A trained network with what it needs to read raw inputs and name its outputs.
 #[derive(Clone, Debug)]
@@ -92,6 +141,9 @@ pub struct Model {
     pub feature_names: Vec<String>,
     /// The training rows' μ and σ, applied to every input before the network sees it.
     pub standardizer: Option<Standardizer>,
+    /// For a regression trained on a standardised target, the training rows' μ_y and σ_y of the
+    /// target: the network predicts `ŷ′`, and the model answers `μ_y + σ_y·ŷ′`.
+    pub target_standardizer: Option<Standardizer>,
     /// The network.
     pub network: Network,
 }
@@ -122,12 +174,14 @@ impl Model {
             class_names: data.class_names.clone(),
             feature_names: data.feature_names.clone(),
             standardizer: run.data.standardizer.clone(),
+            target_standardizer: run.data.target_standardizer.clone(),
             network: run.network.clone(),
         }
     }
 
-    /// `ŷ` for raw (unstandardised) input rows `x` (n × n_in): standardise, then run forward in
-    /// inference mode.
+    /// `ŷ` (n × n_out) for raw (unstandardised) input rows `x` (n × n_in), in the target's units:
+    /// standardise the inputs, run forward in inference mode, and for a standardised target bring
+    /// the output back, `ŷ = μ_y + σ_y·ŷ′`.
     ///
     /// # Panics
     /// If `x` does not have `n_in` columns.
@@ -138,9 +192,13 @@ impl Model {
             x.shape(),
             self.network.n_in()
         );
-        match &self.standardizer {
+        let y_hat = match &self.standardizer {
             Some(s) => self.network.predict(&s.apply(x)),
             None => self.network.predict(x),
+        };
+        match &self.target_standardizer {
+            Some(target) => target.invert(&y_hat),
+            None => y_hat,
         }
     }
 
@@ -199,6 +257,14 @@ impl Model {
                 t.push_str("standardize yes\n");
                 write_numbers(&mut t, "mean", &s.mean);
                 write_numbers(&mut t, "std", &s.std_dev);
+            }
+        }
+        match &self.target_standardizer {
+            None => t.push_str("standardize_target no\n"),
+            Some(s) => {
+                t.push_str("standardize_target yes\n");
+                write_numbers(&mut t, "target_mean", &s.mean);
+                write_numbers(&mut t, "target_std", &s.std_dev);
             }
         }
         let layers = self.network.layers();
@@ -271,25 +337,27 @@ impl Model {
         let mut r = Reader::new(text, source);
 
         let (n, line) = r.next("the format line")?;
-        let expected = format!("{FORMAT} {VERSION}");
-        match line.split_once(' ') {
-            Some((FORMAT, version)) if version.trim() != VERSION.to_string() => {
+        let version = match line.trim().split_once(' ') {
+            Some((FORMAT, "1")) => 1,
+            Some((FORMAT, "2")) => 2,
+            Some((FORMAT, version)) => {
                 return Err(r.error_at(
                     n,
                     &format!(
-                        "model format version {} is not supported; this program reads version {VERSION}",
+                        "model format version {} is not supported; this program reads versions 1 and {VERSION}",
                         version.trim()
                     ),
                 ))
             }
-            _ if line.trim() != expected => {
+            _ => {
                 return Err(r.error_at(
                     n,
-                    &format!("this is not a backprop model file; it must start with '{expected}'"),
+                    &format!(
+                        "this is not a backprop model file; it must start with '{FORMAT} {VERSION}'"
+                    ),
                 ))
             }
-            _ => {}
-        }
+        };
 
         let task = r.keyed("task")?.1.to_string();
         let (n, target) = r.keyed("target")?;
@@ -353,6 +421,12 @@ impl Model {
                     ),
                 ))
             }
+        };
+        // Version 1 predates the target's statistics: its outputs are the prediction as they are.
+        let target_standardizer = if version == 1 {
+            None
+        } else {
+            r.target_statistics(target)?
         };
 
         let (n, count) = r.keyed("layers")?;
@@ -437,7 +511,11 @@ impl Model {
                         ))
                     }
                 },
-                (name, []) if name != "leaky_relu" => match Activation::from_name(name) {
+                // One spelling per activation, the one `to_text` writes (`from_name` also takes
+                // aliases such as `linear`, which a model file does not).
+                (name, []) if name != "leaky_relu" => match Activation::from_name(name)
+                    .filter(|f| f.name() == name)
+                {
                     Some(f) => Layer::Activation(f),
                     None => {
                         return Err(r.error_at(
@@ -458,15 +536,22 @@ impl Model {
             };
             layers.push(layer);
         }
-        let n_out = match target {
-            Task::Binary => 1,
-            Task::Multiclass { classes } => classes,
-            Task::Regression => width,
+        let n_out = match (target, &target_standardizer) {
+            (Task::Binary, _) => 1,
+            (Task::Multiclass { classes }, _) => classes,
+            (Task::Regression, Some((_, s))) => s.mean.len(),
+            (Task::Regression, None) => width,
         };
         if width != n_out {
+            let needs = match &target_standardizer {
+                Some((line, _)) => {
+                    format!("the {n_out} numbers of the target_mean line (line {line})")
+                }
+                None => format!("the target needs {n_out}"),
+            };
             return Err(r.error_at(
                 r.line_number,
-                &format!("the network has {width} outputs but the target needs {n_out}"),
+                &format!("the network has {width} outputs but {needs}"),
             ));
         }
         if !layers.iter().any(|l| matches!(l, Layer::Dense(_))) {
@@ -488,6 +573,7 @@ impl Model {
             class_names,
             feature_names,
             standardizer,
+            target_standardizer: target_standardizer.map(|(_, s)| s),
             network: Network::new(layers),
         })
     }
@@ -582,8 +668,34 @@ impl<'a> Reader<'a> {
 
     /// The next line, which must be `key` followed by exactly `count` finite numbers.
     fn numbers(&mut self, key: &str, count: usize) -> Result<Vec<f64>> {
+        let (n, values) = self.finite_numbers(key)?;
+        if values.len() != count {
+            return Err(self.error_at(
+                n,
+                &format!(
+                    "the {key} line has {} numbers; expected {count}",
+                    values.len()
+                ),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// The next line, which must be `key` followed by at least one finite number; returns its
+    /// line number and the numbers.
+    fn some_numbers(&mut self, key: &str) -> Result<(usize, Vec<f64>)> {
+        let (n, values) = self.finite_numbers(key)?;
+        if values.is_empty() {
+            return Err(self.error_at(n, &format!("the {key} line has no numbers")));
+        }
+        Ok((n, values))
+    }
+
+    /// The next line, which must be `key` followed by finite numbers only; returns its line
+    /// number and the numbers.
+    fn finite_numbers(&mut self, key: &str) -> Result<(usize, Vec<f64>)> {
         let (n, rest) = self.keyed(key)?;
-        let mut values = Vec::with_capacity(count);
+        let mut values = Vec::new();
         for word in rest.split_whitespace() {
             match word.parse::<f64>() {
                 Ok(v) if v.is_finite() => values.push(v),
@@ -595,16 +707,39 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        if values.len() != count {
-            return Err(self.error_at(
+        Ok((n, values))
+    }
+
+    /// The `standardize_target` line of version 2 and, after `yes`, the lines `target_mean` and
+    /// `target_std` (one number per output each, every σ_y > 0); returns the line of
+    /// `target_mean` with the statistics, so that their count can be checked against the
+    /// network's outputs once the layers are read.
+    fn target_statistics(&mut self, target: Task) -> Result<Option<(usize, Standardizer)>> {
+        let (n, standardize) = self.keyed("standardize_target")?;
+        match standardize.trim() {
+            "no" => Ok(None),
+            "yes" if target != Task::Regression => Err(self.error_at(
+                n,
+                "'standardize_target yes' is for a regression only; a classifier's outputs are probabilities",
+            )),
+            "yes" => {
+                let (mean_line, mean) = self.some_numbers("target_mean")?;
+                let std_dev = self.numbers("target_std", mean.len())?;
+                if let Some(bad) = std_dev.iter().find(|&&s| s <= 0.0) {
+                    return Err(self.error_at(
+                        self.line_number,
+                        &format!("a standard deviation of {bad}; every σ must be greater than 0"),
+                    ));
+                }
+                Ok(Some((mean_line, Standardizer { mean, std_dev })))
+            }
+            other => Err(self.error_at(
                 n,
                 &format!(
-                    "the {key} line has {} numbers; expected {count}",
-                    values.len()
+                    "'standardize_target {other}': expected 'standardize_target yes' or 'standardize_target no'"
                 ),
-            ));
+            )),
         }
-        Ok(values)
     }
 
     /// A positive whole number from a layer line.

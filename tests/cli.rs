@@ -208,7 +208,7 @@ fn a_saved_model_predicts_rows_and_csv_files() {
     assert_success(&output);
     assert!(std::fs::read_to_string(&model)
         .unwrap()
-        .starts_with("backprop-model 1\n"));
+        .starts_with("backprop-model 2\n"));
 
     // A row may start with a minus sign without being taken for a flag.
     let output = backprop(&[

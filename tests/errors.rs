@@ -347,7 +347,7 @@ fn bad_model_files_and_predict_inputs_are_named() {
 
     let truncated = write("truncated.txt", lines[..5].join("\n").as_bytes());
     let version = edited("version.txt", &|t| {
-        t.replacen("backprop-model 1", "backprop-model 7", 1)
+        t.replacen("backprop-model 2", "backprop-model 7", 1)
     });
     let other_format = write("other.txt", b"{\"weights\": [1, 2]}\n");
     let not_a_number = edited("nan_weight.txt", &|t| {

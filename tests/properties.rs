@@ -155,12 +155,16 @@ fn random_model(rng: &mut Rng) -> Model {
     let x = Matrix::random_normal(8, n_in, 0.0, 3.0, rng);
     network.forward(&x, true);
     let standardizer = (rng.below(2) == 1).then(|| Standardizer::fit(&x));
+    // A regression's target statistics, in half of the regressions (one per output).
+    let target_standardizer = (target == Task::Regression && rng.below(2) == 1)
+        .then(|| Standardizer::fit(&Matrix::random_normal(8, n_out, 300.0, 40.0, rng)));
     Model {
         task: "random".to_string(),
         target,
         class_names,
         feature_names: (0..n_in).map(|j| format!("f{j}")).collect(),
         standardizer,
+        target_standardizer,
         network,
     }
 }

@@ -1,7 +1,9 @@
 //! `backprop predict --model model.txt 0.5,-0.2` or `--data rows.csv`: use a saved network.
 //!
 //! The model file (see `model_file.rs`) carries the standardisation statistics, so inputs are
-//! given raw, in the units of the data the network was trained on:
+//! given raw, in the units of the data the network was trained on, and a regression answers in
+//! its target's units (a network trained on a standardised target predicts `ŷ′`; the model gives
+//! `μ_y + σ_y·ŷ′`):
 //!
 //! ```text
 //! predict --model m.txt 0.5,-0.2           one line per row given: the class name and its
@@ -38,7 +40,8 @@ pub fn help_text() -> String {
         "backprop predict --model FILE (ROW… | --data FILE.csv)",
         "Predicts with a saved model. Inputs are raw values in the units of the training data (the\n\
          model applies its own standardisation). Each ROW is one input row of comma-separated\n\
-         numbers (x₁,x₂,…); the answer is the class name and its probability, or the value.\n\
+         numbers (x₁,x₂,…); the answer is the class name and its probability, or the value in\n\
+         the target's units.\n\
          With --data, writes CSV to stdout: prediction,probability for a classifier or prediction\n\
          for a regression, plus the target column when the file has one.",
         FLAGS,

@@ -37,6 +37,7 @@
 
 use super::args::{self, Flag, Parsed};
 use crate::data::csv::TargetKind;
+use crate::data::regression::Scores;
 use crate::diagnose::{self, Monitor};
 use crate::error::{Error, Result};
 use crate::files;
@@ -72,7 +73,7 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--samples", value: "N", default: "per task", help: "samples to generate (generated tasks)" },
     Flag { name: "--noise", value: "σ", default: "per task", help: "noise of the generated data" },
     Flag { name: "--test-fraction", value: "F", default: "0.2", help: "fraction of rows held out for testing, in (0, 1)" },
-    Flag { name: "--no-standardize", value: "", default: "", help: "feed the raw features (CSV data is standardised by default)" },
+    Flag { name: "--no-standardize", value: "", default: "", help: "feed the raw features and, in a regression, the raw target (CSV data is standardised by default)" },
     Flag { name: "--regression", value: "", default: "", help: "treat a CSV target as a number to predict" },
     Flag { name: "--classification", value: "", default: "", help: "treat a CSV target as class labels" },
     Flag { name: "--out", value: "DIR", default: "out/<task> or out/<FILE.csv>", help: "folder for history.csv, summary.json, the figures and index.html" },
@@ -370,7 +371,24 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
             )));
         }
     }
+    csv_regression_lr(&mut options, parsed)?;
     Ok(options)
+}
+
+/// A CSV file whose target is a number learns with η = `run::CSV_REGRESSION_LR` unless `--lr`
+/// says otherwise; the file is read here to know its task.
+///
+/// # Errors
+/// If the CSV file cannot be read or is malformed.
+fn csv_regression_lr(options: &mut RunOptions, parsed: &Parsed) -> Result<()> {
+    if let run::DataSource::Csv(path) = &options.source {
+        if parsed.text("--lr").is_none()
+            && crate::data::csv::load(path, options.target)?.task == crate::data::Task::Regression
+        {
+            options.lr = run::CSV_REGRESSION_LR;
+        }
+    }
+    Ok(())
 }
 
 /// The names of the generated tasks (the ones `--samples` and `--noise` apply to).
@@ -691,6 +709,8 @@ pub struct Summary {
     pub test: (f64, f64),
     /// For generated regression data: the MSE against the noise-free targets.
     pub test_mse_true: Option<f64>,
+    /// For regression: the (train, test) scores in the target's units (`run::Run::regression_scores`).
+    pub regression: Option<(Scores, Scores)>,
     /// What `diagnose.rs` found.
     pub findings: Vec<diagnose::Finding>,
 }
@@ -705,10 +725,17 @@ impl Summary {
             let y_hat = network.predict(&run.data.test.x);
             crate::loss::Loss::MeanSquaredError.value(&y_hat, clean)
         });
+        // A regression's metric is its MSE in the target's units (the loss stays the one minimised).
+        let regression = run.regression_scores();
+        let (train, test) = match regression {
+            Some((on_train, on_test)) => ((train.0, on_train.mse), (test.0, on_test.mse)),
+            None => (train, test),
+        };
         Summary {
             train,
             test,
             test_mse_true,
+            regression,
             findings: diagnose::diagnose_run(&run.history, &run.network, &run.data.train.x),
         }
     }
@@ -772,12 +799,13 @@ impl Summary {
                 let json = json
                     .with("train_mse", self.train.1)
                     .with("test_mse", self.test.1);
-                match self.test_mse_true {
+                let json = match self.test_mse_true {
                     Some(true_mse) => json
                         .with("test_mse_true", true_mse)
                         .with("noise_floor", noise_floor(o.noise)),
                     None => json,
-                }
+                };
+                regression_json(json, self, run)
             }
         };
         let diagnosis: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
@@ -790,6 +818,60 @@ impl Summary {
             .with("divergence", divergence)
             .with("diagnosis", diagnosis)
     }
+}
+
+/// A regression's results in `summary.json`: the R² of each split, the MSE of always predicting
+/// the training mean, and the target's statistics when it was standardised (`train_mse` and
+/// `test_mse` are already in the target's units).
+fn regression_json(json: Json, summary: &Summary, run: &Run) -> Json {
+    let Some((on_train, on_test)) = summary.regression else {
+        return json;
+    };
+    let json = json
+        .with("train_r2", on_train.r2)
+        .with("test_r2", on_test.r2)
+        .with("train_mse_baseline", on_train.baseline_mse)
+        .with("test_mse_baseline", on_test.baseline_mse);
+    match &run.data.target_standardizer {
+        Some(s) => json
+            .with("target_mean", s.mean[0])
+            .with("target_std", s.std_dev[0]),
+        None => json,
+    }
+}
+
+/// The summary lines of a regression under the losses: R² of each split, the baseline of
+/// always predicting the training mean, and for a standardised target what the loss measures.
+fn regression_lines(summary: &Summary, run: &Run) -> String {
+    let Some((on_train, on_test)) = summary.regression else {
+        return String::new();
+    };
+    let show = |v: f64| {
+        if !v.is_finite() {
+            "undefined".to_string()
+        } else if v.abs() < 1e6 {
+            format!("{v:.4}")
+        } else {
+            format!("{v:.3e}")
+        }
+    };
+    let mut lines = format!(
+        "r²          {} train, {} test (1 is a perfect fit, 0 no better than always predicting the mean)\n\
+         baseline    mse {} train, {} test, always predicting the training rows' mean\n",
+        show(on_train.r2),
+        show(on_test.r2),
+        show(on_train.baseline_mse),
+        show(on_test.baseline_mse)
+    );
+    if let Some(s) = &run.data.target_standardizer {
+        let _ = writeln!(
+            lines,
+            "units       loss: mse of the standardised target (y − {})/{}; mse: in the target's units",
+            show(s.mean[0]),
+            show(s.std_dev[0])
+        );
+    }
+    lines
 }
 
 /// σ², the MSE that the noise alone gives against the noisy targets, rounded to 12 significant
@@ -863,6 +945,7 @@ fn write_summary(
             show(noise_floor(o.noise))
         )?;
     }
+    write!(stdout, "{}", regression_lines(summary, run))?;
     let norms: Vec<String> = run
         .history
         .last()

@@ -24,10 +24,16 @@
 //! standardisation every feature has mean 0 and variance 1. The test rows use the training
 //! statistics, because at prediction time nothing is known of the data to come.
 //!
-//! The generated datasets are in `generate.rs`, the CSV reader in `csv.rs`.
+//! A regression target read from a file is standardised the same way, with its own μ_y and σ_y
+//! over the training rows, and predictions are brought back to the target's units by
+//! `ŷ = μ_y + σ_y·ŷ′` (`regression.rs` says why, and how a fit is then judged).
+//!
+//! The generated datasets are in `generate.rs`, the CSV reader in `csv.rs`, the measures of a
+//! regression in `regression.rs`.
 
 pub mod csv;
 pub mod generate;
+pub mod regression;
 
 use crate::loss::Loss;
 use crate::matrix::Matrix;
@@ -202,6 +208,18 @@ impl Standardizer {
         for i in 0..out.rows() {
             for (j, v) in out.row_mut(i).iter_mut().enumerate() {
                 *v = (*v - self.mean[j]) / self.std_dev[j];
+            }
+        }
+        out
+    }
+
+    /// `x = μ + σ·x′` column by column: [`apply`](Standardizer::apply) undone, up to rounding.
+    /// This is how a prediction of a standardised target returns to the target's units.
+    pub fn invert(&self, x: &Matrix) -> Matrix {
+        let mut out = x.clone();
+        for i in 0..out.rows() {
+            for (j, v) in out.row_mut(i).iter_mut().enumerate() {
+                *v = self.mean[j] + self.std_dev[j] * *v;
             }
         }
         out
