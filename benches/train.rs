@@ -11,10 +11,10 @@
 //! digits-b256  the same with shuffled mini-batches of 256
 //! ```
 //!
-//! Threads: a digits row without `threads=` uses the default of `kernels::threads::threads` (every core, or
-//! `BACKPROP_THREADS`), as `cargo run -- train digits` does. `digits threads=1` and
-//! `digits threads=2` set `kernels::threads::set_threads` to 1 and 2: the large products are shared by that
-//! many threads, all else runs on one. `shards=8 threads=N` rows train through parallel.rs
+//! Threads: a digits row without `threads=` uses the default of `kernels::threads::threads`
+//! (every core, or `BACKPROP_THREADS`), as `cargo run -- train digits` does. `digits threads=1`
+//! and `digits threads=2` set `kernels::threads::set_threads` to 1 and 2: the large products are
+//! shared by that many threads, all else runs on one. `shards=8 threads=N` rows train through parallel.rs
 //! instead (8 data-parallel shards on N threads, each shard's products on one thread).
 //!
 //! The time is that of `train::train` (the loop `cargo run -- train` runs, its `train_seconds`)
@@ -27,6 +27,10 @@
 //!               else (no metric, no norms, no record); this is what the NumPy and PyTorch
 //!               loops in benches/compare do, so it is the row compared with them
 //! ```
+//!
+//! Rows named `kernels=naive` (circles and sine, each as `train::train` and as the bare step) run
+//! every named operation on its plain definition (`BACKPROP_KERNELS=naive`): the same numbers,
+//! to the last bit, so the ratio to the row without it is what the engine room buys.
 //!
 //! Allocations are counted in steady state: those of a run of 2E epochs minus those of a run of
 //! E epochs, divided by E, so the buffers the first step sets up do not count. Each epoch's
@@ -41,7 +45,7 @@ mod common;
 use backprop::activation::Activation;
 use backprop::data::csv::TargetKind;
 use backprop::data::{Dataset, Standardizer};
-use backprop::kernels;
+use backprop::kernels::{self, Kernels};
 use backprop::matrix::Matrix;
 use backprop::network::{Architecture, Network};
 use backprop::optim::{Optimizer, Rule};
@@ -235,6 +239,10 @@ fn cases() -> Vec<Case> {
         sine_case("sine", None, false),
         sine_case("sine+test", sine_test.clone(), false),
         sine_case("sine step", None, true),
+        circles_case("circles kernels=naive", None, false),
+        circles_case("circles step kernels=naive", None, true),
+        sine_case("sine kernels=naive", None, false),
+        sine_case("sine step kernels=naive", None, true),
         digits_case("digits", 0, 4, None),
         digits_case("digits threads=1", 0, 4, None),
         digits_case("digits threads=2", 0, 4, None),
@@ -266,6 +274,9 @@ fn main() {
             .and_then(|(_, n)| n.parse().ok())
             .unwrap_or(0);
         kernels::threads::set_threads(if case.threads.is_some() { 1 } else { named });
+        // A row named `kernels=naive` runs every named operation on its plain definition.
+        let naive = label.contains("kernels=naive");
+        kernels::set_kernels(if naive { Kernels::Naive } else { Kernels::Fast });
         let epochs = case.epochs;
         let timing = common::measure(41, Duration::from_millis(1500), || case.train(epochs));
         let micros = timing.median / epochs as f64 * 1e6;
@@ -278,6 +289,7 @@ fn main() {
         per_epoch.push((case.name, micros));
     }
     kernels::threads::set_threads(0);
+    kernels::set_kernels(Kernels::Fast);
     let time_of = |name: &str| per_epoch.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
     for task in ["digits", "digits-b64", "digits-b256"] {
         if let (Some(one), Some(two)) = (
@@ -287,6 +299,16 @@ fn main() {
             println!(
                 "threads task={task} speed-up(2 threads vs 1)={:.2}",
                 one / two
+            );
+        }
+    }
+    for task in ["circles", "circles step", "sine", "sine step"] {
+        if let (Some(fast), Some(naive)) =
+            (time_of(task), time_of(&format!("{task} kernels=naive")))
+        {
+            println!(
+                "kernels task={task} speed-up(fast vs naive)={:.2}",
+                naive / fast
             );
         }
     }

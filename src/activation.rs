@@ -46,41 +46,6 @@
 use crate::kernels::{self, math};
 use crate::matrix::{dot, Matrix};
 
-/// Runs `$body` with `$f` bound to `$activation` as a constant of its variant, so that when the
-/// body loops over entries calling `$f.value(…)` or `$f.derivative(…)`, their `match` is settled
-/// once, when compiling, instead of once per entry.
-macro_rules! with_variant {
-    ($activation:expr, |$f:ident| $body:expr) => {
-        match $activation {
-            Activation::Identity => {
-                let $f = Activation::Identity;
-                $body
-            }
-            Activation::Relu => {
-                let $f = Activation::Relu;
-                $body
-            }
-            Activation::LeakyRelu { slope } => {
-                let $f = Activation::LeakyRelu { slope };
-                $body
-            }
-            Activation::Sigmoid => {
-                let $f = Activation::Sigmoid;
-                $body
-            }
-            Activation::Tanh => {
-                let $f = Activation::Tanh;
-                $body
-            }
-            Activation::Swish => {
-                let $f = Activation::Swish;
-                $body
-            }
-            Activation::Softmax => panic!("softmax works on whole rows, not entry by entry"),
-        }
-    };
-}
-
 /// The slope of Leaky ReLU for negative inputs unless configured otherwise.
 pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
@@ -225,7 +190,18 @@ impl Activation {
     /// For softmax, or if the runs differ in length.
     pub fn forward_entries(&self, z: &[f64], a: &mut [f64]) {
         trace!("activation.rs Activation::forward_entries");
-        with_variant!(*self, |f| kernels::map(z, a, |z| f.value(z)))
+        // Each arm names its activation as a constant, so that `value`'s match is settled when
+        // compiling, once, rather than once per entry.
+        use Activation::*;
+        match *self {
+            Identity => kernels::map(z, a, |z| Identity.value(z)),
+            Relu => kernels::map(z, a, |z| Relu.value(z)),
+            LeakyRelu { slope } => kernels::map(z, a, |z| LeakyRelu { slope }.value(z)),
+            Sigmoid => kernels::map(z, a, |z| Sigmoid.value(z)),
+            Tanh => kernels::map(z, a, |z| Tanh.value(z)),
+            Swish => kernels::map(z, a, |z| Swish.value(z)),
+            Softmax => panic!("softmax works on whole rows; use Activation::forward"),
+        }
     }
 
     /// `dZ ← dA ⊙ f′(Z)` (for softmax, `dz = J·da` for each row); `dZ` takes the shape of `Z`.
@@ -274,12 +250,19 @@ impl Activation {
     /// For softmax, or if the runs differ in length.
     pub fn backward_entries(&self, dz: &mut [f64], da: &[f64], z: &[f64], a: &[f64]) {
         trace!("activation.rs Activation::backward_entries");
-        with_variant!(*self, |f| kernels::times_derivative(
-            dz,
-            da,
-            (z, a),
-            |z, a| f.derivative(z, a)
-        ))
+        // As in `forward_entries`: one arm per activation, named as a constant.
+        use Activation::*;
+        match *self {
+            Identity => kernels::times_derivative(dz, da, (z, a), |z, a| Identity.derivative(z, a)),
+            Relu => kernels::times_derivative(dz, da, (z, a), |z, a| Relu.derivative(z, a)),
+            LeakyRelu { slope } => kernels::times_derivative(dz, da, (z, a), |z, a| {
+                LeakyRelu { slope }.derivative(z, a)
+            }),
+            Sigmoid => kernels::times_derivative(dz, da, (z, a), |z, a| Sigmoid.derivative(z, a)),
+            Tanh => kernels::times_derivative(dz, da, (z, a), |z, a| Tanh.derivative(z, a)),
+            Swish => kernels::times_derivative(dz, da, (z, a), |z, a| Swish.derivative(z, a)),
+            Softmax => panic!("softmax's derivative is a Jacobian; use Activation::backward"),
+        }
     }
 }
 

@@ -21,6 +21,15 @@
 //!
 //! The `1/n` of the mean loss is already inside `dZ` (see `loss.rs`), so no division appears here.
 //!
+//! # How the code maps onto the math
+//!
+//! [`Dense::forward`] is `Z = X·W + b` and [`Dense::backward`] the three lines above, each a
+//! named operation of the engine: `kernels::affine` for `X·W + b`, `kernels::weight_gradients`
+//! for `dW` with `db`, `kernels::matmul_t` for `dX` (their plain definitions are the loops of
+//! `matrix.rs`). Two of the book's equations join a layer with its activation, and the calls
+//! take them whole when the network asks: forward `A = f(X·W + b)` (`then = Some((f, A))`), and
+//! backward BP2 below, `dZ_below = (dZ·Wᵀ) ⊙ f′(Z_below)` ([`Below::Activation`]).
+//!
 //! Where the layer is followed by an activation `A = f(Z)`, the `dZ` it receives was made by
 //! `dZ = dA ⊙ f′(Z)` (`activation.rs`), and the `dX` it returns is the `dA` of the layer before.
 //!

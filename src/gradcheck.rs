@@ -14,9 +14,11 @@
 //! error O(h), too coarse to tell the two apart reliably.
 //!
 //! Two cautions: ReLU has a kink at 0, where the two sides disagree, so checks keep inputs away
-//! from it; and dropout must use the same mask on every evaluation (the network's masks are
-//! frozen during a check).
+//! from it ([`distance_to_kink`], used by the command line, the demo and the tests alike); and
+//! dropout must use the same mask on every evaluation (the network's masks are frozen during a
+//! check).
 
+use crate::activation::Activation;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::matrix::Matrix;
@@ -27,6 +29,33 @@ pub const DEFAULT_STEP: f64 = 1e-5;
 
 /// The largest relative error a correct gradient is expected to show in f64.
 pub const TOLERANCE: f64 = 1e-6;
+
+/// How far from 0 an input `z` of a kinked activation (ReLU, Leaky ReLU) must be for the
+/// central difference to see one side of the kink only: far more than the step h = 1e-5, which
+/// moves a pre-activation by about h·|input|.
+pub const KINK_MARGIN: f64 = 1e-3;
+
+/// For each row of the last forward pass, the smallest `|z|` that entered an activation with a
+/// kink (ReLU and Leaky ReLU, whose slope jumps at z = 0), or ∞ when none did: a row whose
+/// distance is below [`KINK_MARGIN`] sits at a kink, where the two one-sided slopes differ and
+/// the central difference estimates neither.
+pub fn distance_to_kink(network: &Network) -> Vec<f64> {
+    let rows = network.values()[0].rows();
+    let mut distance = vec![f64::INFINITY; rows];
+    for (l, layer) in network.layers().iter().enumerate() {
+        if let Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. }) = layer {
+            // values[l] is the activation's input Z.
+            for (d, z_row) in distance.iter_mut().zip(
+                network.values()[l]
+                    .as_slice()
+                    .chunks(network.values()[l].cols().max(1)),
+            ) {
+                *d = z_row.iter().fold(*d, |d, z| d.min(z.abs()));
+            }
+        }
+    }
+    distance
+}
 
 /// `|a − n| / max(|a|, |n|, 1e-8)`: the disagreement scaled by the size of the numbers, with a
 /// floor so two gradients that are both essentially zero count as agreeing.

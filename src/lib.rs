@@ -52,27 +52,48 @@
 //! and for the output layer with its paired loss, `dZ = (ŷ − y)/n`. Nielsen's book calls `dZ`
 //! δ; his matrices are the transpose of ours (a column per sample).
 //!
+//! ## Code map
+//!
+//! ```text
+//! Part 1, the book      matrix, rng, activation, loss, dense, dropout, batch_norm, layer,
+//!                       network, optim, gradcheck, train: each chapter states its operations as
+//!                       their formulas read, and that is the code that runs
+//! Part 2, learning      data/, parallel, diagnose, tasks, run, compare, model_file
+//!   from data
+//! Part 3, showing it    demo/, text_plot, plot/, report
+//! Part 4, around it     error, files, json, cli/
+//! Appendix              kernels/, the engine room: the fast forms of the named operations the
+//!                       chapters call (kernels::matmul, affine, weight_gradients, …); read last
+//! ```
+//!
+//! Where a chapter needs a heavy loop, a product or an entry-by-entry pass, it calls a named
+//! operation of `kernels`, whose docs give the formula, the shapes and the plain definition (the
+//! three products are defined in `matrix.rs`, the formulas `f`, `f′`, the losses and the update
+//! rules in their chapters, passed to the engine as closures). `BACKPROP_KERNELS=naive` runs
+//! every named operation on its plain definition, with the same results to the last bit.
+//!
 //! ## Invariants
 //!
 //! - No dependencies of any kind: everything is in this crate.
 //! - Forward and backward of a thing sit side by side in one file.
 //! - Backward computes gradients; a separate optimizer step applies them.
 //! - The library never prints and never exits; user mistakes are [`error::Error`]s.
-//! - The same seed gives the same numbers, bit for bit. Small networks (the demo, XOR, circles,
-//!   sine) give the same bits on every x86-64 machine; products above `kernels::choose::FMA_THRESHOLD` use
-//!   fused multiply-adds where the processor has them, so digits-sized runs may differ in the last
-//!   bits between processors with and without FMA (never between two runs on one machine).
-//! - No `unsafe` code, except in `gemm.rs`: the calls of code compiled for wider vectors (the
-//!   matrix-multiply kernel, and [`kernels::simd::on_widest_vectors`] for the element-wise loops, the small
-//!   register-tiled products and the optimizer's update), each made only after the check that
-//!   this processor has the instructions, and the helper threads of large products and of
-//!   [`kernels::run_both`], which borrow the caller's work for no longer than the call; the
-//!   benchmarks' counting allocator (`benches/`) is the only other `unsafe`, and it is not part
-//!   of the library.
+//! - A chapter has no tiles, packing, vector instructions, threads or second copy of an
+//!   operation: those are the engine room's, and each of its fast forms gives the bits of the
+//!   plain form it stands for (`tests/kernels.rs`).
+//! - The same seed gives the same numbers, bit for bit, with either set of kernels. Small
+//!   networks (the demo, XOR, circles, sine) give the same bits on every x86-64 machine; products
+//!   of at least `kernels::choose::FMA_THRESHOLD` multiply-adds use fused multiply-adds where the
+//!   processor has them, so digits-sized runs may differ in the last bits between processors
+//!   with and without FMA (never between two runs on one machine).
+//! - `unsafe` appears in three files of the engine room only: `kernels/simd.rs` and
+//!   `kernels/gemm/microkernel.rs` call code compiled for wider vectors, each time after checking
+//!   that this processor has the instructions, and `kernels/threads.rs` lends the caller's work
+//!   to helper threads for no longer than the call. The benchmarks' counting allocator
+//!   (`benches/`) is the only other `unsafe`, and it is not part of the library.
 //! - Threads change only the time: a large product spread over several threads gives the same
-//!   bits as on one (`gemm.rs`, "Threads"), and so do the passes [`kernels::run_both`] runs side by side
-//!   (a step's loss and accuracy) and the shards of `parallel.rs`; `BACKPROP_THREADS=1` keeps
-//!   everything on one thread.
+//!   bits as on one, and so do the passes [`kernels::run_both`] runs side by side and the shards
+//!   of `parallel.rs`; `BACKPROP_THREADS=1` keeps everything on one thread.
 
 #![deny(missing_docs)]
 // Index loops (`for i in 0..n`) are kept where they mirror a formula's Σᵢ or Σⱼ: for a learner
@@ -91,8 +112,8 @@ macro_rules! trace {
 // The modules in reading order. (Each is preceded by a comment, which also keeps rustfmt from
 // sorting them alphabetically.)
 
-// Part 1, the engine.
-// The matrix and its products.
+// Part 1, the book: the mathematics, and what runs.
+// The matrix and its three products.
 pub mod matrix;
 // Seeded random numbers.
 pub mod rng;
@@ -114,13 +135,13 @@ pub mod network;
 pub mod optim;
 // Checking gradients against central differences.
 pub mod gradcheck;
+// The training loop and its history.
+pub mod train;
 
 // Part 2, learning from data.
 // Datasets: generated, CSV, split, standardisation.
 pub mod data;
-// The training loop and its history.
-pub mod train;
-// Data-parallel training: shards of a batch on several threads, bit-identical for any count.
+// Data-parallel training: shards of a batch, summed in a fixed order.
 pub mod parallel;
 // Noticing vanishing gradients, dead units and divergence.
 pub mod diagnose;
@@ -138,6 +159,10 @@ pub mod model_file;
 pub mod demo;
 // Sparklines and character pictures for the terminal.
 pub mod text_plot;
+// Figures as SVG.
+pub mod plot;
+// The HTML report of a run, with its training replay.
+pub mod report;
 
 // Part 4, around it.
 // User-facing errors.
@@ -146,12 +171,8 @@ pub mod error;
 pub mod files;
 // A small JSON writer.
 pub mod json;
-// Figures as SVG.
-pub mod plot;
-// The HTML report of a run, with its training replay.
-pub mod report;
 // The command line.
 pub mod cli;
 
-// Appendix, the engine room: the fast forms of the named operations, read last.
+// Appendix, the engine room: the named operations' fast forms, read last.
 pub mod kernels;

@@ -21,13 +21,14 @@
 //! rate too large makes the weights overflow) and says in which epoch and layer, instead of
 //! carrying on with NaN.
 //!
-//! After the first step the loop allocates nothing per step: batches, values, gradients and the
-//! output error are written into matrices that are reused, and the accuracy is counted without
-//! building lists. Each epoch's record ([`EpochStats`]) holds three small `Vec`s of per-layer
-//! norms: that is the whole steady-state cost, three allocations per epoch whatever the number
-//! of steps (`cargo bench --bench train` counts them).
+//! After the first step the loop allocates nothing per step: each batch is written straight into
+//! the network's input, and values, gradients and the output error into matrices that are
+//! reused. Each epoch's record ([`EpochStats`]) holds three small `Vec`s of per-layer norms,
+//! three allocations per epoch whatever the number of steps.
 //!
-//! For large batches on several cores, `parallel.rs` computes each step's gradient in shards.
+//! Every step of an epoch is tallied the same way here and in `parallel.rs` (data-parallel
+//! training, the other loop): the loss and metric weighted by the batch's rows, `‖dWˡ‖` and
+//! `‖ΔWˡ‖`, and the divergence check, which names the first number that stopped being finite.
 
 use crate::data::{Dataset, Task};
 use crate::kernels;

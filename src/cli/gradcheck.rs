@@ -20,13 +20,12 @@
 //!
 //! ReLU and Leaky ReLU have a kink at 0 where the two one-sided slopes differ, and a central
 //! difference straddling it measures neither. Rows whose pre-activations come within
-//! [`KINK_MARGIN`] of 0 are therefore left out of the batch (and the report says how many), so a
+//! [`KINK_MARGIN`](crate::gradcheck::KINK_MARGIN) of 0 are therefore left out of the batch (and the report says how many), so a
 //! failure is a real disagreement, not the kink.
 
 use super::args::{self, Flag};
-use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::gradcheck::{self, Start};
+use crate::gradcheck::{self, Start, KINK_MARGIN};
 use crate::layer::Layer;
 use crate::network::{superscript, Network};
 use crate::run;
@@ -43,10 +42,6 @@ pub const FLAGS: &[Flag] = &[
     Flag { name: "--seed", value: "N", default: "42", help: "seed of the data and the weights" },
     Flag { name: "--h", value: "STEP", default: "1e-5", help: "the finite-difference step h (a large h shows the estimate's O(h²) error)" },
 ];
-
-/// How far from 0 a pre-activation of a kinked activation must be: far more than the step
-/// h = 1e-5, which moves a pre-activation by about h·|input|.
-pub const KINK_MARGIN: f64 = 1e-3;
 
 /// Differences `|a − e|` below this are rounding noise of the central difference (about
 /// ε·L/h ≈ 2e-11·L, with a margin of 50 for L ≈ 1 and for the rounding inside the sums), not a
@@ -114,17 +109,13 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
     let candidates = data.train.len();
     let mut rows = Vec::new();
     let mut skipped = 0;
-    let pre_activations = kinked_inputs(&mut network, &data.train.x);
-    for i in 0..candidates {
+    network.forward(&data.train.x, true);
+    let distances = gradcheck::distance_to_kink(&network);
+    for (i, distance) in distances.into_iter().enumerate().take(candidates) {
         if rows.len() == batch {
             break;
         }
-        if pre_activations.iter().any(|&slot| {
-            network.values()[slot]
-                .row(i)
-                .iter()
-                .any(|z| z.abs() < KINK_MARGIN)
-        }) {
+        if distance < KINK_MARGIN {
             skipped += 1;
         } else {
             rows.push(i);
@@ -259,18 +250,4 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
             failures.join(", ")
         )))
     }
-}
-
-/// Runs `x` forward and lists the slot of each kinked activation's input in `values()`.
-fn kinked_inputs(network: &mut Network, x: &crate::matrix::Matrix) -> Vec<usize> {
-    network.forward(x, true);
-    network
-        .layers()
-        .iter()
-        .enumerate()
-        .filter_map(|(l, layer)| match layer {
-            Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. }) => Some(l),
-            _ => None,
-        })
-        .collect()
 }

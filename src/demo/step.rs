@@ -367,18 +367,11 @@ pub(super) fn backward(o: &mut String, story: &Story, style: Style) {
     blank(o);
 }
 
-/// True when an input of a ReLU-like activation is within 1e-3 of its kink at 0 (far more than
-/// the finite-difference step moves it).
+/// True when an input of a ReLU-like activation sits at its kink (`gradcheck::distance_to_kink`).
 fn at_kink(network: &Network) -> bool {
-    network.layers().iter().enumerate().any(|(l, layer)| {
-        matches!(
-            layer,
-            Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. })
-        ) && network.values()[l]
-            .as_slice()
-            .iter()
-            .any(|z| z.abs() < 1e-3)
-    })
+    gradcheck::distance_to_kink(network)
+        .iter()
+        .any(|&d| d < gradcheck::KINK_MARGIN)
 }
 
 fn transposed_shape(m: &Matrix) -> String {

@@ -18,11 +18,11 @@
 
 /// `tanh z = (e²ᶻ − 1)/(e²ᶻ + 1)`, written out in plain arithmetic.
 ///
-/// The system library's `tanh` is accurate but takes a function call and about 20 ns per number;
-/// a network with tanh layers spent most of its time there. This version is a few additions and
-/// multiplications the compiler can inline and vectorise (about 6 ns), accurate to a few units in
-/// the last place, and — being plain `+ − × ÷` — gives the same bits on every machine, which a
-/// system library does not promise.
+/// The system library's `tanh` is accurate but is a function call the compiler cannot vectorise,
+/// and a network with tanh layers spends most of its time in it. This version is a few additions
+/// and multiplications the compiler can inline and vectorise, accurate to a few units in the last
+/// place, and, being plain `+ − × ÷`, gives the same bits on every machine, which a system
+/// library does not promise.
 ///
 /// ```text
 /// tanh z = sign(z) · (−e)/(2 + e)     with e = e^(−2|z|) − 1 ∈ (−1, 0]   (no cancellation near 0)

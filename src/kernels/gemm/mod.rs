@@ -1,15 +1,18 @@
-//! A fast matrix product: cache blocking, packing and a register-tiled kernel, as BLAS does it.
+//! The blocked, packed product: cache blocking, packing and a register-tiled kernel, as BLAS
+//! does it.
 //!
 //! ```text
-//! C ← A·B        A (m × k), B (k × n), C (m × n) row-major
+//! C ← A·B        A (m × k), B (k × n), C (m × n)
 //! C[i,j] = Σ_p A[i,p]·B[p,j]
 //! ```
 //!
-//! `matrix.rs` computes this with the i-p-j loop, which a learner should read first. That loop
-//! streams a whole row of `B` through the processor for every single `A[i,p]`, so for large
-//! matrices it waits on memory: each number of `B` is fetched from far away `m` times. This file
-//! computes exactly the same sums, in the same order, but arranges the work so that nearly every
-//! number comes from the processor's registers or its nearest cache.
+//! `Matrix::matmul_plain` computes this with the i-p-j loop, which a learner should read first.
+//! That loop streams a whole row of `B` through the processor for every single `A[i,p]`, so for
+//! large matrices it waits on memory: each number of `B` is fetched from far away `m` times. This
+//! folder computes exactly the same sums, in the same order, but arranges the work so that nearly
+//! every number comes from the processor's registers or its nearest cache: the five loops and
+//! the split between threads here, the packing in `pack.rs`, the kernel for each instruction set
+//! in `microkernel.rs`.
 //!
 //! # The five loops
 //!
@@ -59,9 +62,8 @@
 //! server processors AVX-512 (eight). The functions `gemm_avx2` and `gemm_avx512_fma` are the same
 //! generic loops compiled with `#[target_feature(enable = …)]` for those instruction sets, and
 //! they are called only after `is_x86_feature_detected!` has confirmed that this processor has
-//! them: that check is what makes the `unsafe` calls in this file sound (the kernel call, and
-//! [`wide`](super::simd::on_widest_vectors), which does the same for the element-wise loops of the activations). Everywhere else the
-//! portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
+//! them: that check is what makes the `unsafe` calls of `microkernel.rs` sound. Everywhere else
+//! the portable kernel runs. Inside the FMA variants the kernel uses `f64::mul_add`, which compiles
 //! there to one FMA instruction; `mul_add` is never used elsewhere, because without FMA hardware
 //! it becomes a slow library call.
 //!
@@ -93,22 +95,14 @@
 //! instead would add partial sums in a new order and change the last bits.)
 //!
 //! Each block packs (or reads in place, see `StripA`) its own rows of `A`, and packs all of
-//! `B`, so `B` is packed once per thread: a
-//! small price for the digits products, where `B` is the weights or one gradient of the batch.
-//! A product with more columns than rows, such as `dW¹ = Xᵀ·dZ¹` (64 × 1797 · 1797 × 128),
-//! where `B` is the larger operand, is cut by columns instead (`column_blocks`): each thread
-//! computes a block of columns of `C` into a buffer of its own, copied into `C` at the end; the
-//! same sums again (on two threads that product ran 1.27× faster than on one before, 1.4–1.8×
-//! after).
+//! `B`, so `B` is packed once per thread: a small price when `B` is the weights or a gradient of
+//! the batch. A product with more columns than rows, such as `dW¹ = Xᵀ·dZ¹` (64 × 1797 ·
+//! 1797 × 128), where `B` is the larger operand, is cut by columns instead (`column_blocks`): each
+//! thread computes a block of columns of `C` into a buffer of its own, copied into `C` at the
+//! end, so no thread packs all of `B`; the same sums again.
 //!
-//! The number of threads is [`threads`]: `std::thread::available_parallelism()` unless the
-//! environment variable `BACKPROP_THREADS` says otherwise (`BACKPROP_THREADS=1` computes every
-//! product on the calling thread), or the program sets it ([`set_threads`](super::threads::set_threads), [`with_threads`](super::threads::with_threads)).
-//! The helpers are started once and then wait for work (see `pool`), because starting threads
-//! for every product costs about as much as a small product. On a machine shared with other
-//! busy programs, fewer threads than cores can be faster. The same helpers also run [`run_both`](super::threads::run_both)
-//! closures: two independent element-wise passes between the products (a training step's loss
-//! and its accuracy) side by side.
+//! The number of threads is [`threads`] (`BACKPROP_THREADS`, see `threads.rs`, whose helper
+//! threads compute the blocks).
 
 mod microkernel;
 mod pack;
@@ -128,15 +122,15 @@ const MR_AVX2: usize = 6;
 const NR_AVX2: usize = 8;
 /// Rows of the narrow AVX-512 (FMA) register tile: 12 rows × 8 columns = 12 registers of eight
 /// `f64` (of 32), enough independent sums to keep both FMA units busy. (Larger tiles, 8 × 16 or
-/// 16 × 8, are no longer kept in registers by the compiler: measured, they run five times slower.)
+/// 16 × 8, no longer fit: the compiler spills them to memory.)
 const MR_AVX512: usize = 12;
 /// Columns of the narrow AVX-512 register tile (one vector of eight).
 const NR_AVX512: usize = 8;
 /// Rows of the wide AVX-512 register tile: 6 rows × 16 columns, again 12 registers. Each step
 /// over `p` loads two vectors of `B` and broadcasts 6 numbers of `A` for 12 FMAs, where the
 /// narrow tile needs 12 broadcasts and one vector: the loads, not the FMAs, limit the narrow
-/// tile (about 2 per cycle), so the wide one runs 15–30 % faster on the digits products and on
-/// large squares. With a short sum (`dZ³·W³ᵀ` sums 10 terms) most of the time goes to loading
+/// tile (about 2 per cycle), so the wide one is faster on the digits products and on large
+/// squares. With a short sum (`dZ³·W³ᵀ` sums 10 terms) most of the time goes to loading
 /// and storing `C`, and the narrow tile is faster; [`wide_tile`] chooses.
 const MR_AVX512_WIDE: usize = 6;
 /// Columns of the wide AVX-512 register tile (two vectors of eight).
@@ -300,8 +294,8 @@ impl Kernel {
 /// FMAs in the same order, so the choice changes the time, never the bits.
 ///
 /// Between 9 and 16 columns (the 10 outputs of digits) the wide tile covers `C` in one strip
-/// where the narrow one needs two, half of the second padding: with `A` read in place
-/// ([`reads_a_in_place`]) `Z³ = A²·W³` took 100 µs in the wide tile, 120 µs in the narrow one.
+/// where the narrow one needs two, half of the second padding (digits' `Z³ = A²·W³`, with `A`
+/// read in place, [`reads_a_in_place`]).
 fn wide_tile(k: usize, n: usize) -> bool {
     k >= 32 && (n >= 32 || (NR_AVX512 < n && n <= NR_AVX512_WIDE))
 }
@@ -350,9 +344,8 @@ pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: Finish) 
 ///
 /// The reference is the product, then a pass of its own over `B` for the sums (on the calling
 /// thread, while the other threads wait). Here the sums are added while `B` is packed, which
-/// reads every number of `B` once anyway, in the order the reference adds them: for digits'
-/// `dZ¹` (1797 × 128) the pass of its own took about 50 µs, the sums in the packing next to
-/// nothing. A product whose `B` is not read that way (a transposed `B`, or `thin`'s products)
+/// reads every number of `B` once anyway, in the order the reference adds them, so the sums
+/// cost almost nothing more than the packing. A product whose `B` is not read that way (a transposed `B`, or `thin`'s products)
 /// sums in a pass of its own, `column_sums`.
 ///
 /// # Panics
@@ -556,11 +549,10 @@ fn gemm_threaded_map(
 /// (10 × 1797 · 1797 × 64), the 10 columns become 10 rows (two strips of 6 in the wide tile)
 /// and the 64 run along its 16 columns, with no padding. Each entry is the same sum
 /// `Σ_p B[p,j]·A[i,p]` in the same order, and a product `b·a` rounds exactly as `a·b` does (with
-/// or without FMA), so the bits are those of `A·B` (tested). Measured when the direct product
-/// still used the narrow tile and packed `A`: 135–165 µs before, 81–84 µs after, on one thread.
-/// The forward product `Z³ = A²·W³` (1797 × 64 · 64 × 10) gained nothing this way then and lost
-/// on two threads, hence the condition on the length of the sum; it now reads `A²` in place
-/// instead of packing it, which halved its time (see `StripA`).
+/// or without FMA), so the bits are those of `A·B` (tested). A product whose sum is shorter than
+/// it has rows, such as the forward `Z³ = A²·W³` (1797 × 64 · 64 × 10), gains nothing this way:
+/// it reads `A²` in place instead of packing it (see `StripA`), hence the condition on the
+/// length of the sum.
 fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
     let (m, n) = (a.rows, b.cols);
     THIN.with(|buffer| {
@@ -589,8 +581,8 @@ fn thin(kernel: Kernel, threads: usize, (a, b): (View, View), c: &mut [f64]) {
 /// buffer of its own, copied into `C` at the end: for products with more columns than rows.
 ///
 /// Cut by rows, every block packs all of `B`; when `B` is the larger operand, as in
-/// `dW¹ = Xᵀ·dZ¹` (64 × 1797 · 1797 × 128), that packing is repeated on every thread and the
-/// second thread gained little (1.27× measured). Cut by columns, every block packs all of `A`
+/// `dW¹ = Xᵀ·dZ¹` (64 × 1797 · 1797 × 128), that packing is repeated on every thread and takes
+/// most of what the second thread saves. Cut by columns, every block packs all of `A`
 /// and its own columns of `B`. Each entry of `C` is still the same sum by the same kernel, so
 /// the bits are those of one thread (tests/gemm.rs). The blocks are whole strips of 16 columns
 /// (a multiple of every kernel's NR).

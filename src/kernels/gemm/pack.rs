@@ -3,10 +3,10 @@ use super::*;
 /// Whether `blocked` reads the whole strips of `A` where they lie (see [`StripA`]) for a product
 /// with `n` columns: always for a transposed `A` (`Xᵀ` in `dW = Xᵀ·dZ`), whose strips are
 /// as compact as packed ones; for a row-major `A` only when `C` has at most 16 columns (one
-/// strip of `B`, so each strip of `A` is read once). Measured on one thread: `Z³ = A²·W³`
-/// 140 → 100 µs, `dW² = A¹ᵀ·dZ²` 580 → 530 µs; but `Z¹ = X·W¹`, with eight strips of `B`,
-/// 470 → 550 µs read in place: each of its 6 rows is then read eight times through scalar
-/// loads and broadcasts, where a packed strip is read with broadcasts straight from memory.
+/// strip of `B`, so each strip of `A` is read once). With more strips of `B`, as in
+/// `Z¹ = X·W¹` (eight of them), a strip of `A` in place is read once per strip of `B` through
+/// scalar loads and broadcasts, where a packed strip is read with broadcasts straight from
+/// memory, and packing wins.
 /// (Both layouts as matrices store them: a row of the transposed matrix is at least as long as
 /// `A` has rows, a row of a row-major one at least as long as it has columns.)
 pub(super) fn reads_a_in_place(a: View, n: usize) -> bool {
