@@ -20,7 +20,7 @@
 //!
 //! ReLU and Leaky ReLU have a kink at 0 where the two one-sided slopes differ, and a central
 //! difference straddling it measures neither. Rows whose pre-activations come within
-//! [`KINK_MARGIN`](crate::gradcheck::KINK_MARGIN) of 0 are therefore left out of the batch (and the report says how many), so a
+//! [`KINK_MARGIN`] of 0 are therefore left out of the batch (and the report says how many), so a
 //! failure is a real disagreement, not the kink.
 
 use super::args::{self, Flag};
