@@ -126,13 +126,14 @@ pub fn train(
         epochs: Vec::with_capacity(config.epochs),
         divergence: None,
     };
+    let mut tally = EpochTally::new(network);
 
     'epochs: for epoch in 1..=config.epochs {
         optimizer.start_epoch(epoch - 1);
         if batch_size < n {
             rng.shuffle(&mut order);
         }
-        let mut tally = EpochTally::new(epoch, network);
+        tally.start(epoch);
         for batch in order.chunks(batch_size) {
             // In parallel, for each shard: copy W, forward, dZₛ·(nₛ/n), backward.
             let parameters = &*network;

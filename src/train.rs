@@ -213,13 +213,14 @@ pub fn train(
         epochs: Vec::with_capacity(config.epochs),
         divergence: None,
     };
+    let mut tally = EpochTally::new(network);
 
     'epochs: for epoch in 1..=config.epochs {
         optimizer.start_epoch(epoch - 1);
         if batch_size < n {
             rng.shuffle(&mut order);
         }
-        let mut tally = EpochTally::new(epoch, network);
+        tally.start(epoch);
         for batch in order.chunks(batch_size) {
             // X goes straight into the network's input, y into a batch of its own.
             let y = if batch_size == n {
@@ -287,8 +288,8 @@ impl TrainConfig {
     }
 }
 
-/// The running sums of one epoch, step by step, and the divergence check of each step: what
-/// `train` and `parallel::train` record the same way.
+/// The running sums of an epoch, step by step, and the divergence check of each step: what
+/// `train` and `parallel::train` record the same way. One tally serves every epoch of a run.
 #[derive(Debug)]
 pub(crate) struct EpochTally {
     epoch: usize,
@@ -304,8 +305,8 @@ pub(crate) struct EpochTally {
 }
 
 impl EpochTally {
-    /// A tally for `epoch` (from 1) of training `network`.
-    pub(crate) fn new(epoch: usize, network: &Network) -> EpochTally {
+    /// A tally for training `network`; [`EpochTally::start`] begins each epoch.
+    pub(crate) fn new(network: &Network) -> EpochTally {
         let weight_slots: Vec<usize> = network
             .parameter_kinds()
             .iter()
@@ -314,7 +315,7 @@ impl EpochTally {
             .map(|(i, _)| i)
             .collect();
         EpochTally {
-            epoch,
+            epoch: 0,
             loss_sum: 0.0,
             metric_sum: 0.0,
             gradient_norms: vec![0.0; weight_slots.len()],
@@ -322,6 +323,16 @@ impl EpochTally {
             weight_slots,
             steps: 0,
         }
+    }
+
+    /// Starts `epoch` (from 1) with empty sums.
+    pub(crate) fn start(&mut self, epoch: usize) {
+        self.epoch = epoch;
+        self.loss_sum = 0.0;
+        self.metric_sum = 0.0;
+        self.gradient_norms.fill(0.0);
+        self.update_norms.fill(0.0);
+        self.steps = 0;
     }
 
     /// Adds a step's loss and metric (means over its `rows` rows), or, when the loss is not a
@@ -377,15 +388,14 @@ impl EpochTally {
     /// The epoch's record: means over its `n` training rows and over its steps, the test set's
     /// loss and metric if it was `evaluated`, and the weight norms at its end.
     pub(crate) fn finish(
-        mut self,
+        &self,
         optimizer: &Optimizer,
         network: &Network,
         n: usize,
         evaluated: Option<(f64, f64)>,
     ) -> EpochStats {
         let steps = self.steps.max(1) as f64;
-        self.gradient_norms.iter_mut().for_each(|g| *g /= steps);
-        self.update_norms.iter_mut().for_each(|u| *u /= steps);
+        let mean = |sums: &[f64]| sums.iter().map(|sum| sum / steps).collect();
         EpochStats {
             epoch: self.epoch,
             lr: optimizer.current_lr(),
@@ -393,8 +403,8 @@ impl EpochTally {
             train_metric: self.metric_sum / n as f64,
             test_loss: evaluated.map(|(loss, _)| loss),
             test_metric: evaluated.map(|(_, metric)| metric),
-            gradient_norms: self.gradient_norms,
-            update_norms: self.update_norms,
+            gradient_norms: mean(&self.gradient_norms),
+            update_norms: mean(&self.update_norms),
             weight_norms: network.weight_norms(),
         }
     }
