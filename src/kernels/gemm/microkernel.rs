@@ -12,13 +12,13 @@ pub(super) unsafe fn gemm_avx2(
     b: View,
     c: &mut [f64],
     packed: Buffers,
-    done: Done,
+    rows_complete: RowsComplete,
     sums: &mut [f64],
 ) {
     if fma {
-        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, done, true, sums)
+        blocked::<MR_AVX2, NR_AVX2, true>(a, b, c, packed, rows_complete, true, sums)
     } else {
-        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, done, true, sums)
+        blocked::<MR_AVX2, NR_AVX2, false>(a, b, c, packed, rows_complete, true, sums)
     }
 }
 
@@ -38,13 +38,13 @@ pub(super) unsafe fn gemm_avx512_fma(
     b: View,
     c: &mut [f64],
     packed: Buffers,
-    done: Done,
+    rows_complete: RowsComplete,
     sums: &mut [f64],
 ) {
     if wide {
-        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, done, true, sums)
+        blocked::<MR_AVX512_WIDE, NR_AVX512_WIDE, true>(a, b, c, packed, rows_complete, true, sums)
     } else {
-        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, done, true, sums)
+        blocked::<MR_AVX512, NR_AVX512, true>(a, b, c, packed, rows_complete, true, sums)
     }
 }
 
@@ -56,10 +56,10 @@ pub(super) unsafe fn gemm_avx512_fma(
     b: View,
     c: &mut [f64],
     packed: Buffers,
-    done: Done,
+    rows_complete: RowsComplete,
     sums: &mut [f64],
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, rows_complete, true, sums)
 }
 
 /// Never called: [`has_avx2_fma`] is false on other architectures.
@@ -70,10 +70,10 @@ pub(super) unsafe fn gemm_avx2(
     b: View,
     c: &mut [f64],
     packed: Buffers,
-    done: Done,
+    rows_complete: RowsComplete,
     sums: &mut [f64],
 ) {
-    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, done, true, sums)
+    blocked::<MR_PORTABLE, NR_PORTABLE, false>(a, b, c, packed, rows_complete, true, sums)
 }
 
 /// The MR × NR tile of `C` at the start of `c` (rows `row_stride` apart) plus

@@ -311,7 +311,7 @@ pub fn gemm(a: View, b: View, c: &mut [f64]) {
 }
 
 /// What [`gemm_map`] calls on each block of finished rows of `C`: `(first_row, c_rows, d_rows)`.
-pub type Finish<'f> = &'f (dyn Fn(usize, &mut [f64], &mut [f64]) + Sync);
+pub type FinishRows<'f> = &'f (dyn Fn(usize, &mut [f64], &mut [f64]) + Sync);
 
 /// [`gemm`], then `finish(first_row, c_rows, d_rows)` on each block of rows of `C` as soon as
 /// the block is finished (at most `MC` = 120 rows; all of `C` at once, on the calling thread,
@@ -327,7 +327,7 @@ pub type Finish<'f> = &'f (dyn Fn(usize, &mut [f64], &mut [f64]) + Sync);
 ///
 /// # Panics
 /// As [`gemm`], or if `d` is neither empty nor as long as `c`.
-pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: Finish) {
+pub fn gemm_map(a: View, b: View, c: &mut [f64], d: &mut [f64], finish: FinishRows) {
     let kernel = Kernel::for_size(a.rows, a.cols, b.cols);
     let size = a.rows.saturating_mul(a.cols).saturating_mul(b.cols);
     let threads = if size >= THREADS_THRESHOLD {
@@ -364,7 +364,7 @@ pub fn gemm_column_sums(a: View, b: View, c: &mut [f64], sums: &mut [f64]) {
     } else {
         1
     };
-    let finish: Finish = &|_, _, _| {};
+    let finish: FinishRows = &|_, _, _| {};
     gemm_threaded_map(kernel, threads, (a, b), (c, &mut []), finish, sums);
 }
 
@@ -419,7 +419,7 @@ fn gemm_threaded_map(
     threads: usize,
     (a, b): (View, View),
     (c, d): (&mut [f64], &mut [f64]),
-    finish: Finish,
+    finish: FinishRows,
     sums: &mut [f64],
 ) {
     assert!(
@@ -690,7 +690,7 @@ fn product(
     kernel: Kernel,
     (a, b): (View, View),
     (c, d, first): (&mut [f64], &mut [f64], usize),
-    finish: Finish,
+    finish: FinishRows,
     packed: &mut (Vec<f64>, Vec<f64>),
     sums: &mut [f64],
 ) {
@@ -703,14 +703,14 @@ fn product(
         };
         finish(first + i0, c_rows, d_rows);
     };
-    let done: Done = &mut finished;
+    let rows_complete: RowsComplete = &mut finished;
     match kernel {
         Kernel::Portable => blocked::<MR_PORTABLE, NR_PORTABLE, false>(
             a,
             b,
             c,
             (packed_a, packed_b),
-            done,
+            rows_complete,
             true,
             sums,
         ),
@@ -724,12 +724,20 @@ fn product(
                 b,
                 c,
                 (packed_a, packed_b),
-                done,
+                rows_complete,
                 sums,
             )
         },
         Kernel::Avx2 | Kernel::Avx2Fma => unsafe {
-            gemm_avx2(kernel.fused(), a, b, c, (packed_a, packed_b), done, sums)
+            gemm_avx2(
+                kernel.fused(),
+                a,
+                b,
+                c,
+                (packed_a, packed_b),
+                rows_complete,
+                sums,
+            )
         },
     }
 }
@@ -739,7 +747,7 @@ type Buffers<'p> = (&'p mut Vec<f64>, &'p mut Vec<f64>);
 
 /// What `blocked` calls on each block of finished rows: `(first_row, c_rows)`, rows counted
 /// from the start of its `C`.
-type Done<'f> = &'f mut dyn FnMut(usize, &mut [f64]);
+type RowsComplete<'f> = &'f mut dyn FnMut(usize, &mut [f64]);
 
 thread_local! {
     /// The packing buffers (one pair per block of a threaded product), reused by every product
@@ -764,7 +772,7 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
     b: View,
     c: &mut [f64],
     packed: Buffers,
-    done: Done,
+    rows_complete: RowsComplete,
     a_in_place: bool,
     sums: &mut [f64],
 ) {
@@ -812,7 +820,7 @@ fn blocked<const MR: usize, const NR: usize, const FMA: bool>(
                 }
                 if pc + kc == k && jc + nc == n {
                     // The last slice of the sum and the last columns: rows ic.. are finished.
-                    done(ic, &mut c[ic * n..(ic + mc) * n]);
+                    rows_complete(ic, &mut c[ic * n..(ic + mc) * n]);
                 }
             }
         }
