@@ -316,16 +316,20 @@ impl Update {
 
     /// `W ← W − ΔW` for every entry of one tensor, and `‖ΔW‖` (`kernels::update`).
     fn apply(&self, w: &mut [f64], dw: &[f64], states: (&mut [f64], &mut [f64])) -> f64 {
-        // Each arm names its rule as a constant, so that the `match` in `entry` is settled
-        // when compiling, once, instead of once per entry.
+        // Each arm names its rule inside the closure, as a constant, so that the `match` in
+        // `entry` is settled when compiling, once, instead of once per entry.
+        // The numbers every entry's step shares, as a value the closure carries.
+        let shared = *self;
         macro_rules! with_rule {
-            ($rule:expr) => {{
-                let update = Update {
-                    rule: $rule,
-                    ..*self
-                };
-                kernels::update(w, dw, states, |w, dw, s1, s2| update.entry(w, dw, s1, s2))
-            }};
+            ($rule:expr) => {
+                kernels::update(w, dw, states, move |w, dw, s1, s2| {
+                    let update = Update {
+                        rule: $rule,
+                        ..shared
+                    };
+                    update.entry(w, dw, s1, s2)
+                })
+            };
         }
         match self.rule {
             Rule::Sgd => with_rule!(Rule::Sgd),

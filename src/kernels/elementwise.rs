@@ -23,10 +23,11 @@ use std::cell::RefCell;
 
 /// `a[i] ← f(z[i])` for every entry, on the widest vectors.
 #[inline(always)]
-pub(super) fn map(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
+pub(super) fn map(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64 + Copy) {
     on_widest_vectors(
         #[inline(always)]
         || {
+            let f = f; // in registers, not read through a pointer per entry (see `update`)
             for (a, &z) in a.iter_mut().zip(z) {
                 *a = f(z);
             }
@@ -40,11 +41,12 @@ pub(super) fn times_derivative(
     dz: &mut [f64],
     da: &[f64],
     (z, a): (&[f64], &[f64]),
-    derivative: impl Fn(f64, f64) -> f64,
+    derivative: impl Fn(f64, f64) -> f64 + Copy,
 ) {
     on_widest_vectors(
         #[inline(always)]
         || {
+            let derivative = derivative; // in registers (see `update`)
             for ((dz, &da), (&z, &a)) in dz.iter_mut().zip(da).zip(z.iter().zip(a)) {
                 *dz = da * derivative(z, a);
             }
@@ -86,7 +88,7 @@ pub(super) fn softmax_rows(z: &[f64], s: &mut [f64], k: usize, exp: impl Fn(f64)
 
 /// `Σ_i term(p[i], t[i])`, added in the order i = 0, 1, 2, … from 0: the terms are computed 64
 /// at a time into a small array on the widest vectors, then added to the running sum one by one.
-pub(super) fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
+pub(super) fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
     const BLOCK: usize = 64;
     let mut total = 0.0;
     for (p_block, t_block) in p.chunks(BLOCK).zip(t.chunks(BLOCK)) {
@@ -95,6 +97,7 @@ pub(super) fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64)
         on_widest_vectors(
             #[inline(always)]
             || {
+                let term = term; // in registers (see `update`)
                 for ((term_i, &p), &t) in terms.iter_mut().zip(p_block).zip(t_block) {
                     *term_i = term(p, t);
                 }
@@ -121,11 +124,12 @@ thread_local! {
 /// root each, one after another. Here a first pass computes every step, updates `W` and keeps
 /// the steps; its entries are independent, so it runs on the widest vectors. A second pass adds
 /// the squares in order.
+#[inline(always)]
 pub(super) fn update(
     w: &mut [f64],
     dw: &[f64],
     (s1, s2): (&mut [f64], &mut [f64]),
-    step: impl Fn(f64, f64, &mut f64, &mut f64) -> f64,
+    step: impl Fn(f64, f64, &mut f64, &mut f64) -> f64 + Copy,
 ) -> f64 {
     STEPS.with(|steps| {
         let steps = &mut *steps.borrow_mut();
@@ -134,6 +138,10 @@ pub(super) fn update(
         on_widest_vectors(
             #[inline(always)]
             || {
+                // A copy of the rule's constants (the closure's captures) held here, in
+                // registers, rather than read through a pointer on every entry: the compiler
+                // cannot tell that the stores below do not change them.
+                let step = step;
                 let states = s1.iter_mut().zip(s2.iter_mut());
                 let entries = w.iter_mut().zip(dw).zip(states);
                 for (delta, ((w, &dw), (s1, s2))) in steps.iter_mut().zip(entries) {

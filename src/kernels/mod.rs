@@ -304,20 +304,20 @@ fn matmul_t_finish(
     }
     TRANSPOSED.with(|transposed| {
         let b_t = &mut *transposed.borrow_mut(); // (m, k)
-        if m > 1 {
+                                                 // With one column, B (k × 1) is already Bᵀ (1 × k): the same numbers in the same order.
+        let b_t = if m > 1 {
             b.transpose_into(b_t);
-        }
+            b_t.as_slice()
+        } else {
+            b.as_slice()
+        };
         let blocks = a
             .as_slice()
             .chunks(ROWS_PER_BLOCK * m)
             .zip(c.as_mut_slice().chunks_mut(ROWS_PER_BLOCK * k));
         let mut first = 0;
         for (a_rows, c_rows) in blocks {
-            if m == 1 {
-                tiles::outer_product(a_rows, b.as_slice(), c_rows);
-            } else {
-                tiles::product(a_rows, m, b_t.as_slice(), k, None, c_rows);
-            }
+            tiles::product(a_rows, m, b_t, k, None, c_rows);
             let entries = first..first + c_rows.len();
             let d_rows = match d.is_empty() {
                 true => &mut [],
@@ -343,7 +343,7 @@ thread_local! {
 /// # Panics
 /// If the lengths differ.
 #[inline(always)]
-pub fn map(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64) {
+pub fn map(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64 + Copy) {
     assert_eq!(
         z.len(),
         a.len(),
@@ -371,7 +371,7 @@ pub fn times_derivative(
     dz: &mut [f64],
     da: &[f64],
     (z, a): (&[f64], &[f64]),
-    derivative: impl Fn(f64, f64) -> f64,
+    derivative: impl Fn(f64, f64) -> f64 + Copy,
 ) {
     assert!(
         da.len() == dz.len() && z.len() == dz.len() && a.len() == dz.len(),
@@ -420,7 +420,7 @@ pub fn softmax_rows(z: &[f64], s: &mut [f64], k: usize) {
 ///
 /// # Panics
 /// If the lengths differ.
-pub fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
+pub fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64 + Copy) -> f64 {
     assert_eq!(
         p.len(),
         t.len(),
@@ -447,11 +447,12 @@ pub fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64) -> f64
 ///
 /// # Panics
 /// If the lengths differ.
+#[inline(always)]
 pub fn update(
     w: &mut [f64],
     dw: &[f64],
     (s1, s2): (&mut [f64], &mut [f64]),
-    step: impl Fn(f64, f64, &mut f64, &mut f64) -> f64,
+    step: impl Fn(f64, f64, &mut f64, &mut f64) -> f64 + Copy,
 ) -> f64 {
     assert!(
         dw.len() == w.len() && s1.len() == w.len() && s2.len() == w.len(),

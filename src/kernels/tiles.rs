@@ -20,8 +20,11 @@
 //! transposed_product    C = Aᵀ·B          tiles of C, each summed over all samples r = 0, 1, …;
 //!                       (Σ_rows B)        the column sums of B ride along (db = Σ_rows dZ)
 //! transposed_column     c = Aᵀ·b, Σ b     one column: four samples per pass over c
-//! outer_product         C = a·bᵀ          one inner column: each row of C is b scaled
 //! ```
+//!
+//! `A·Bᵀ` is `product` on a copy of `Bᵀ`; with one inner column (`dX = dZ·Wᵀ` of a layer with one
+//! output, an outer product) `B` is its own transpose and no copy is made, and `product` with
+//! `k = 1` is each row of `B` scaled, `0 + a·b` as every sum from 0.
 //!
 //! A row of `C` is covered by blocks of 8 columns, then one of 4, 2 and 1 as needed, so no lane
 //! is wasted, except that the last 10 or 12 columns (rows of 10 = 8 + 2 and 20 = 8 + 12) form
@@ -381,37 +384,6 @@ pub(super) fn transposed_column(a: &[f64], k: usize, b: &[f64], c: &mut [f64]) -
                 }
             }
             sum
-        },
-    )
-}
-
-/// `C[i,j] ← 0 + a[i]·b[j]`, the outer product of two columns (`C` is a.len() × b.len()): what
-/// `A·Bᵀ` is when `A` and `B` have one column, `dX = dZ·Wᵀ` for a layer with one output.
-///
-/// Each row of `C` is `b` scaled by one number. Written as a plain loop over a row of unknown
-/// length (10 or 20), the compiler emits scalar code with a loop's bookkeeping per entry; blocks
-/// of 8 entries, a size known when compiling, become vector instructions. Each entry is a sum of
-/// one product started from 0, as every sum of the plain forms is (`0 + x` is `x`, except that
-/// it turns `−0` into `+0`).
-pub(super) fn outer_product(a: &[f64], b: &[f64], c: &mut [f64]) {
-    on_widest_vectors(
-        #[inline(always)]
-        || {
-            for (c_row, &a_i) in c.chunks_exact_mut(b.len()).zip(a) {
-                let mut c8 = c_row.chunks_exact_mut(8);
-                let mut b8 = b.chunks_exact(8);
-                for (c_block, b_block) in (&mut c8).zip(&mut b8) {
-                    let c_block: &mut [f64; 8] = c_block.try_into().expect("8 entries");
-                    // `b`'s numbers are copied before any of C is written: the compiler cannot
-                    // tell that the two do not overlap (the closure hides it), and would
-                    // otherwise load, multiply and store one number at a time.
-                    let b_block: [f64; 8] = b_block.try_into().expect("8 entries");
-                    *c_block = b_block.map(|b_j| 0.0 + a_i * b_j);
-                }
-                for (c_ij, &b_j) in c8.into_remainder().iter_mut().zip(b8.remainder()) {
-                    *c_ij = 0.0 + a_i * b_j;
-                }
-            }
         },
     )
 }
