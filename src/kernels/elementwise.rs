@@ -27,7 +27,9 @@ pub(super) fn map(z: &[f64], a: &mut [f64], f: impl Fn(f64) -> f64 + Copy) {
     on_widest_vectors(
         #[inline(always)]
         || {
-            let f = f; // in registers, not read through a pointer per entry (see `update`)
+            // A local copy: in registers, not read through a pointer per entry (see `update`).
+            #[allow(clippy::redundant_locals)]
+            let f = f;
             for (a, &z) in a.iter_mut().zip(z) {
                 *a = f(z);
             }
@@ -46,7 +48,8 @@ pub(super) fn times_derivative(
     on_widest_vectors(
         #[inline(always)]
         || {
-            let derivative = derivative; // in registers (see `update`)
+            #[allow(clippy::redundant_locals)] // a local copy, in registers (see `update`)
+            let derivative = derivative;
             for ((dz, &da), (&z, &a)) in dz.iter_mut().zip(da).zip(z.iter().zip(a)) {
                 *dz = da * derivative(z, a);
             }
@@ -97,7 +100,8 @@ pub(super) fn sum_of_terms(p: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64 
         on_widest_vectors(
             #[inline(always)]
             || {
-                let term = term; // in registers (see `update`)
+                #[allow(clippy::redundant_locals)] // a local copy, in registers (see `update`)
+                let term = term;
                 for ((term_i, &p), &t) in terms.iter_mut().zip(p_block).zip(t_block) {
                     *term_i = term(p, t);
                 }
@@ -140,7 +144,9 @@ pub(super) fn update(
             || {
                 // A copy of the rule's constants (the closure's captures) held here, in
                 // registers, rather than read through a pointer on every entry: the compiler
-                // cannot tell that the stores below do not change them.
+                // cannot tell that the stores below do not change them. (Not redundant: it
+                // moves the captured closure into this function's own frame.)
+                #[allow(clippy::redundant_locals)]
                 let step = step;
                 let states = s1.iter_mut().zip(s2.iter_mut());
                 let entries = w.iter_mut().zip(dw).zip(states);
