@@ -224,3 +224,33 @@ pub fn colour_bar(svg: &mut Svg, (x, y, height): (f64, f64, f64), lo: f64, hi: f
     );
     svg.text((x + 7.0, y - 8.0), label, SMALL.middle().coloured("#333"));
 }
+
+/// A vertical colour bar for a viridis field of log₁₀ v, from `lo` to `hi` (logarithms), labelled
+/// with v itself at nice values (1, 2 and 5 times powers of ten) rather than with logarithms.
+pub fn colour_bar_log(
+    svg: &mut Svg,
+    (x, y, height): (f64, f64, f64),
+    lo: f64,
+    hi: f64,
+    label: &str,
+) {
+    let steps = 32;
+    for i in 0..steps {
+        let t = (i as f64 + 0.5) / steps as f64;
+        let py = y + height * (1.0 - (i + 1) as f64 / steps as f64);
+        svg.rect(
+            x,
+            py,
+            14.0,
+            height / steps as f64 + 0.5,
+            &colour::viridis(t),
+        );
+    }
+    let values = Scale::log_exact((10f64.powf(lo), 10f64.powf(hi)), (y + height, y));
+    for t in values.ticks(6) {
+        let py = values.map(t);
+        svg.line((x + 14.0, py), (x + 18.0, py), "#444", 1.0);
+        svg.text((x + 21.0, py + 4.0), &values.label(t), SMALL);
+    }
+    svg.text((x + 7.0, y - 8.0), label, SMALL.middle().coloured("#333"));
+}

@@ -109,6 +109,8 @@ pub struct TextStyle {
     pub rotate: f64,
     /// Fill colour.
     pub colour: &'static str,
+    /// A white outline under the letters, so a label stays legible on a dark or busy background.
+    pub halo: bool,
 }
 
 impl TextStyle {
@@ -120,6 +122,7 @@ impl TextStyle {
             bold: false,
             rotate: 0.0,
             colour: "#222",
+            halo: false,
         }
     }
 
@@ -155,6 +158,11 @@ impl TextStyle {
     /// The same style in `colour`.
     pub const fn coloured(self, colour: &'static str) -> TextStyle {
         TextStyle { colour, ..self }
+    }
+
+    /// The same style with a white outline under the letters.
+    pub const fn haloed(self) -> TextStyle {
+        TextStyle { halo: true, ..self }
     }
 }
 
@@ -365,6 +373,13 @@ impl Svg {
         ];
         if style.bold {
             attrs.push(("font-weight", "bold".into()));
+        }
+        if style.halo {
+            // The outline is painted first, then the letters over it.
+            attrs.push(("stroke", "#fff".into()));
+            attrs.push(("stroke-width", 3.0.into()));
+            attrs.push(("stroke-linejoin", "round".into()));
+            attrs.push(("paint-order", "stroke".into()));
         }
         if style.rotate != 0.0 {
             attrs.push((
