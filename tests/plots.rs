@@ -688,10 +688,37 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
     }
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let elements = parse_xml(&html).unwrap_or_else(|e| panic!("index.html: {e}"));
-    let frames = count(&elements, "g", "frame");
-    assert!(frames > 0 && frames <= plot::MAX_FRAMES, "{frames} frames");
+    // The replay starts before the first update: epoch 0, the untrained network, then at most
+    // MAX_FRAMES recorded epochs, ending on the last; the slider spans them all.
+    let frames: Vec<&str> = elements
+        .iter()
+        .filter(|(n, a)| n == "g" && a.get("class").is_some_and(|c| c == "frame"))
+        .map(|(_, a)| a["data-epoch"].as_str())
+        .collect();
+    assert!(frames.len() > 1 && frames.len() <= plot::MAX_FRAMES + 1);
+    assert_eq!(frames[0], "epoch 0 of 50: before training");
+    assert_eq!(frames[frames.len() - 1], "epoch 50 of 50");
+    let slider = elements.iter().find(|(n, _)| n == "input").unwrap();
+    assert_eq!(slider.1["max"], (frames.len() - 1).to_string());
     assert_eq!(count(&elements, "input", ""), 1, "one slider");
+    // Frame 0 draws the untrained network's train and test loss at epoch 0.
+    assert_eq!(count(&elements, "circle", "start"), 2);
     assert!(!html.contains("src=\"http"), "index.html loads something");
+
+    // Without --out, a run's figure goes into the run's own folder.
+    let beside = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(["plot", "gradient-flow", "--run", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        beside.status.success(),
+        "{}",
+        String::from_utf8_lossy(&beside.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&beside.stdout).trim(),
+        out.join("gradient-flow.svg").display().to_string()
+    );
 
     let plots = out.join("plots");
     let drawn = Command::new(env!("CARGO_BIN_EXE_backprop"))
@@ -715,6 +742,165 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
     let svg = std::fs::read_to_string(plots.join("learning-curves.svg")).unwrap();
     assert!(svg.contains("Learning curves"));
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// CIE lightness L* of a `#rrggbb` colour: 0 black, 100 white.
+fn lightness(colour: &str) -> f64 {
+    let channel = |i: usize| {
+        let c = u8::from_str_radix(&colour[i..i + 2], 16).unwrap() as f64 / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let y = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    116.0 * y.cbrt() - 16.0
+}
+
+#[test]
+fn the_probability_shading_is_centred_on_one_half() {
+    use backprop::plot::maps::prediction_colour;
+    let blue_minus_red = |c: &str| {
+        let channel = |i: usize| u8::from_str_radix(&c[i..i + 2], 16).unwrap() as f64;
+        channel(5) - channel(1)
+    };
+    for i in 0..500 {
+        let d = (i as f64 + 0.5) / 1000.0;
+        let (below, above) = (
+            prediction_colour(0.5 - d, true),
+            prediction_colour(0.5 + d, true),
+        );
+        // Equally pale at the same distance from 0.5 on either side…
+        let (l_below, l_above) = (lightness(&below), lightness(&above));
+        assert!(
+            (l_below - l_above).abs() < 1.0,
+            "{d}: {l_below} against {l_above}"
+        );
+        // …blue below 0.5 and orange above: the hue turns exactly on the P = 0.5 line.
+        assert!(
+            blue_minus_red(&below) > 0.0 && blue_minus_red(&above) < 0.0,
+            "{d}"
+        );
+    }
+    // The palest colour on each side is the band that touches 0.5.
+    let palest = lightness(&prediction_colour(0.45, true));
+    for p in [0.05, 0.15, 0.25, 0.35, 0.65, 0.75, 0.85, 0.95] {
+        assert!(lightness(&prediction_colour(p, true)) < palest - 2.0, "{p}");
+    }
+    // XOR's figure shows both palest bands beside its boundary, and the key.
+    let figures = make("decision-boundary");
+    let xor = find(&figures, "decision-boundary-xor.svg");
+    for p in [0.45, 0.55] {
+        let fill = format!("fill=\"{}\"", prediction_colour(p, true));
+        assert!(xor.svg.matches(&fill).count() > 2, "no band around {p}");
+    }
+    assert!(xor.svg.contains(">P(y = 1)</text>"));
+}
+
+#[test]
+fn the_boundary_animation_starts_untrained_and_draws_p_one_half() {
+    let figures = make("animations");
+    let figure = find(&figures, "animation-decision-boundary.svg");
+    let elements = check_svg(figure);
+    let frames = elements
+        .iter()
+        .find(|(n, a)| n == "animate" && a["attributeName"] == "fill")
+        .map(|(_, a)| a["values"].split(';').count())
+        .unwrap();
+    // Quick mode: 50 epochs in 5 snapshots, after epoch 0.
+    assert_eq!(frames, 1 + 5);
+    assert!(figure.svg.contains(">epoch 0 of 50: untrained</text>"));
+    assert!(figure.svg.contains(">epoch 50 of 50</text>"));
+    // One frame group per frame for the P = 0.5 line and one for the label, the first visible.
+    assert_eq!(count(&elements, "g", "frame"), 2 * frames);
+    let lines = elements
+        .iter()
+        .filter(|(n, a)| n == "path" && a["stroke"] == "#222" && a["stroke-width"] == "1.8")
+        .count();
+    assert_eq!(lines, frames, "a P = 0.5 line per frame");
+    assert!(figure.svg.contains(">P = 0.5</text>"));
+}
+
+#[test]
+fn comparisons_show_what_compare_runs_by_default() {
+    use backprop::compare::{run_comparison, Study};
+    let figures = make("comparisons");
+    let base = plot::curves::comparison_base(&quick());
+    assert_eq!(base.data_name(), "circles");
+    for (name, study) in Study::ALL {
+        let figure = find(&figures, &format!("comparison-{name}.svg"));
+        check_svg(figure);
+        assert!(
+            figure.svg.contains(" on circles (backprop compare "),
+            "{name}"
+        );
+        for (label, _) in study.variants(&base) {
+            assert!(
+                figure.svg.contains(&format!(">{label}")),
+                "{name}: no curve for {label}"
+            );
+        }
+    }
+    let activations = find(&figures, "comparison-activations.svg");
+    assert!(activations.svg.contains(">leaky_relu</text>"));
+    let optimizers = find(&figures, "comparison-optimizers.svg");
+    assert!(optimizers.svg.contains(">nesterov η = 0.1</text>"));
+    // The runs are compare's own: the same histories, bit for bit, as 'backprop compare
+    // optimizers' (circles, seed 42).
+    let full = Settings {
+        quick: false,
+        ..quick()
+    };
+    let drawn = plot::curves::comparison_runs(Study::Optimizers, &full).unwrap();
+    let compared = run_comparison(Study::Optimizers, "circles", 42).unwrap();
+    assert_eq!(drawn.variants.len(), compared.variants.len());
+    for (a, b) in drawn.variants.iter().zip(&compared.variants) {
+        assert_eq!(a.label, b.label);
+        assert_eq!(a.history, b.history);
+    }
+}
+
+#[test]
+fn the_weights_figure_names_the_overlap_and_says_what_the_data_show() {
+    let figures = make("weights");
+    let svg = &figures[0].svg;
+    let elements = check_svg(&figures[0]);
+    let [before, after, both] = plot::curves::weight_bar_colours();
+    for (fill, label) in [
+        (&before, "before training"),
+        (&after, "after training"),
+        (&both, "both (the histograms overlap)"),
+    ] {
+        assert!(
+            svg.contains(&format!(">{label}</text>")),
+            "no legend for {label}"
+        );
+        let bars = elements
+            .iter()
+            .filter(|(n, a)| {
+                n == "rect" && a.get("class").is_some_and(|c| c == "bar") && a["fill"] == *fill
+            })
+            .count();
+        assert!(bars > 0, "no bar in the colour of {label}");
+    }
+    // He initialisation: std √(2/n_in), so W¹ (2 inputs) starts widest, as the subtitle says.
+    assert!(svg.contains("W¹ (2 inputs per unit) starts widest"));
+    assert!(!svg.contains("initialised narrow"));
+    let spread = |text: &str| -> Vec<f64> {
+        text.split("standard deviation ")
+            .skip(1)
+            .map(|t| t.split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let before_std = spread(svg);
+    assert_eq!(before_std.len(), 3);
+    assert!(
+        (before_std[0] - 1.0).abs() < 0.15,
+        "W¹ starts at std {}",
+        before_std[0]
+    );
+    assert!(before_std[0] > before_std[1] && before_std[0] > before_std[2]);
 }
 
 #[test]

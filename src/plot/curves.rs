@@ -6,8 +6,8 @@
 //!                   (about 10⁻³ is healthy; 10⁻⁶ means the layer has stopped, 1 that it jumps)
 //! learning rates    the same task for η from too small to diverging
 //! weights           histograms of every Wˡ before and after training
-//! comparisons       one setting varied at a time; train against test loss for under- and
-//!                   over-fitting
+//! comparisons       one setting varied at a time, as `backprop compare` varies it; train
+//!                   against test loss for under- and over-fitting
 //! activations       f(z) and f′(z) side by side, and the gradient reaching each layer of a
 //!                   deep sigmoid network against a ReLU one (σ′ ≤ ¼, so ‖dWˡ‖ shrinks layer by
 //!                   layer going backward)
@@ -19,6 +19,7 @@ use super::scale::{extent, format_number, positive_extent, power_of_ten, Scale};
 use super::svg::Svg;
 use super::{Figure, Settings};
 use crate::activation::Activation;
+use crate::compare::{self, Comparison, Study};
 use crate::diagnose::{EXPLODING_GROWTH, EXPLODING_NORM, VANISHING_RATIO};
 use crate::error::{Error, Result};
 use crate::optim::{Rule, Schedule};
@@ -1100,6 +1101,23 @@ pub fn histogram(values: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<f64> 
     counts
 }
 
+/// The standard deviation of `values` (over all of them: the spread of a layer's weights).
+pub fn std_dev(values: &[f64]) -> f64 {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+}
+
+/// The three colours of the weights figure's bars: before training, after training, and where
+/// the two histograms overlap. Each is what a translucent bar would show on white (grey at 50 %,
+/// orange at 55 %, orange at 55 % over grey), painted opaque so the legend can name all three.
+pub fn weight_bar_colours() -> [String; 3] {
+    let before = colour::mix("#ffffff", "#888888", 0.5);
+    let after = colour::mix("#ffffff", colour::class(1), 0.55);
+    let both = colour::mix(&before, colour::class(1), 0.55);
+    [before, after, both]
+}
+
 /// Histograms of each layer's weights before and after training (moons, two hidden layers).
 ///
 /// # Errors
@@ -1120,16 +1138,42 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
         .dense_layers()
         .map(|d| d.w.as_slice().to_vec())
         .collect();
+    let n_in: Vec<usize> = run.initial.dense_layers().map(|d| d.w.rows()).collect();
     let layers = before.len();
-    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 430.0);
+    let spread: Vec<(f64, f64)> = (0..layers)
+        .map(|l| (std_dev(&before[l]), std_dev(&after[l])))
+        .collect();
+    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 470.0);
     axes::title(
         &mut svg,
-        "Weights before and after training (moons, 2 → 32 → 32 → 1)",
+        &format!(
+            "Weights before and after training (moons, {}, {} epochs)",
+            run.network.description().split(" · ").next().unwrap_or(""),
+            run.history.epochs.len()
+        ),
     );
+    // What the data show, in words: the start is set by n_in, and which layers training widened.
+    let widened: Vec<String> = (0..layers)
+        .filter(|&l| spread[l].1 > spread[l].0)
+        .map(|l| format!("W{}", crate::network::superscript(l + 1)))
+        .collect();
+    let change = match widened.len() {
+        0 => "training narrows every layer".to_string(),
+        n if n == layers => "training widens every layer".to_string(),
+        _ => format!("training widens {}", widened.join(" and ")),
+    };
+    let widest = (0..layers)
+        .max_by(|a, b| spread[*a].0.total_cmp(&spread[*b].0))
+        .unwrap_or(0);
     axes::subtitle(
         &mut svg,
-        "initialised narrow and symmetric (std ∝ 1/√n_in); training spreads the weights it needs",
+        &format!(
+            "initial spread ∝ 1/√n_in, so W{} ({} inputs per unit) starts widest and the layers after it narrower; {change}",
+            crate::network::superscript(widest + 1),
+            n_in[widest]
+        ),
     );
+    let [before_colour, after_colour, both_colour] = weight_bar_colours();
     for l in 0..layers {
         let all = before[l].iter().chain(&after[l]).copied();
         let (lo, hi) = extent(all).unwrap_or((-1.0, 1.0));
@@ -1156,13 +1200,29 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
                 before[l].len()
             ),
         );
-        for (h, fill, opacity) in [(&h0, "#888", 0.5), (&h1, colour::class(1), 0.55)] {
-            for (c, count) in centres.iter().zip(h.iter()) {
-                if *count == 0.0 {
+        svg.text(
+            (left + 115.0, 374.0),
+            &format!(
+                "standard deviation {} → {}",
+                format_number((spread[l].0 * 100.0).round() / 100.0),
+                format_number((spread[l].1 * 100.0).round() / 100.0)
+            ),
+            axes::SMALL.middle().coloured("#555"),
+        );
+        // Each bin: the overlap from 0 to the smaller count, then the larger one's excess.
+        for (c, (b, a)) in centres.iter().zip(h0.iter().zip(&h1)) {
+            let overlap = b.min(*a);
+            let (excess, fill) = if a > b {
+                (*a, &after_colour)
+            } else {
+                (*b, &before_colour)
+            };
+            for (from, to, fill) in [(0.0, overlap, &both_colour), (overlap, excess, fill)] {
+                if to <= from {
                     continue;
                 }
-                let (x0, y0) = panel.at(c - width / 2.0, *count);
-                let (x1, y1) = panel.at(c + width / 2.0, 0.0);
+                let (x0, y0) = panel.at(c - width / 2.0, to);
+                let (x1, y1) = panel.at(c + width / 2.0, from);
                 svg.leaf(
                     "rect",
                     &[
@@ -1171,8 +1231,7 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
                         ("y", y0.into()),
                         ("width", (x1 - x0).into()),
                         ("height", (y1 - y0).into()),
-                        ("fill", fill.into()),
-                        ("fill-opacity", opacity.into()),
+                        ("fill", fill.as_str().into()),
                     ],
                 );
             }
@@ -1180,16 +1239,13 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
     }
     legend(
         &mut svg,
-        (70.0, 372.0),
+        (70.0, 398.0),
         &[
+            ("before training".to_string(), before_colour, Mark::Square),
+            ("after training".to_string(), after_colour, Mark::Square),
             (
-                "before training".to_string(),
-                "#888".to_string(),
-                Mark::Square,
-            ),
-            (
-                "after training".to_string(),
-                colour::class(1).to_string(),
+                "both (the histograms overlap)".to_string(),
+                both_colour,
                 Mark::Square,
             ),
         ],
@@ -1200,133 +1256,154 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
     }])
 }
 
-/// One comparison: `(label, options)` per variant, drawn as test-loss curves.
-fn comparison_panel(
-    svg: &mut Svg,
-    rect: (f64, f64, f64, f64),
-    title: &str,
-    variants: &[(String, RunOptions)],
-) -> Result<()> {
-    let mut series = Vec::new();
-    for (k, (label, options)) in variants.iter().enumerate() {
-        let run = train(options)?;
-        let epochs: Vec<f64> = run.history.epochs.iter().map(|e| e.epoch as f64).collect();
-        let mut loss: Vec<f64> = run
+/// The task `compare` trains on by default, and so the comparison figures.
+pub const COMPARISON_TASK: &str = "circles";
+
+/// What each study varies, in words for a title.
+fn study_title(study: Study) -> &'static str {
+    match study {
+        Study::Activations => "hidden activations",
+        Study::LearningRates => "learning rates",
+        Study::HiddenSizes => "hidden layer sizes",
+        Study::Depths => "depths",
+        Study::Optimizers => "optimizers",
+    }
+}
+
+/// The runs of one comparison figure: what `backprop compare <study>` runs by default (the task
+/// [`COMPARISON_TASK`] with its defaults and seed 42, one run per variant of
+/// [`Study::variants`]), with a tenth of the epochs in quick mode.
+///
+/// # Errors
+/// Never in practice (the runs use a built-in task).
+pub fn comparison_runs(study: Study, settings: &Settings) -> Result<Comparison> {
+    compare::compare_with(study, &comparison_base(settings), |_, _| {})
+}
+
+/// The options every comparison varies one setting of: [`COMPARISON_TASK`]'s defaults.
+pub fn comparison_base(settings: &Settings) -> RunOptions {
+    let mut base = task(COMPARISON_TASK);
+    base.epochs = settings.epochs(base.epochs);
+    base
+}
+
+/// One comparison figure: test loss and test metric per epoch, one curve per variant of `base`.
+pub fn comparison_figure(comparison: &Comparison, base: &RunOptions) -> Figure {
+    let study = comparison.study;
+    let mut svg = Svg::new(1000.0, 420.0);
+    axes::title(
+        &mut svg,
+        &format!(
+            "Comparing {} on {} (backprop compare {})",
+            study_title(study),
+            comparison.task,
+            study.name()
+        ),
+    );
+    let hidden: Vec<String> = base.hidden.iter().map(usize::to_string).collect();
+    axes::subtitle(
+        &mut svg,
+        &format!(
+            "the rest as the task's defaults (hidden {} {}, {} η = {}, {} epochs) and seed {}: the same data, first weights and batches",
+            hidden.join(","),
+            base.activation.name(),
+            base.rule.name(),
+            format_number(base.lr),
+            base.epochs,
+            comparison.seed
+        ),
+    );
+    let mut loss = Vec::new();
+    let mut metric = Vec::new();
+    for (k, v) in comparison.variants.iter().enumerate() {
+        let epochs: Vec<f64> = v.history.epochs.iter().map(|e| e.epoch as f64).collect();
+        let mut test_loss: Vec<f64> = v
             .history
             .epochs
             .iter()
             .map(|e| e.test_loss.unwrap_or(f64::NAN))
             .collect();
-        let mut label = label.clone();
-        if run.history.divergence.is_some() {
-            label.push_str(" (diverged)");
-            loss.push(f64::INFINITY);
+        let test_metric: Vec<f64> = v
+            .history
+            .epochs
+            .iter()
+            .map(|e| e.test_metric.unwrap_or(f64::NAN))
+            .collect();
+        let mut label = v.label.clone();
+        if let Some(d) = &v.history.divergence {
+            label.push_str(&format!(" (overflowed in epoch {})", d.epoch));
+            test_loss.push(f64::INFINITY);
         }
-        series.push(Series::new(label, epochs, loss, colour::line(k)));
+        loss.push(Series::new(
+            label.clone(),
+            epochs.clone(),
+            test_loss,
+            colour::line(k),
+        ));
+        metric.push(Series::new(label, epochs, test_metric, colour::line(k)));
     }
     line_chart(
-        svg,
-        rect,
-        &series,
+        &mut svg,
+        (80.0, 80.0, 330.0, 260.0),
+        &loss,
         &Chart {
-            title,
+            title: "test loss",
             x_label: "epoch",
             y_label: "test loss (log scale)",
             log: (false, true),
             x_ends_at_data: false,
             y_limits: None,
+            legend: LegendAt::None,
+        },
+    );
+    let accuracy = comparison
+        .variants
+        .first()
+        .is_some_and(|v| v.history.metric.name() == "accuracy");
+    line_chart(
+        &mut svg,
+        (500.0, 80.0, 260.0, 260.0),
+        &metric,
+        &Chart {
+            title: if accuracy {
+                "test accuracy"
+            } else {
+                "test mean squared error"
+            },
+            x_label: "epoch",
+            y_label: if accuracy {
+                "fraction correct"
+            } else {
+                "MSE (log scale)"
+            },
+            log: (false, !accuracy),
+            x_ends_at_data: false,
+            y_limits: if accuracy { Some((0.0, 1.0)) } else { None },
             legend: LegendAt::Outside,
         },
     );
-    Ok(())
+    svg.text(
+        (80.0, 400.0),
+        "the final numbers of each run are in the table 'backprop compare' prints",
+        axes::SMALL.coloured("#555"),
+    );
+    Figure {
+        file: format!("comparison-{}.svg", study.name()),
+        svg: svg.finish(),
+    }
 }
 
-/// The comparison charts: activations, learning rates, hidden sizes, depths, optimizers (test
-/// loss on moons), and under/over-fitting (train and test loss against network size on a small,
-/// noisy sine).
+/// The comparison figures, one per study of `backprop compare` on its default task and variants,
+/// and under/over-fitting (train and test loss against network size on a small, noisy sine).
 ///
 /// # Errors
 /// Never in practice (the runs use built-in tasks).
 pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
-    let mut base = task("moons");
-    base.samples = 200;
-    base.epochs = settings.epochs(200);
-    let with = |f: &dyn Fn(&mut RunOptions)| {
-        let mut o = base.clone();
-        f(&mut o);
-        o
-    };
-    let activations: Vec<(String, RunOptions)> = ["identity", "sigmoid", "tanh", "relu", "swish"]
-        .iter()
-        .map(|n| {
-            let f = Activation::from_name(n).expect("a known activation");
-            (n.to_string(), with(&|o| o.activation = f))
-        })
-        .collect();
-    let rates: Vec<(String, RunOptions)> = [0.0003, 0.003, 0.03, 0.3, 3.0]
-        .iter()
-        .map(|lr| (format!("η = {lr}"), with(&|o| o.lr = *lr)))
-        .collect();
-    let sizes: Vec<(String, RunOptions)> = [5, 10, 20, 50]
-        .iter()
-        .map(|h| (format!("{h} units"), with(&|o| o.hidden = vec![*h])))
-        .collect();
-    let depths: Vec<(String, RunOptions)> = [1, 2, 3]
-        .iter()
-        .map(|d| {
-            (
-                format!("{d} × 10 units"),
-                with(&|o| o.hidden = vec![10; *d]),
-            )
-        })
-        .collect();
-    let optimizers: Vec<(String, RunOptions)> = [
-        ("sgd", 0.5),
-        ("momentum", 0.1),
-        ("rmsprop", 0.01),
-        ("adam", 0.01),
-    ]
-    .iter()
-    .map(|(name, lr)| {
-        let rule = Rule::from_name(name).expect("a known optimizer");
-        (
-            format!("{name} (η = {lr})"),
-            with(&|o| {
-                o.rule = rule;
-                o.lr = *lr;
-            }),
-        )
-    })
-    .collect();
     let mut figures = Vec::new();
-    for (file, title, variants) in [
-        (
-            "comparison-activations.svg",
-            "hidden activation",
-            activations,
-        ),
-        (
-            "comparison-learning-rates.svg",
-            "learning rate (Adam)",
-            rates,
-        ),
-        ("comparison-hidden-sizes.svg", "hidden layer size", sizes),
-        ("comparison-depths.svg", "depth (hidden layers)", depths),
-        ("comparison-optimizers.svg", "optimizer", optimizers),
-    ] {
-        // Wide enough for the panel and its legend beside it, and no wider.
-        let mut svg = Svg::new(700.0, 400.0);
-        axes::title(&mut svg, &format!("Comparing {title} on moons"));
-        comparison_panel(
-            &mut svg,
-            (90.0, 70.0, 440.0, 260.0),
-            "test loss per epoch",
-            &variants,
-        )?;
-        figures.push(Figure {
-            file: file.to_string(),
-            svg: svg.finish(),
-        });
+    let base = comparison_base(settings);
+    for (_, study) in Study::ALL {
+        let comparison = compare::compare_with(study, &base, |_, _| {})?;
+        figures.push(comparison_figure(&comparison, &base));
     }
     figures.push(fitting(settings)?);
     Ok(figures)

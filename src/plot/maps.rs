@@ -80,14 +80,61 @@ pub fn prediction_grid(network: &mut Network, bounds: ((f64, f64), (f64, f64)), 
     }
 }
 
-/// The colour of a prediction-grid value, quantised to 12 steps so neighbouring cells merge.
+/// The colour of a prediction-grid value, quantised so neighbouring cells merge.
+///
+/// A probability falls in one of ten bands [0, 0.1), [0.1, 0.2), …, [0.9, 1] and is drawn in the
+/// colour of its band's middle. 0.5 is the edge between the two palest bands, one blue and one
+/// orange, equally pale: the shading is centred on the P = 0.5 line, which runs exactly where
+/// the blue turns orange.
 pub fn prediction_colour(v: f64, binary: bool) -> String {
     if binary {
-        colour::probability((v * 12.0).round() / 12.0)
+        let band = (v * 10.0).floor().clamp(0.0, 9.0);
+        colour::probability((band + 0.5) / 10.0)
     } else {
         let k = v.floor().max(0.0) as usize;
         let confidence = ((v - k as f64) * 10.0).round() / 10.0;
         colour::tint(colour::class(k), 0.15 + 0.45 * confidence)
+    }
+}
+
+/// The key of a binary decision boundary's shading: the ten bands of [`prediction_colour`] as a
+/// bar from P = 0 to 1, with the boundary P = 0.5 marked where blue turns orange.
+pub fn probability_key(svg: &mut Svg, (x, y): (f64, f64), title: &str) {
+    let (width, height) = (120.0, 14.0);
+    svg.text((x, y - 6.0), title, axes::SMALL.bold());
+    for band in 0..10 {
+        let p = (band as f64 + 0.5) / 10.0;
+        svg.rect(
+            x + width * band as f64 / 10.0,
+            y,
+            width / 10.0 + 0.3,
+            height,
+            &prediction_colour(p, true),
+        );
+    }
+    svg.leaf(
+        "rect",
+        &[
+            ("x", x.into()),
+            ("y", y.into()),
+            ("width", width.into()),
+            ("height", height.into()),
+            ("fill", "none".into()),
+            ("stroke", "#999".into()),
+        ],
+    );
+    svg.line(
+        (x + width / 2.0, y - 2.0),
+        (x + width / 2.0, y + height + 2.0),
+        "#222",
+        1.5,
+    );
+    for (p, label) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
+        svg.text(
+            (x + width * p, y + height + 13.0),
+            label,
+            axes::SMALL.middle(),
+        );
     }
 }
 
@@ -176,6 +223,20 @@ pub fn decision_boundary(run: &Run, file: &str) -> Figure {
         ));
     }
     legend(&mut svg, (500.0, 60.0), &entries);
+    if run.data.train.task == Task::Binary {
+        let class_1 = run
+            .data
+            .train
+            .class_names
+            .get(1)
+            .filter(|n| n.parse::<f64>().is_err())
+            .map_or("y = 1".to_string(), |n| n.clone());
+        probability_key(
+            &mut svg,
+            (505.0, 90.0 + 17.0 * entries.len() as f64),
+            &format!("P({class_1})"),
+        );
+    }
     svg.text(
         (70.0, 535.0),
         "background: the predicted class, paler where the network is unsure",
@@ -733,16 +794,27 @@ fn animate(svg: &mut Svg, attribute: &str, values: String, seconds: f64) {
 
 /// Text labels that show one at a time, frame k visible during the k-th step.
 fn frame_labels(svg: &mut Svg, at: (f64, f64), labels: &[String], seconds: f64) {
-    let n = labels.len();
     for (k, label) in labels.iter().enumerate() {
-        svg.open("g", &[("opacity", if k == 0 { 1.0 } else { 0.0 }.into())]);
-        let values: Vec<String> = (0..n)
-            .map(|i| if i == k { "1" } else { "0" }.to_string())
-            .collect();
-        animate(svg, "opacity", values_list(&values), seconds);
+        open_frame(svg, k, labels.len(), seconds);
         svg.text(at, label, axes::LABEL.end().bold());
         svg.close();
     }
+}
+
+/// Opens a group that is visible only during frame `k` of `n` (the first frame shows without
+/// animation, e.g. in a still renderer); close it with [`Svg::close`].
+fn open_frame(svg: &mut Svg, k: usize, n: usize, seconds: f64) {
+    svg.open(
+        "g",
+        &[
+            ("class", "frame".into()),
+            ("opacity", if k == 0 { 1.0 } else { 0.0 }.into()),
+        ],
+    );
+    let values: Vec<String> = (0..n)
+        .map(|i| if i == k { "1" } else { "0" }.to_string())
+        .collect();
+    animate(svg, "opacity", values_list(&values), seconds);
 }
 
 /// The two animations: the decision boundary forming during training, and the descent path
@@ -761,22 +833,24 @@ fn boundary_animation(settings: &Settings) -> Result<Figure> {
     let mut options = task("moons");
     options.samples = 300;
     options.epochs = settings.epochs(options.epochs);
-    let frames = if settings.quick { 8 } else { 30 };
-    let mut recorder = Recorder::new(options.epochs, frames);
+    // Every 25 epochs of 500 (every 10 of 50 in quick mode), after the untrained network: 21
+    // frames keep the file under 300 KB.
+    let snapshots = if settings.quick { 5 } else { 20 };
+    let mut recorder = Recorder::new(options.epochs, snapshots);
     let run = run::execute(&options, |stats, network| {
         recorder.observe(stats, network);
         ControlFlow::Continue(())
     })?;
+    let frames = recorder.frames(&run.initial);
     let data = [&run.data.train, &run.data.test];
     let bounds = input_box(&data);
     let n = 24;
-    let grids: Vec<Grid> = recorder
-        .snapshots
+    let grids: Vec<Grid> = frames
         .iter()
-        .map(|(_, network)| prediction_grid(&mut network.clone(), bounds, n))
+        .map(|(_, network)| prediction_grid(&mut (*network).clone(), bounds, n))
         .collect();
     let seconds = 0.3 * grids.len() as f64;
-    let mut svg = Svg::new(600.0, 560.0);
+    let mut svg = Svg::new(640.0, 560.0);
     axes::title(
         &mut svg,
         "The decision boundary forming during training (moons)",
@@ -815,12 +889,26 @@ fn boundary_animation(settings: &Settings) -> Result<Figure> {
     }
     panel.draw_axes(&mut svg, "x₁", "x₂", "");
     draw_points(&mut svg, &panel, &run.data.train, Some(&run.data.test));
-    let labels: Vec<String> = recorder
-        .snapshots
+    // The P = 0.5 line of each frame, shown with its frame.
+    for (k, grid) in grids.iter().enumerate() {
+        open_frame(&mut svg, k, grids.len(), seconds);
+        field::draw_contour(&mut svg, &panel, &field::contour(grid, 0.5), "#222", 1.8);
+        svg.close();
+    }
+    let labels: Vec<String> = frames
         .iter()
-        .map(|(e, _)| format!("epoch {e} of {}", options.epochs))
+        .map(|(e, _)| match e {
+            0 => format!("epoch 0 of {}: untrained", options.epochs),
+            e => format!("epoch {e} of {}", options.epochs),
+        })
         .collect();
     frame_labels(&mut svg, (490.0, 62.0), &labels, seconds);
+    legend(
+        &mut svg,
+        (498.0, 80.0),
+        &[("P = 0.5".to_string(), "#222".to_string(), Mark::Line)],
+    );
+    probability_key(&mut svg, (498.0, 140.0), "P(lower)");
     Ok(Figure {
         file: "animation-decision-boundary.svg".to_string(),
         svg: svg.finish(),
