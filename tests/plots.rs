@@ -959,6 +959,12 @@ fn the_svg_writer_escapes_text_rounds_numbers_and_drops_non_finite_shapes() {
     assert_eq!(text.matches("<polyline").count(), 2);
     assert!(text.contains("x &lt; y"));
     parse_xml(&text).unwrap();
+    // A point with no finite neighbour is a dot, not nothing.
+    let mut svg = Svg::new(100.0, 100.0);
+    svg.polyline(&[(1.0, 1.0), (f64::NAN, 2.0), (3.0, 3.0)], "#000", 2.0, "");
+    let text = svg.finish();
+    assert_eq!(text.matches("<polyline").count(), 0);
+    assert_eq!(text.matches("class=\"point\"").count(), 2);
 }
 
 #[test]

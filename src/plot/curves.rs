@@ -2,9 +2,11 @@
 //!
 //! ```text
 //! learning curves   L_train, L_test and the metric against the epoch
-//! gradient flow     ‖dWˡ‖ per layer on a log scale; ‖ΔWˡ‖/‖Wˡ‖, the relative size of a step
+//! gradient flow     ‖dWˡ‖ per layer on a log scale, against log epochs, with train's vanishing
+//!                   threshold 10⁻³ · maxₖ ‖dWᵏ‖; ‖ΔWˡ‖/‖Wˡ‖, the relative size of a step
 //!                   (about 10⁻³ is healthy; 10⁻⁶ means the layer has stopped, 1 that it jumps)
-//! learning rates    the same task for η from too small to diverging
+//! learning rates    the same task for η from too small to overflowing, against the noise
+//!                   floor σ² (the loss of the true curve)
 //! weights           histograms of every Wˡ before and after training
 //! comparisons       one setting varied at a time, as `backprop compare` varies it; train
 //!                   against test loss for under- and over-fitting

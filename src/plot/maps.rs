@@ -8,9 +8,12 @@
 //!                     and d₂ a random direction orthogonal to it, scaled to ‖d₁‖; the loss
 //!                     L(θ(α, β)) on a grid of (α, β), and the path of descent projected onto the
 //!                     plane: α = (θ − θ₀)·d₁/‖d₁‖², β = (θ − θ₀)·d₂/‖d₂‖²
-//! 3-D view            the same grid as a mesh, rotated and projected, painted back to front
+//! 3-D view            the same grid as a mesh, rotated and projected, painted back to front,
+//!                     the path cut into one piece per square and painted with its square
 //! animations          SVG's own <animate>: each cell's fill steps through a values list, one
-//!                     entry per recorded epoch; no script
+//!                     entry per frame (epoch 0, the untrained network, then the recorded
+//!                     epochs); the P = 0.5 line and the epoch label of each frame show in turn;
+//!                     no script
 //! ```
 
 use super::axes::{self, legend, Mark, Panel};

@@ -307,10 +307,15 @@ impl Svg {
     }
 
     /// A curve through `points`. A non-finite point breaks the curve into pieces (a diverged
-    /// loss ends its line rather than drawing to infinity).
+    /// loss ends its line rather than drawing to infinity); a piece of a single point is drawn
+    /// as a dot, so that a value with no finite neighbour still shows.
     pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: &str) {
         for piece in points.split(|(x, y)| !(x.is_finite() && y.is_finite())) {
-            if piece.len() < 2 {
+            if let [point] = piece {
+                self.circle(*point, width / 2.0 + 1.0, stroke, "none", "point");
+                continue;
+            }
+            if piece.is_empty() {
                 continue;
             }
             let mut attrs = vec![
