@@ -904,6 +904,26 @@ fn the_weights_figure_names_the_overlap_and_says_what_the_data_show() {
 }
 
 #[test]
+fn a_history_csv_gives_the_curves_it_has_columns_for() {
+    use backprop::plot::curves::RunCurves;
+    let plain = "epoch,lr,train_loss,test_loss,train_mse,test_mse,grad_norm_1,update_norm_1\n\
+                 1,0.1,0.5,0.6,0.5,0.6,2,0.2\n2,0.1,0.25,0.3,0.25,0.3,1,0.1\n";
+    let curves = RunCurves::from_csv(plain, "history.csv").unwrap();
+    assert_eq!(curves.metric, "mse");
+    assert_eq!(curves.train_loss, vec![0.5, 0.25]);
+    assert_eq!(curves.gradient, vec![vec![2.0, 1.0]]);
+    assert!(curves.weight.is_empty());
+    // With ‖Wˡ‖ columns, the gradient-flow figure can draw the update-to-weight ratio.
+    let with_weights = "epoch,train_loss,test_loss,grad_norm_1,update_norm_1,weight_norm_1\n\
+                        1,0.5,0.6,2,0.2,4\n";
+    let curves = RunCurves::from_csv(with_weights, "history.csv").unwrap();
+    assert_eq!(curves.weight, vec![vec![4.0]]);
+    let figure = plot::curves::gradient_flow(&curves, "run");
+    assert!(figure.svg.contains("update-to-weight ratio"));
+    assert!(RunCurves::from_csv("a,b\n1,2\n", "x.csv").is_err());
+}
+
+#[test]
 fn nice_ticks_are_one_two_or_five_times_a_power_of_ten() {
     use backprop::plot::scale::nice_ticks;
     assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);

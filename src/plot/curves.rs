@@ -49,7 +49,8 @@ pub struct RunCurves {
     pub gradient: Vec<Vec<f64>>,
     /// `update[l][e]` = ‖ΔWˡ⁺¹‖ in epoch e.
     pub update: Vec<Vec<f64>>,
-    /// `weight[l][e]` = ‖Wˡ⁺¹‖ after epoch e (empty when read from a CSV, which lacks it).
+    /// `weight[l][e]` = ‖Wˡ⁺¹‖ after epoch e (empty when read from a CSV without
+    /// `weight_norm_l` columns).
     pub weight: Vec<Vec<f64>>,
 }
 
@@ -138,7 +139,14 @@ impl RunCurves {
             update: (1..=layers)
                 .map(|l| get(column(&format!("update_norm_{l}"))))
                 .collect(),
-            weight: Vec::new(),
+            // ‖Wˡ‖ where the file has it (`weight_norm_l`), for the update-to-weight ratio.
+            weight: if (1..=layers).all(|l| column(&format!("weight_norm_{l}")).is_some()) {
+                (1..=layers)
+                    .map(|l| get(column(&format!("weight_norm_{l}"))))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 }
