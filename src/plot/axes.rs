@@ -201,30 +201,6 @@ pub fn subtitle(svg: &mut Svg, text: &str) {
     svg.text((x, 42.0), text, SMALL.middle().coloured("#555"));
 }
 
-/// A vertical colour bar for a viridis field from `lo` to `hi` (`log`: the labels are powers
-/// of ten of the values).
-pub fn colour_bar(svg: &mut Svg, (x, y, height): (f64, f64, f64), lo: f64, hi: f64, label: &str) {
-    let steps = 32;
-    for i in 0..steps {
-        let t = (i as f64 + 0.5) / steps as f64;
-        let py = y + height * (1.0 - (i + 1) as f64 / steps as f64);
-        svg.rect(
-            x,
-            py,
-            14.0,
-            height / steps as f64 + 0.5,
-            &colour::viridis(t),
-        );
-    }
-    svg.text((x + 18.0, y + 9.0), &super::scale::format_number(hi), SMALL);
-    svg.text(
-        (x + 18.0, y + height),
-        &super::scale::format_number(lo),
-        SMALL,
-    );
-    svg.text((x + 7.0, y - 8.0), label, SMALL.middle().coloured("#333"));
-}
-
 /// A vertical colour bar for a viridis field of log₁₀ v, from `lo` to `hi` (logarithms), labelled
 /// with v itself at nice values (1, 2 and 5 times powers of ten) rather than with logarithms.
 pub fn colour_bar_log(
