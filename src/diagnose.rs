@@ -181,11 +181,7 @@ impl Monitor {
         }
         let reference = self
             .reference
-            .get_or_insert_with(|| {
-                // A layer that starts vanishing is measured from the vanishing threshold.
-                let floor = VANISHING_RATIO * arg_extreme(norms, |a, b| a > b).1;
-                norms.iter().map(|&g| g.max(floor)).collect()
-            })
+            .get_or_insert_with(|| reference_norms(norms))
             .clone();
         let vanishing_now = vanishing(norms).map(|(layer, ratio)| (stats.epoch, layer, ratio));
         let confirmed = match (self.vanishing_candidate, vanishing_now) {
@@ -228,15 +224,34 @@ impl Monitor {
     }
 }
 
+/// Each layer's reference for the exploding test, from the first epoch's `‖dWˡ‖`: that norm,
+/// floored at the vanishing threshold of the epoch (`VANISHING_RATIO` times its largest norm), so
+/// that a layer recovering from a vanishing start is not called exploding.
+pub fn reference_norms(first_epoch: &[f64]) -> Vec<f64> {
+    let floor = VANISHING_RATIO * arg_extreme(first_epoch, |a, b| a > b).1;
+    first_epoch.iter().map(|&g| g.max(floor)).collect()
+}
+
+/// Whether layer `l` (from 0) has vanishing gradients in an epoch with these norms: its norm is
+/// below [`VANISHING_RATIO`] times the largest layer's, and the largest is a later layer.
+pub fn is_vanishing(norms: &[f64], l: usize) -> bool {
+    let (largest_layer, largest) = arg_extreme(norms, |a, b| a > b);
+    l < largest_layer && largest > 0.0 && norms[l] / largest < VANISHING_RATIO
+}
+
+/// Whether layer `l` (from 0) has exploding gradients in an epoch with these norms: grown more
+/// than [`EXPLODING_GROWTH`]-fold over its reference ([`reference_norms`]).
+pub fn is_exploding(norms: &[f64], reference: &[f64], l: usize) -> bool {
+    reference[l] > 0.0 && norms[l] / reference[l] > EXPLODING_GROWTH
+}
+
 /// The vanishing test on one epoch's norms: the dense layer (from 1) with the smallest norm and
 /// its ratio to the largest, when that ratio is below [`VANISHING_RATIO`] and the smallest layer
 /// comes before the largest.
 fn vanishing(norms: &[f64]) -> Option<(usize, f64)> {
-    let (largest_layer, largest) = arg_extreme(norms, |a, b| a > b);
+    let largest = arg_extreme(norms, |a, b| a > b).1;
     let (smallest_layer, smallest) = arg_extreme(norms, |a, b| a < b);
-    let ratio = smallest / largest;
-    (norms.len() > 1 && largest > 0.0 && smallest_layer < largest_layer && ratio < VANISHING_RATIO)
-        .then_some((smallest_layer + 1, ratio))
+    is_vanishing(norms, smallest_layer).then_some((smallest_layer + 1, smallest / largest))
 }
 
 /// The exploding test on one epoch's norms: the layer (from 0) that grew the most over its
@@ -248,7 +263,7 @@ fn exploding(norms: &[f64], reference: &[f64]) -> Option<(usize, f64)> {
         .map(|(now, then)| if *then > 0.0 { now / then } else { 0.0 })
         .collect();
     let (layer, most) = arg_extreme(&growth, |a, b| a > b);
-    (most > EXPLODING_GROWTH).then_some((layer, most))
+    is_exploding(norms, reference, layer).then_some((layer, most))
 }
 
 /// The index and value of the entry that wins `better` against all others (first on ties).

@@ -3,8 +3,9 @@
 //! ```text
 //! summary    the settings and the final losses and metrics, as a table
 //! figures    train's SVG figures, inline (no external files: the page can be mailed)
-//! replay     a slider over the recorded epochs (at most plot::MAX_FRAMES); each position shows
-//!            that epoch's decision boundary (or fit), the losses so far and ‖dWˡ‖ per layer
+//! replay     a slider over epoch 0 (the untrained network) and the recorded epochs (at most
+//!            plot::MAX_FRAMES more); each position shows that epoch's decision boundary (or
+//!            fit), the losses so far and ‖dWˡ‖ per layer
 //! ```
 //!
 //! Every frame is drawn in advance as a hidden SVG group; six lines of inline script show the
@@ -22,7 +23,7 @@ use crate::plot::svg::{escape, Svg};
 use crate::plot::{colour, field, maps, scale, Figure, Recorder};
 use crate::run::{Run, Scores};
 use crate::text_plot::readable;
-use crate::train::EpochStats;
+use crate::train::{self, EpochStats};
 use std::path::{Path, PathBuf};
 
 /// The page's style: readable type, figures scaled to the window.
@@ -104,10 +105,24 @@ fn summary_rows(run: &Run, scores: &Scores) -> Vec<(String, String)> {
     rows
 }
 
-/// The replay: one hidden SVG group per recorded epoch.
-pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
+/// The replay: one hidden SVG group per frame, `(epoch, network after that epoch)`, the first
+/// normally epoch 0 (see [`Recorder::frames`]).
+///
+/// The losses drawn start at epoch 0 with the untrained network's loss on the training and test
+/// rows, so the first frame shows where training starts.
+pub fn replay_svg(run: &Run, frames: &[(usize, &Network)]) -> String {
     let mut svg = Svg::new(1000.0, 360.0);
-    let curves = RunCurves::from_history(&run.history);
+    let mut curves = RunCurves::from_history(&run.history);
+    let mut untrained = run.initial.clone();
+    let start_train = train::evaluate(&mut untrained, &run.data.train).0;
+    let start_test = if run.data.test.is_empty() {
+        f64::NAN
+    } else {
+        train::evaluate(&mut untrained, &run.data.test).0
+    };
+    curves.epoch.insert(0, 0.0);
+    curves.train_loss.insert(0, start_train);
+    curves.test_loss.insert(0, start_test);
     let train = &run.data.train;
     let picture = match (train.task, train.x.cols()) {
         (Task::Binary | Task::Multiclass { .. }, 2) => Some(true),
@@ -130,13 +145,13 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
         }
         None => None,
     };
-    // Middle: losses so far on the whole run's axes.
-    let epochs = curves.epoch.len().max(1) as f64;
+    // Middle: losses so far on the whole run's axes, from epoch 0.
+    let epochs = run.history.epochs.len().max(1) as f64;
     let losses = scale::positive_extent(curves.train_loss.iter().chain(&curves.test_loss).copied())
         .unwrap_or((1e-3, 1.0));
     let loss_panel = Panel::new(
         (420.0, 40.0, 250.0, 260.0),
-        (1.0, epochs),
+        (0.0, epochs),
         losses,
         (false, true),
     );
@@ -167,26 +182,31 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
             axes::SMALL.middle(),
         ),
     }
-    let last = snapshots.len().saturating_sub(1);
-    for (k, (epoch, network)) in snapshots.iter().enumerate() {
+    let last = frames.len().saturating_sub(1);
+    for (k, (epoch, network)) in frames.iter().enumerate() {
         let style = if k == last { "" } else { "display:none" };
+        let mut label = format!("epoch {epoch} of {}", run.history.epochs.len());
+        if *epoch == 0 {
+            label.push_str(": before training");
+        }
         svg.open(
             "g",
             &[
                 ("class", "frame".into()),
-                (
-                    "data-epoch",
-                    format!("epoch {epoch} of {}", run.history.epochs.len()).into(),
-                ),
+                ("data-epoch", label.into()),
                 ("style", style.into()),
             ],
         );
-        let mut network = network.clone();
+        let mut network = (*network).clone();
         match (picture, &input_panel) {
             (Some(true), Some(p)) => {
                 let grid = maps::prediction_grid(&mut network, (p.x.domain, p.y.domain), 20);
                 let binary = train.task == Task::Binary;
                 field::draw_cells(&mut svg, &grid, p, |v| maps::prediction_colour(v, binary));
+                if binary {
+                    let line = field::contour(&grid, 0.5);
+                    field::draw_contour(&mut svg, p, &line, "#222", 1.5);
+                }
             }
             (Some(false), Some(p)) => {
                 let xs: Vec<f64> = (0..=120)
@@ -198,7 +218,8 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
             }
             _ => {}
         }
-        let seen = (*epoch).min(curves.epoch.len());
+        // Epochs 0 ..= epoch: the start and every epoch so far.
+        let seen = (*epoch + 1).min(curves.epoch.len());
         let stride = seen.div_ceil(100).max(1);
         let pick = |v: &[f64]| -> Vec<f64> { v[..seen].iter().step_by(stride).copied().collect() };
         loss_panel.curve(
@@ -215,7 +236,18 @@ pub fn replay_svg(run: &Run, snapshots: &[(usize, Network)]) -> String {
             colour::line(1),
             "6 4",
         );
-        if let Some(stats) = run.history.epochs.get(seen.saturating_sub(1)) {
+        // The start as a dot (a curve of one point draws nothing).
+        if *epoch == 0 {
+            for (loss, c) in [
+                (start_train, colour::line(0)),
+                (start_test, colour::line(1)),
+            ] {
+                svg.circle(loss_panel.at(0.0, loss), 3.5, c, "#fff", "start");
+            }
+        }
+        // Epoch 0 shows the gradient of epoch 1, whose first step starts from the untrained
+        // network.
+        if let Some(stats) = run.history.epochs.get(epoch.saturating_sub(1)) {
             bars(&mut svg, &bar_panel, stats);
         }
         svg.close();
@@ -283,12 +315,13 @@ pub fn index_html(run: &Run, scores: &Scores, recorder: &Recorder, figures: &[Fi
         ));
     }
     html.push_str("</table>\n<h2>Training replay</h2>\n<p>Drag the slider to see an epoch: what the network predicted, the losses up to then, and how strongly the loss pulled on each layer's weights.</p>\n");
+    let frames = recorder.frames(&run.initial);
     html.push_str(&format!(
         "<div id=\"controls\"><input id=\"slider\" type=\"range\" min=\"0\" max=\"{}\" value=\"{}\"/><span id=\"epoch\"></span></div>\n<div id=\"replay\">\n",
-        recorder.snapshots.len().saturating_sub(1),
-        recorder.snapshots.len().saturating_sub(1)
+        frames.len().saturating_sub(1),
+        frames.len().saturating_sub(1)
     ));
-    html.push_str(&replay_svg(run, &recorder.snapshots));
+    html.push_str(&replay_svg(run, &frames));
     html.push_str("</div>\n<h2>Figures</h2>\n");
     for figure in figures {
         html.push_str(&format!("<h3>{}</h3>\n", escape(&figure.file)));

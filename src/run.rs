@@ -216,7 +216,18 @@ pub fn prepare_data(options: &RunOptions, rng: &mut Rng) -> Result<PreparedData>
         x: standardizer.apply(&test.x),
         ..test
     };
-    let (train, test, target_standardizer) = standardize_target(train, test);
+    // A table's target is standardised with its features; a generated task keeps its target's
+    // scale (its promises, such as sine's noise floor σ² = 0.0025, are in those units) even
+    // when its inputs are standardised.
+    let generated = matches!(
+        &options.source,
+        DataSource::Task(spec) if matches!(spec.source, Source::Generated)
+    );
+    let (train, test, target_standardizer) = if generated {
+        (train, test, None)
+    } else {
+        standardize_target(train, test)
+    };
     Ok(PreparedData {
         train,
         test,

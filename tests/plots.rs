@@ -218,6 +218,54 @@ fn the_architecture_draws_every_neuron_and_weight() {
     // 2 → 8 → 6 → 1
     assert_eq!(count(&elements, "circle", "neuron"), 2 + 8 + 6 + 1);
     assert_eq!(count(&elements, "line", "weight"), 2 * 8 + 8 * 6 + 6);
+    // Inputs named by the features, the output by what it computes: P(class 1) of moons.
+    for label in ["x₁", "x₂", "P(lower)"] {
+        assert_eq!(text_ys(&figures[0].svg, label).len(), 1, "no label {label}");
+    }
+}
+
+#[test]
+fn the_architecture_of_a_saved_model_names_its_inputs_and_outputs() {
+    let out = std::env::temp_dir().join(format!("backprop-architecture-{}", std::process::id()));
+    let model = out.join("iris.model");
+    let binary = env!("CARGO_BIN_EXE_backprop");
+    std::fs::create_dir_all(&out).unwrap();
+    let trained = Command::new(binary)
+        .args(["train", "iris", "--quiet", "--epochs", "5", "--out"])
+        .arg(&out)
+        .arg("--save")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let drawn = Command::new(binary)
+        .args(["plot", "architecture", "--model"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        drawn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drawn.stderr)
+    );
+    let svg = std::fs::read_to_string(out.join("architecture.svg")).unwrap();
+    for label in [
+        "sepal_length",
+        "petal_width",
+        "P(setosa)",
+        "P(versicolor)",
+        "P(virginica)",
+    ] {
+        assert_eq!(text_ys(&svg, label).len(), 1, "no label {label}");
+    }
+    assert!(svg.contains("standardised"));
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -240,31 +288,306 @@ fn charts_label_their_axes() {
     assert!(fit[0].svg.contains("true curve sin x"));
 }
 
+/// The `y` of each `<text>` whose content is exactly `content`.
+fn text_ys(svg: &str, content: &str) -> Vec<f64> {
+    let end = format!(">{content}</text>");
+    svg.match_indices(&end)
+        .map(|(at, _)| {
+            let tag = &svg[svg[..at].rfind("<text").expect("a <text> tag")..at];
+            let y = tag.split(" y=\"").nth(1).expect("a y attribute");
+            y[..y.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+/// The points of a `points` attribute.
+fn points(text: &str) -> Vec<(f64, f64)> {
+    text.split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
 #[test]
-fn learning_rates_draw_the_diverging_run_until_it_leaves_the_chart() {
+fn learning_rates_draw_every_rate_the_noise_floor_and_the_overflow() {
     let figures = make("learning-rates");
+    let svg = &figures[0].svg;
     let elements = check_svg(&figures[0]);
     let rates = plot::curves::LEARNING_RATES;
-    // Every rate draws a loss curve and its weights, the diverging one included.
+    // Every rate that stays on the chart draws a loss curve and its two weights.
     for (k, (lr, behaviour)) in rates.iter().enumerate() {
         let stroke = plot::colour::line(k);
         let lines = elements
             .iter()
             .filter(|(n, a)| n == "polyline" && a.get("stroke").is_some_and(|s| s == stroke))
             .count();
-        assert!(lines >= 3, "η = {lr} draws {lines} lines");
-        assert!(figures[0].svg.contains(&format!("η = {lr} {behaviour}")));
+        if *behaviour != "overflows" {
+            assert!(lines >= 3, "η = {lr} draws {lines} lines");
+        }
+        assert!(svg.contains(&format!("η = {lr} {behaviour}")));
     }
     let (lr, _) = rates[rates.len() - 1];
     for note in [
-        format!("η = {lr}: L &gt; 100 from epoch 3"),
-        "overflows".into(),
+        format!("η = {lr}: L &gt; 10 from epoch 1"),
+        "and overflows (L = ∞) in epoch 2".into(),
     ] {
-        assert!(figures[0].svg.contains(&note), "no '{note}'");
+        assert!(svg.contains(&note), "no '{note}'");
     }
-    // The diverging rate's marker at the top edge of the loss panel.
+    // The overflowing rate's marker at the top edge of the loss panel.
     assert_eq!(count(&elements, "polygon", ""), 1);
-    assert!(figures[0].svg.contains("W¹₁₂ (dashed)"));
+    assert!(svg.contains("W¹₁₂ (dashed)"));
+    assert!(svg.contains("η &lt; 2/λ_max"));
+
+    // The noise floor: a flat dashed line at σ² = 0.05² = 0.0025, placed on the log axis between
+    // the ticks 10⁻³ and 10⁻² (tick labels sit 4 px below their tick).
+    assert!(svg.contains("noise floor σ² = 0.0025"));
+    let floor: Vec<(f64, f64)> = elements
+        .iter()
+        .filter(|(n, a)| {
+            n == "polyline"
+                && a["stroke"] == plot::curves::NOISE_FLOOR_COLOUR
+                && a.contains_key("stroke-dasharray")
+        })
+        .filter(|(_, a)| {
+            // The line across the panel, not its sample in the legend.
+            let p = points(&a["points"]);
+            p.len() == 2 && p[1].0 - p[0].0 > 100.0
+        })
+        .flat_map(|(_, a)| points(&a["points"]))
+        .collect();
+    assert!(!floor.is_empty(), "no noise-floor line");
+    let (y_milli, y_centi) = (text_ys(svg, "1e-3")[0] - 4.0, text_ys(svg, "0.01")[0] - 4.0);
+    let expected = y_milli + 2.5f64.log10() * (y_centi - y_milli);
+    for (_, y) in floor {
+        assert!(
+            (y - expected).abs() < 0.02,
+            "floor at {y}, 0.0025 is at {expected}"
+        );
+    }
+}
+
+/// The learning-rates figure's claims, on the full runs: the good η ends on the noise floor,
+/// the larger one keeps jumping, the small one is still falling and the largest overflows.
+#[test]
+fn each_learning_rate_does_what_the_figure_says() {
+    let full = Settings {
+        quick: false,
+        ..quick()
+    };
+    let runs = plot::curves::learning_rate_runs(&full).unwrap();
+    let floor = runs[0].run.options.noise.powi(2);
+    assert_eq!(floor, 0.05 * 0.05);
+    let run = |behaviour: &str| {
+        let r = runs.iter().find(|r| r.behaviour == behaviour).unwrap();
+        let losses: Vec<f64> = r.run.history.epochs.iter().map(|e| e.train_loss).collect();
+        let last_tenth = losses[losses.len() * 9 / 10..].to_vec();
+        (r, losses, last_tenth)
+    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let extent = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        (lo, v.iter().copied().fold(0.0, f64::max))
+    };
+
+    // Settles: every one of the last 100 epochs within [0.9σ², 1.5σ²] (measured 0.0027–0.0035).
+    let (_, _, settled) = run("settles");
+    let (lo, hi) = extent(&settled);
+    assert!(
+        lo > 0.9 * floor && hi < 1.5 * floor,
+        "{lo}..{hi} against σ² = {floor}"
+    );
+
+    // Oscillates: still jumping by more than ten times, and far above the floor on average.
+    let (_, _, jumping) = run("oscillates");
+    let (lo, hi) = extent(&jumping);
+    assert!(hi / lo > 10.0, "{lo}..{hi}");
+    assert!(mean(&jumping) > 10.0 * mean(&settled));
+
+    // Crawls: ten times the floor at the end, and still falling.
+    let (_, crawling, _) = run("crawls");
+    let end = crawling[crawling.len() - 1];
+    assert!(
+        end > 10.0 * floor && end < crawling[crawling.len() / 2],
+        "{end}"
+    );
+
+    // Overflows.
+    let (overflowing, _, _) = run("overflows");
+    assert!(overflowing.run.history.divergence.is_some());
+    for r in &runs {
+        assert_eq!(
+            r.run.history.divergence.is_some(),
+            r.behaviour == "overflows"
+        );
+    }
+}
+
+fn curves_of(gradient: Vec<Vec<f64>>) -> plot::curves::RunCurves {
+    let epochs = gradient[0].len();
+    plot::curves::RunCurves {
+        metric: "accuracy".to_string(),
+        epoch: (1..=epochs).map(|e| e as f64).collect(),
+        train_loss: vec![0.5; epochs],
+        test_loss: vec![0.5; epochs],
+        train_metric: vec![0.5; epochs],
+        test_metric: vec![0.5; epochs],
+        update: gradient.clone(),
+        gradient,
+        weight: Vec::new(),
+    }
+}
+
+#[test]
+fn gradient_flow_flags_vanishing_at_the_threshold_train_warns_at() {
+    use backprop::diagnose::VANISHING_RATIO;
+    use backprop::plot::curves::{flagged_layers, LayerFlag};
+    assert_eq!(VANISHING_RATIO, 1e-3);
+    // Layer 1 at 0.5 × 10⁻³ of layer 3 in epoch 2 is vanishing; layer 2 at 2 × 10⁻³ is not
+    // (the figure used to flag it, at 10⁻²).
+    let curves = curves_of(vec![
+        vec![1e-2, 0.5e-3, 1e-2],
+        vec![1e-2, 2e-3, 1e-2],
+        vec![1e-2, 1.0, 1e-2],
+    ]);
+    assert_eq!(
+        flagged_layers(&curves),
+        vec![LayerFlag {
+            layer: 0,
+            what: "vanishing",
+            epochs: (2.0, 2.0)
+        }]
+    );
+    // Below the strongest layer, but later than it: the loss reaches it first, not vanishing.
+    assert!(flagged_layers(&curves_of(vec![vec![1.0], vec![1e-5]])).is_empty());
+    // One diagnosis per layer: an overflowing layer is exploding, not also vanishing.
+    let flags = flagged_layers(&curves_of(vec![vec![1e-9, f64::INFINITY], vec![1.0, 1.0]]));
+    assert_eq!(flags.len(), 1);
+    assert_eq!((flags[0].layer, flags[0].what), (0, "exploding"));
+
+    // On the figure's own run, the figure flags vanishing from the epoch `train` warns in.
+    let options = plot::curves::gradient_flow_options(&quick());
+    let run = backprop::run::execute(&options, |_, _| std::ops::ControlFlow::Continue(())).unwrap();
+    let mut monitor = backprop::diagnose::Monitor::new();
+    let warned = run
+        .history
+        .epochs
+        .iter()
+        .find_map(|stats| {
+            monitor.observe(stats).into_iter().find_map(|f| match f {
+                backprop::diagnose::Finding::VanishingGradients { epoch, .. } => Some(epoch),
+                _ => None,
+            })
+        })
+        .expect("train warns of vanishing gradients");
+    let flags = flagged_layers(&plot::curves::RunCurves::from_history(&run.history));
+    let first = flags
+        .iter()
+        .filter(|f| f.what == "vanishing")
+        .map(|f| f.epochs.0)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(first, warned as f64);
+}
+
+#[test]
+fn gradient_flow_shows_the_early_epochs_on_a_log_axis_with_the_threshold() {
+    let figures = make("gradient-flow");
+    let svg = &figures[0].svg;
+    let elements = check_svg(&figures[0]);
+    assert_eq!(svg.matches(">epoch (log scale)</text>").count(), 2);
+    // Log ticks 1 and 10 on both panels, and the axis ends at the last epoch (not at 100).
+    assert!(text_ys(svg, "1").len() >= 2);
+    assert_eq!(text_ys(svg, "10").len(), 2);
+    assert!(svg.contains("10⁻³ × strongest ‖dW‖ (left)"));
+    assert!(svg.contains("below 10⁻³ × the strongest (later) layer"));
+    assert!(!svg.contains("1/100"));
+    // The threshold line: dashed in the flag colour.
+    assert!(elements.iter().any(|(n, a)| n == "polyline"
+        && a["stroke"] == "#a33"
+        && a.contains_key("stroke-dasharray")));
+}
+
+#[test]
+fn numbers_in_figures_are_short() {
+    use backprop::plot::scale::{format_number, power_of_ten};
+    assert_eq!(format_number(1.857083241412578e71), "1.86e71");
+    assert_eq!(format_number(150000.0), "1.5e5");
+    assert_eq!(format_number(0.00025), "2.5e-4");
+    assert_eq!(format_number(-2e-7), "-2e-7");
+    assert_eq!(format_number(0.0794), "0.0794");
+    assert_eq!(format_number(2.5), "2.5");
+    assert_eq!(format_number(f64::INFINITY), "∞");
+    assert_eq!(format_number(f64::NAN), "NaN");
+    assert_eq!(power_of_ten(1e-3), "10⁻³");
+    assert_eq!(power_of_ten(1e12), "10¹²");
+    assert_eq!(power_of_ten(0.002), "0.002");
+    // A run whose loss overflowed: every number on its figures stays short.
+    let mut curves = curves_of(vec![vec![1.0, 1e40, 1.857083241412578e71]]);
+    curves.train_loss = vec![0.7, 1e35, 1.857083241412578e71];
+    curves.test_loss = curves.train_loss.clone();
+    for figure in [
+        plot::curves::learning_curves(&curves, "diverged"),
+        plot::curves::gradient_flow(&curves, "diverged"),
+    ] {
+        check_svg(&figure);
+        let digits = figure
+            .svg
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap();
+        assert!(digits <= 6, "{}: a number of {digits} digits", figure.file);
+    }
+}
+
+#[test]
+fn the_3d_surface_is_painted_back_to_front_with_the_path_in_its_place() {
+    let figures = make("loss-surface");
+    let mesh = find(&figures, "loss-surface-3d.svg");
+    let elements = check_svg(mesh);
+    // The start and the end of the descent are marked and named.
+    assert_eq!(count(&elements, "circle", "start"), 1);
+    assert_eq!(count(&elements, "circle", "end"), 1);
+    assert!(mesh.svg.contains(">θ₀ (start)</text>"));
+    // Ticked axes: α and β on the floor, L up the side.
+    for label in [
+        "α",
+        "β",
+        "L (log scale)",
+        "-0.5",
+        "0",
+        "0.5",
+        "1",
+        "1.5",
+        "-1",
+    ] {
+        assert!(
+            !text_ys(&mesh.svg, label).is_empty(),
+            "no tick or label {label}"
+        );
+    }
+    // The path is cut into pieces painted among the squares, each right after a square (or
+    // another piece), not laid over the whole surface at the end.
+    let order: Vec<&str> = elements
+        .iter()
+        .filter_map(
+            |(n, a)| match (n.as_str(), a.get("class").map(String::as_str)) {
+                ("polyline", Some("path")) => Some("path"),
+                ("polygon", _) => Some("square"),
+                _ => None,
+            },
+        )
+        .collect();
+    let pieces = order.iter().filter(|k| **k == "path").count();
+    assert!(pieces > 3, "{pieces} pieces");
+    let last_square = order.iter().rposition(|k| *k == "square").unwrap();
+    let first_piece = order.iter().position(|k| *k == "path").unwrap();
+    assert!(
+        first_piece < last_square,
+        "the path is painted over every square"
+    );
+    assert_eq!(order[0], "square", "the floor comes first");
 }
 
 #[test]
@@ -365,10 +688,37 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
     }
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let elements = parse_xml(&html).unwrap_or_else(|e| panic!("index.html: {e}"));
-    let frames = count(&elements, "g", "frame");
-    assert!(frames > 0 && frames <= plot::MAX_FRAMES, "{frames} frames");
+    // The replay starts before the first update: epoch 0, the untrained network, then at most
+    // MAX_FRAMES recorded epochs, ending on the last; the slider spans them all.
+    let frames: Vec<&str> = elements
+        .iter()
+        .filter(|(n, a)| n == "g" && a.get("class").is_some_and(|c| c == "frame"))
+        .map(|(_, a)| a["data-epoch"].as_str())
+        .collect();
+    assert!(frames.len() > 1 && frames.len() <= plot::MAX_FRAMES + 1);
+    assert_eq!(frames[0], "epoch 0 of 50: before training");
+    assert_eq!(frames[frames.len() - 1], "epoch 50 of 50");
+    let slider = elements.iter().find(|(n, _)| n == "input").unwrap();
+    assert_eq!(slider.1["max"], (frames.len() - 1).to_string());
     assert_eq!(count(&elements, "input", ""), 1, "one slider");
+    // Frame 0 draws the untrained network's train and test loss at epoch 0.
+    assert_eq!(count(&elements, "circle", "start"), 2);
     assert!(!html.contains("src=\"http"), "index.html loads something");
+
+    // Without --out, a run's figure goes into the run's own folder.
+    let beside = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(["plot", "gradient-flow", "--run", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        beside.status.success(),
+        "{}",
+        String::from_utf8_lossy(&beside.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&beside.stdout).trim(),
+        out.join("gradient-flow.svg").display().to_string()
+    );
 
     let plots = out.join("plots");
     let drawn = Command::new(env!("CARGO_BIN_EXE_backprop"))
@@ -392,6 +742,185 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
     let svg = std::fs::read_to_string(plots.join("learning-curves.svg")).unwrap();
     assert!(svg.contains("Learning curves"));
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// CIE lightness L* of a `#rrggbb` colour: 0 black, 100 white.
+fn lightness(colour: &str) -> f64 {
+    let channel = |i: usize| {
+        let c = u8::from_str_radix(&colour[i..i + 2], 16).unwrap() as f64 / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let y = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    116.0 * y.cbrt() - 16.0
+}
+
+#[test]
+fn the_probability_shading_is_centred_on_one_half() {
+    use backprop::plot::maps::prediction_colour;
+    let blue_minus_red = |c: &str| {
+        let channel = |i: usize| u8::from_str_radix(&c[i..i + 2], 16).unwrap() as f64;
+        channel(5) - channel(1)
+    };
+    for i in 0..500 {
+        let d = (i as f64 + 0.5) / 1000.0;
+        let (below, above) = (
+            prediction_colour(0.5 - d, true),
+            prediction_colour(0.5 + d, true),
+        );
+        // Equally pale at the same distance from 0.5 on either side…
+        let (l_below, l_above) = (lightness(&below), lightness(&above));
+        assert!(
+            (l_below - l_above).abs() < 1.0,
+            "{d}: {l_below} against {l_above}"
+        );
+        // …blue below 0.5 and orange above: the hue turns exactly on the P = 0.5 line.
+        assert!(
+            blue_minus_red(&below) > 0.0 && blue_minus_red(&above) < 0.0,
+            "{d}"
+        );
+    }
+    // The palest colour on each side is the band that touches 0.5.
+    let palest = lightness(&prediction_colour(0.45, true));
+    for p in [0.05, 0.15, 0.25, 0.35, 0.65, 0.75, 0.85, 0.95] {
+        assert!(lightness(&prediction_colour(p, true)) < palest - 2.0, "{p}");
+    }
+    // XOR's figure shows both palest bands beside its boundary, and the key.
+    let figures = make("decision-boundary");
+    let xor = find(&figures, "decision-boundary-xor.svg");
+    for p in [0.45, 0.55] {
+        let fill = format!("fill=\"{}\"", prediction_colour(p, true));
+        assert!(xor.svg.matches(&fill).count() > 2, "no band around {p}");
+    }
+    assert!(xor.svg.contains(">P(y = 1)</text>"));
+}
+
+#[test]
+fn the_boundary_animation_starts_untrained_and_draws_p_one_half() {
+    let figures = make("animations");
+    let figure = find(&figures, "animation-decision-boundary.svg");
+    let elements = check_svg(figure);
+    let frames = elements
+        .iter()
+        .find(|(n, a)| n == "animate" && a["attributeName"] == "fill")
+        .map(|(_, a)| a["values"].split(';').count())
+        .unwrap();
+    // Quick mode: 50 epochs in 5 snapshots, after epoch 0.
+    assert_eq!(frames, 1 + 5);
+    assert!(figure.svg.contains(">epoch 0 of 50: untrained</text>"));
+    assert!(figure.svg.contains(">epoch 50 of 50</text>"));
+    // One frame group per frame for the P = 0.5 line and one for the label, the first visible.
+    assert_eq!(count(&elements, "g", "frame"), 2 * frames);
+    let lines = elements
+        .iter()
+        .filter(|(n, a)| n == "path" && a["stroke"] == "#222" && a["stroke-width"] == "1.8")
+        .count();
+    assert_eq!(lines, frames, "a P = 0.5 line per frame");
+    assert!(figure.svg.contains(">P = 0.5</text>"));
+}
+
+#[test]
+fn comparisons_show_what_compare_runs_by_default() {
+    use backprop::compare::{run_comparison, Study};
+    let figures = make("comparisons");
+    let base = plot::curves::comparison_base(&quick());
+    assert_eq!(base.data_name(), "circles");
+    for (name, study) in Study::ALL {
+        let figure = find(&figures, &format!("comparison-{name}.svg"));
+        check_svg(figure);
+        assert!(
+            figure.svg.contains(" on circles (backprop compare "),
+            "{name}"
+        );
+        for (label, _) in study.variants(&base) {
+            assert!(
+                figure.svg.contains(&format!(">{label}")),
+                "{name}: no curve for {label}"
+            );
+        }
+    }
+    let activations = find(&figures, "comparison-activations.svg");
+    assert!(activations.svg.contains(">leaky_relu</text>"));
+    let optimizers = find(&figures, "comparison-optimizers.svg");
+    assert!(optimizers.svg.contains(">nesterov η = 0.1</text>"));
+    // The runs are compare's own: the same histories, bit for bit, as 'backprop compare
+    // optimizers' (circles, seed 42).
+    let full = Settings {
+        quick: false,
+        ..quick()
+    };
+    let drawn = plot::curves::comparison_runs(Study::Optimizers, &full).unwrap();
+    let compared = run_comparison(Study::Optimizers, "circles", 42).unwrap();
+    assert_eq!(drawn.variants.len(), compared.variants.len());
+    for (a, b) in drawn.variants.iter().zip(&compared.variants) {
+        assert_eq!(a.label, b.label);
+        assert_eq!(a.history, b.history);
+    }
+}
+
+#[test]
+fn the_weights_figure_names_the_overlap_and_says_what_the_data_show() {
+    let figures = make("weights");
+    let svg = &figures[0].svg;
+    let elements = check_svg(&figures[0]);
+    let [before, after, both] = plot::curves::weight_bar_colours();
+    for (fill, label) in [
+        (&before, "before training"),
+        (&after, "after training"),
+        (&both, "both (the histograms overlap)"),
+    ] {
+        assert!(
+            svg.contains(&format!(">{label}</text>")),
+            "no legend for {label}"
+        );
+        let bars = elements
+            .iter()
+            .filter(|(n, a)| {
+                n == "rect" && a.get("class").is_some_and(|c| c == "bar") && a["fill"] == *fill
+            })
+            .count();
+        assert!(bars > 0, "no bar in the colour of {label}");
+    }
+    // He initialisation: std √(2/n_in), so W¹ (2 inputs) starts widest, as the subtitle says.
+    assert!(svg.contains("W¹ (2 inputs per unit) starts widest"));
+    assert!(!svg.contains("initialised narrow"));
+    let spread = |text: &str| -> Vec<f64> {
+        text.split("standard deviation ")
+            .skip(1)
+            .map(|t| t.split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let before_std = spread(svg);
+    assert_eq!(before_std.len(), 3);
+    assert!(
+        (before_std[0] - 1.0).abs() < 0.15,
+        "W¹ starts at std {}",
+        before_std[0]
+    );
+    assert!(before_std[0] > before_std[1] && before_std[0] > before_std[2]);
+}
+
+#[test]
+fn a_history_csv_gives_the_curves_it_has_columns_for() {
+    use backprop::plot::curves::RunCurves;
+    let plain = "epoch,lr,train_loss,test_loss,train_mse,test_mse,grad_norm_1,update_norm_1\n\
+                 1,0.1,0.5,0.6,0.5,0.6,2,0.2\n2,0.1,0.25,0.3,0.25,0.3,1,0.1\n";
+    let curves = RunCurves::from_csv(plain, "history.csv").unwrap();
+    assert_eq!(curves.metric, "mse");
+    assert_eq!(curves.train_loss, vec![0.5, 0.25]);
+    assert_eq!(curves.gradient, vec![vec![2.0, 1.0]]);
+    assert!(curves.weight.is_empty());
+    // With ‖Wˡ‖ columns, the gradient-flow figure can draw the update-to-weight ratio.
+    let with_weights = "epoch,train_loss,test_loss,grad_norm_1,update_norm_1,weight_norm_1\n\
+                        1,0.5,0.6,2,0.2,4\n";
+    let curves = RunCurves::from_csv(with_weights, "history.csv").unwrap();
+    assert_eq!(curves.weight, vec![vec![4.0]]);
+    let figure = plot::curves::gradient_flow(&curves, "run");
+    assert!(figure.svg.contains("update-to-weight ratio"));
+    assert!(RunCurves::from_csv("a,b\n1,2\n", "x.csv").is_err());
 }
 
 #[test]
@@ -450,6 +979,12 @@ fn the_svg_writer_escapes_text_rounds_numbers_and_drops_non_finite_shapes() {
     assert_eq!(text.matches("<polyline").count(), 2);
     assert!(text.contains("x &lt; y"));
     parse_xml(&text).unwrap();
+    // A point with no finite neighbour is a dot, not nothing.
+    let mut svg = Svg::new(100.0, 100.0);
+    svg.polyline(&[(1.0, 1.0), (f64::NAN, 2.0), (3.0, 3.0)], "#000", 2.0, "");
+    let text = svg.finish();
+    assert_eq!(text.matches("<polyline").count(), 0);
+    assert_eq!(text.matches("class=\"point\"").count(), 2);
 }
 
 #[test]

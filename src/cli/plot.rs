@@ -6,8 +6,9 @@
 //! a saved model's network (`architecture`), connection colour its sign and width its size.
 //!
 //! ```text
-//! stdout   the path of each file written, one per line
+//! stdout            the path of each file written, one per line
 //! out/plots/*.svg   the figures (or --out DIR)
+//! DIR/*.svg         with --run DIR: the run's figures go into the run's own folder (or --out)
 //! ```
 
 use super::args::{self, Flag};
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 /// The flags of `plot`.
 #[rustfmt::skip]
 pub const FLAGS: &[Flag] = &[
-    Flag { name: "--out", value: "DIR", default: "out/plots", help: "folder to write the SVG files into" },
+    Flag { name: "--out", value: "DIR", default: "out/plots, or the --run folder", help: "folder to write the SVG files into" },
     Flag { name: "--run", value: "DIR", default: "", help: "draw a train output folder's history (learning-curves, gradient-flow)" },
     Flag { name: "--model", value: "FILE", default: "", help: "draw a model saved by 'train --save FILE' (architecture)" },
     Flag { name: "--quick", value: "", default: "", help: "a tenth of the epochs: faster, rougher pictures (for tests)" },
@@ -85,9 +86,11 @@ pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) ->
         run: run_folder,
         model,
     };
+    // A figure of a run belongs beside the run's other files, not over the default figure.
     let out = parsed
         .text("--out")
         .map(PathBuf::from)
+        .or_else(|| settings.run.clone())
         .unwrap_or_else(|| PathBuf::from("out/plots"));
     for name in &names {
         let figures = plot::make(name, &settings)?;

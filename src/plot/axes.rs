@@ -201,9 +201,15 @@ pub fn subtitle(svg: &mut Svg, text: &str) {
     svg.text((x, 42.0), text, SMALL.middle().coloured("#555"));
 }
 
-/// A vertical colour bar for a viridis field from `lo` to `hi` (`log`: the labels are powers
-/// of ten of the values).
-pub fn colour_bar(svg: &mut Svg, (x, y, height): (f64, f64, f64), lo: f64, hi: f64, label: &str) {
+/// A vertical colour bar for a viridis field of log₁₀ v, from `lo` to `hi` (logarithms), labelled
+/// with v itself at nice values (1, 2 and 5 times powers of ten) rather than with logarithms.
+pub fn colour_bar_log(
+    svg: &mut Svg,
+    (x, y, height): (f64, f64, f64),
+    lo: f64,
+    hi: f64,
+    label: &str,
+) {
     let steps = 32;
     for i in 0..steps {
         let t = (i as f64 + 0.5) / steps as f64;
@@ -216,11 +222,11 @@ pub fn colour_bar(svg: &mut Svg, (x, y, height): (f64, f64, f64), lo: f64, hi: f
             &colour::viridis(t),
         );
     }
-    svg.text((x + 18.0, y + 9.0), &super::scale::format_number(hi), SMALL);
-    svg.text(
-        (x + 18.0, y + height),
-        &super::scale::format_number(lo),
-        SMALL,
-    );
+    let values = Scale::log_exact((10f64.powf(lo), 10f64.powf(hi)), (y + height, y));
+    for t in values.ticks(6) {
+        let py = values.map(t);
+        svg.line((x + 14.0, py), (x + 18.0, py), "#444", 1.0);
+        svg.text((x + 21.0, py + 4.0), &values.label(t), SMALL);
+    }
     svg.text((x + 7.0, y - 8.0), label, SMALL.middle().coloured("#333"));
 }

@@ -54,6 +54,11 @@ pub fn viridis(t: f64) -> String {
 
 /// A class probability as a colour: blue (class 0) through white (0.5) to orange (class 1), the
 /// two Okabe–Ito hues, so the 0.5 boundary is where the field turns pale.
+///
+/// The two sides are equally light at the same distance from 0.5, so neither looks more sure
+/// than the other: mixed with white, blue darkens faster than orange, so it is mixed at 0.38 of
+/// the way where orange is mixed at 0.7 (their CIE lightness L* then agrees within 0.5). At most
+/// 70 % orange, so the points drawn on top stay visible.
 pub fn probability(p: f64) -> String {
     let p = if p.is_finite() {
         p.clamp(0.0, 1.0)
@@ -62,13 +67,12 @@ pub fn probability(p: f64) -> String {
     };
     let blue = (0.0, 114.0, 178.0);
     let orange = (230.0, 159.0, 0.0);
+    let distance = (p - 0.5).abs() * 2.0;
     let (c, t) = if p < 0.5 {
-        (blue, (0.5 - p) * 2.0)
+        (blue, 0.38 * distance)
     } else {
-        (orange, (p - 0.5) * 2.0)
+        (orange, 0.7 * distance)
     };
-    // At most 70 % strength so the points drawn on top stay visible.
-    let t = 0.7 * t;
     hex(
         255.0 + t * (c.0 - 255.0),
         255.0 + t * (c.1 - 255.0),
@@ -84,6 +88,17 @@ pub fn tint(colour: &str, strength: f64) -> String {
         255.0 + t * (r - 255.0),
         255.0 + t * (g - 255.0),
         255.0 + t * (b - 255.0),
+    )
+}
+
+/// `(1 − t)·a + t·b`, channel by channel: what `b` painted at opacity `t` over `a` looks like.
+pub fn mix(a: &str, b: &str, t: f64) -> String {
+    let (a, b) = (parse_hex(a), parse_hex(b));
+    let t = t.clamp(0.0, 1.0);
+    hex(
+        a.0 + t * (b.0 - a.0),
+        a.1 + t * (b.1 - a.1),
+        a.2 + t * (b.2 - a.2),
     )
 }
 

@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! learning curves   L_train, L_test and the metric against the epoch
-//! gradient flow     ‖dWˡ‖ per layer on a log scale; ‖ΔWˡ‖/‖Wˡ‖, the relative size of a step
+//! gradient flow     ‖dWˡ‖ per layer on a log scale, against log epochs, with train's vanishing
+//!                   threshold 10⁻³ · maxₖ ‖dWᵏ‖; ‖ΔWˡ‖/‖Wˡ‖, the relative size of a step
 //!                   (about 10⁻³ is healthy; 10⁻⁶ means the layer has stopped, 1 that it jumps)
-//! learning rates    the same task for η from too small to diverging
+//! learning rates    the same task for η from too small to overflowing, against the noise
+//!                   floor σ² (the loss of the true curve)
 //! weights           histograms of every Wˡ before and after training
-//! comparisons       one setting varied at a time; train against test loss for under- and
-//!                   over-fitting
+//! comparisons       one setting varied at a time, as `backprop compare` varies it; train
+//!                   against test loss for under- and over-fitting
 //! activations       f(z) and f′(z) side by side, and the gradient reaching each layer of a
 //!                   deep sigmoid network against a ReLU one (σ′ ≤ ¼, so ‖dWˡ‖ shrinks layer by
 //!                   layer going backward)
@@ -15,10 +17,12 @@
 
 use super::axes::{self, legend, Mark, Panel};
 use super::colour;
-use super::scale::{extent, positive_extent};
+use super::scale::{extent, format_number, positive_extent, power_of_ten, Scale};
 use super::svg::Svg;
 use super::{Figure, Settings};
 use crate::activation::Activation;
+use crate::compare::{self, Comparison, Study};
+use crate::diagnose::{self, VANISHING_RATIO};
 use crate::error::{Error, Result};
 use crate::optim::{Rule, Schedule};
 use crate::run::{self, Run, RunOptions};
@@ -45,7 +49,8 @@ pub struct RunCurves {
     pub gradient: Vec<Vec<f64>>,
     /// `update[l][e]` = ‖ΔWˡ⁺¹‖ in epoch e.
     pub update: Vec<Vec<f64>>,
-    /// `weight[l][e]` = ‖Wˡ⁺¹‖ after epoch e (empty when read from a CSV, which lacks it).
+    /// `weight[l][e]` = ‖Wˡ⁺¹‖ after epoch e (empty when read from a CSV without
+    /// `weight_norm_l` columns).
     pub weight: Vec<Vec<f64>>,
 }
 
@@ -134,7 +139,14 @@ impl RunCurves {
             update: (1..=layers)
                 .map(|l| get(column(&format!("update_norm_{l}"))))
                 .collect(),
-            weight: Vec::new(),
+            // ‖Wˡ‖ where the file has it (`weight_norm_l`), for the update-to-weight ratio.
+            weight: if (1..=layers).all(|l| column(&format!("weight_norm_{l}")).is_some()) {
+                (1..=layers)
+                    .map(|l| get(column(&format!("weight_norm_{l}"))))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 }
@@ -203,6 +215,9 @@ pub struct Chart<'a> {
     pub y_label: &'a str,
     /// Log scales.
     pub log: (bool, bool),
+    /// A log x axis that ends where the data ends instead of at the next power of ten (an epoch
+    /// axis: a run of 300 epochs should not leave a third of the panel empty).
+    pub x_ends_at_data: bool,
     /// Fixed y limits instead of the data's extent.
     pub y_limits: Option<(f64, f64)>,
     /// Where the legend goes.
@@ -230,7 +245,11 @@ pub fn line_chart(
     } else {
         xs
     };
-    let panel = Panel::new(rect, x, y, chart.log);
+    let mut panel = Panel::new(rect, x, y, chart.log);
+    if chart.log.0 && chart.x_ends_at_data {
+        let x = (x.0.max(1e-300), x.1);
+        panel.x = Scale::log_exact(x, panel.x.range);
+    }
     panel.draw_axes(svg, chart.x_label, chart.y_label, chart.title);
     for s in series {
         let ys: Vec<f64> =
@@ -283,6 +302,9 @@ pub fn line_chart(
     panel
 }
 
+/// The colour of a noise-floor line (σ², the loss of the true curve).
+pub const NOISE_FLOOR_COLOUR: &str = "#888";
+
 /// The default options of a named task.
 pub fn task(name: &str) -> RunOptions {
     RunOptions::for_task(&tasks::find(name).expect("a task of tasks.rs"))
@@ -321,6 +343,7 @@ pub fn learning_curves(curves: &RunCurves, name: &str) -> Figure {
             x_label: "epoch",
             y_label: "loss (log scale)",
             log: (false, true),
+            x_ends_at_data: false,
             y_limits: None,
             legend: LegendAt::TopRight,
         },
@@ -358,6 +381,7 @@ pub fn learning_curves(curves: &RunCurves, name: &str) -> Figure {
                 "MSE (log scale)"
             },
             log: (false, !accuracy),
+            x_ends_at_data: false,
             y_limits: if accuracy { Some((0.0, 1.0)) } else { None },
             // Accuracy rises to the top, an error falls to the bottom: the legend goes where the
             // curves are not.
@@ -411,63 +435,137 @@ fn curves_for(settings: &Settings, default_task: &str) -> Result<(RunCurves, Str
     ))
 }
 
-/// Layers whose gradient vanishes or explodes at some epoch.
+/// What the gradient-flow figure says of a layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerFlag {
+    /// The dense layer, from 0.
+    pub layer: usize,
+    /// `vanishing` or `exploding`.
+    pub what: &'static str,
+    /// The first and last epoch it was seen in.
+    pub epochs: (f64, f64),
+}
+
+/// Layers whose gradient vanishes or explodes, by the rules `train` warns by
+/// ([`crate::diagnose`]), applied epoch by epoch:
 ///
 /// ```text
-/// vanishing   ‖dWˡ‖ < 10⁻² · maxₖ ‖dWᵏ‖ in the same epoch: the loss barely reaches layer l
-/// exploding   ‖dWˡ‖ > 10³, or not a finite number
+/// vanishing   ‖dWˡ‖ < VANISHING_RATIO · maxₖ ‖dWᵏ‖ (10⁻³) in the same epoch, the strongest layer
+///             k being a later one: the loss barely reaches layer l
+/// exploding   ‖dWˡ‖ grown more than EXPLODING_GROWTH-fold (10³) over its reference, the first
+///             epoch's norm (diagnose::reference_norms), or not a finite number
 /// ```
-pub fn flagged_layers(curves: &RunCurves) -> Vec<(usize, &'static str)> {
+///
+/// One diagnosis per layer: a layer that explodes is not also called vanishing, because
+/// beside an exploding layer every other layer looks small.
+pub fn flagged_layers(curves: &RunCurves) -> Vec<LayerFlag> {
     let epochs = curves.epoch.len();
     let mut flags = Vec::new();
+    let span = |seen: &[usize]| -> Option<(f64, f64)> {
+        let epoch = |i: usize| curves.epoch.get(i).copied().unwrap_or(i as f64 + 1.0);
+        Some((epoch(*seen.first()?), epoch(*seen.last()?)))
+    };
+    // The norms of every layer in epoch e (an epoch missing from a layer's curve, or not
+    // finite, counts as 0 here and is flagged as exploding below when not finite).
+    let norms_in = |e: usize| -> Vec<f64> {
+        let norm = |layer: &Vec<f64>| layer.get(e).copied().filter(|v| v.is_finite());
+        curves
+            .gradient
+            .iter()
+            .map(|layer| norm(layer).unwrap_or(0.0))
+            .collect()
+    };
+    let reference = diagnose::reference_norms(&norms_in(0));
     for (l, g) in curves.gradient.iter().enumerate() {
-        let exploding = g.iter().any(|v| !v.is_finite() || *v > 1e3);
-        let vanishing = (0..epochs).any(|e| {
-            let strongest = curves
-                .gradient
-                .iter()
-                .filter_map(|layer| layer.get(e).copied())
-                .filter(|v| v.is_finite())
-                .fold(0.0, f64::max);
-            g.get(e).is_some_and(|v| *v < 1e-2 * strongest)
-        });
-        if exploding {
-            flags.push((l, "exploding"));
-        } else if vanishing {
-            flags.push((l, "vanishing"));
+        // The tests `train`'s diagnosis uses (diagnose.rs), epoch by epoch and layer by layer.
+        let exploding: Vec<usize> = (0..g.len())
+            .filter(|&e| !g[e].is_finite() || diagnose::is_exploding(&norms_in(e), &reference, l))
+            .collect();
+        let vanishing: Vec<usize> = (0..epochs)
+            .filter(|&e| diagnose::is_vanishing(&norms_in(e), l))
+            .collect();
+        if let Some(epochs) = span(&exploding) {
+            flags.push(LayerFlag {
+                layer: l,
+                what: "exploding",
+                epochs,
+            });
+        } else if let Some(epochs) = span(&vanishing) {
+            flags.push(LayerFlag {
+                layer: l,
+                what: "vanishing",
+                epochs,
+            });
         }
     }
     flags
 }
 
-/// The gradient-flow figure: ‖dWˡ‖ per layer and ‖ΔWˡ‖/‖Wˡ‖ per layer over epochs.
+/// The colour of the vanishing threshold and of the flags.
+const FLAG_COLOUR: &str = "#a33";
+
+/// The gradient-flow figure: ‖dWˡ‖ per layer with the vanishing threshold, and ‖ΔWˡ‖/‖Wˡ‖ per
+/// layer, over epochs on a log scale (so the first epochs, where gradients vanish or explode,
+/// get as much room as the rest).
 pub fn gradient_flow(curves: &RunCurves, name: &str) -> Figure {
-    let mut svg = Svg::new(980.0, 420.0);
+    let mut svg = Svg::new(980.0, 440.0);
     axes::title(&mut svg, &format!("Gradient flow: {name}"));
+    let threshold = power_of_ten(VANISHING_RATIO);
     let flagged = flagged_layers(curves);
     let label = |l: usize| {
         let mut text = format!("layer {}", l + 1);
-        if let Some((_, what)) = flagged.iter().find(|(k, _)| *k == l) {
-            text.push_str(&format!(" ({what})"));
+        if let Some(flag) = flagged.iter().find(|f| f.layer == l) {
+            text.push_str(&format!(" ({})", flag.what));
         }
         text
     };
-    let gradient: Vec<Series> = curves
+    let mut gradient: Vec<Series> = curves
         .gradient
         .iter()
         .enumerate()
         .map(|(l, g)| Series::new(label(l), curves.epoch.clone(), g.clone(), colour::line(l)))
         .collect();
+    // The threshold, epoch by epoch: a layer below this line is vanishing.
+    let strongest: Vec<f64> = (0..curves.epoch.len())
+        .map(|e| {
+            curves
+                .gradient
+                .iter()
+                .filter_map(|g| g.get(e).copied())
+                .filter(|v| v.is_finite())
+                .fold(f64::NAN, f64::max)
+        })
+        .collect();
+    if curves.gradient.len() > 1 {
+        gradient.push(
+            Series::new(
+                "",
+                curves.epoch.clone(),
+                strongest.iter().map(|v| VANISHING_RATIO * v).collect(),
+                FLAG_COLOUR,
+            )
+            .dashed(),
+        );
+    }
+    // The layers' gradients set the y range, in whole decades; the threshold is cut where it
+    // leaves it (it falls far below every layer once no layer vanishes).
+    let decades = positive_extent(curves.gradient.iter().flatten().copied()).map(|(lo, hi)| {
+        (
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        )
+    });
     line_chart(
         &mut svg,
         (80.0, 70.0, 300.0, 270.0),
         &gradient,
         &Chart {
             title: "gradient norm ‖dWˡ‖ per layer",
-            x_label: "epoch",
+            x_label: "epoch (log scale)",
             y_label: "‖dW‖ (log scale)",
-            log: (false, true),
-            y_limits: None,
+            log: (true, true),
+            x_ends_at_data: true,
+            y_limits: decades,
             legend: LegendAt::None,
         },
     );
@@ -496,49 +594,87 @@ pub fn gradient_flow(curves: &RunCurves, name: &str) -> Figure {
         .collect();
     if !curves.weight.is_empty() {
         let n = curves.epoch.len();
-        series.push(
-            Series::new(
-                "10⁻³: a healthy step",
-                curves.epoch.clone(),
-                vec![1e-3; n],
-                "#888",
-            )
-            .dashed(),
-        );
+        series.push(Series::new("", curves.epoch.clone(), vec![1e-3; n], "#888").dashed());
     }
-    line_chart(
+    let panel = line_chart(
         &mut svg,
         (490.0, 70.0, 300.0, 270.0),
         &series,
         &Chart {
             title,
-            x_label: "epoch",
+            x_label: "epoch (log scale)",
             y_label,
-            log: (false, true),
+            log: (true, true),
+            x_ends_at_data: true,
             y_limits: None,
-            legend: LegendAt::Outside,
+            legend: LegendAt::None,
         },
     );
+    let mut entries: Vec<(String, String, Mark)> = (0..curves.gradient.len())
+        .map(|l| (label(l), colour::line(l).to_string(), Mark::Line))
+        .collect();
+    if curves.gradient.len() > 1 {
+        entries.push((
+            format!("{threshold} × strongest ‖dW‖ (left)"),
+            FLAG_COLOUR.to_string(),
+            Mark::Dashed,
+        ));
+    }
+    if !curves.weight.is_empty() {
+        entries.push((
+            "10⁻³: a healthy step (right)".to_string(),
+            "#888".to_string(),
+            Mark::Dashed,
+        ));
+    }
+    legend(
+        &mut svg,
+        (panel.left + panel.width + 12.0, panel.top),
+        &entries,
+    );
     let note = if flagged.is_empty() {
-        "no layer flagged: in every epoch each layer's gradient is within 100× of the strongest layer's".to_string()
+        format!("no layer flagged: in every epoch each layer's ‖dW‖ is above {threshold} × the strongest layer's, and finite")
     } else {
         let list: Vec<String> = flagged
             .iter()
-            .map(|(l, what)| format!("layer {} {what}", l + 1))
+            .map(|f| {
+                let (a, b) = f.epochs;
+                let when = if a == b {
+                    format!("epoch {a}")
+                } else {
+                    format!("epochs {a}–{b}")
+                };
+                format!("layer {} {} ({when})", f.layer + 1, f.what)
+            })
             .collect();
-        format!(
-            "flagged: {} (vanishing: below 1/100 of the strongest layer's ‖dW‖ in some epoch)",
-            list.join(", ")
-        )
+        format!("flagged: {}", list.join(", "))
     };
-    svg.text((80.0, 400.0), &note, axes::SMALL.coloured("#a33"));
+    svg.text((80.0, 398.0), &note, axes::SMALL.coloured(FLAG_COLOUR));
+    svg.text(
+        (80.0, 418.0),
+        &format!("vanishing: ‖dWˡ‖ below {threshold} × the strongest (later) layer's in the same epoch, the threshold at which train warns"),
+        axes::SMALL.coloured("#555"),
+    );
     Figure {
         file: "gradient-flow.svg".to_string(),
         svg: svg.finish(),
     }
 }
 
-/// `plot gradient-flow`: a deep sigmoid network on moons (so there is something to see), or
+/// The run of `plot gradient-flow`: six sigmoid layers of 16 on moons with plain SGD (η = 2),
+/// deep enough that the first layers' gradients vanish in the first epochs.
+pub fn gradient_flow_options(settings: &Settings) -> RunOptions {
+    let mut options = task("moons");
+    options.hidden = vec![16; 6];
+    options.activation = Activation::Sigmoid;
+    options.rule = Rule::Sgd;
+    options.lr = 2.0;
+    options.samples = 300;
+    options.epochs = settings.epochs(300);
+    options
+}
+
+/// `plot gradient-flow`: the run of [`gradient_flow_options`] (so there is something to see), or
 /// `--run DIR`.
 ///
 /// # Errors
@@ -548,14 +684,7 @@ pub fn gradient_flow_figure(settings: &Settings) -> Result<Vec<Figure>> {
         let (curves, name) = curves_for(settings, "moons")?;
         return Ok(vec![gradient_flow(&curves, &name)]);
     }
-    let mut options = task("moons");
-    options.hidden = vec![16; 6];
-    options.activation = Activation::Sigmoid;
-    options.rule = Rule::Sgd;
-    options.lr = 2.0;
-    options.samples = 300;
-    options.epochs = settings.epochs(300);
-    let run = train(&options)?;
+    let run = train(&gradient_flow_options(settings))?;
     Ok(vec![gradient_flow(
         &RunCurves::from_history(&run.history),
         "moons, 6 hidden sigmoid layers of 16, SGD",
@@ -610,6 +739,7 @@ pub fn activations(settings: &Settings) -> Result<Vec<Figure>> {
                 x_label: "z",
                 y_label: if k == 0 { "f(z), f′(z)" } else { "" },
                 log: (false, false),
+                x_ends_at_data: false,
                 y_limits: Some((-1.5, 4.0)),
                 legend: if k == 0 {
                     LegendAt::TopLeft
@@ -674,6 +804,7 @@ fn vanishing_gradients(settings: &Settings) -> Result<Figure> {
             x_label: "layer l (1 = next to the input, 11 = output)",
             y_label: "‖dWˡ‖ (log scale)",
             log: (false, true),
+            x_ends_at_data: false,
             y_limits: None,
             legend: LegendAt::Outside,
         },
@@ -684,17 +815,75 @@ fn vanishing_gradients(settings: &Settings) -> Result<Figure> {
     })
 }
 
-/// The rates of the learning-rates figure and what each one shows. Measured on sine (16 tanh
-/// units, plain SGD, batches of 32, constant η, 1000 epochs): η = 0.001 is still falling at the
-/// end (L = 0.12), η = 0.03 settles near the noise floor (L = 0.073), η = 0.1 still jumps
-/// between 0.05 and 0.51 after epoch 500, and η = 0.15 leaves the chart in epoch 2 and
-/// overflows in epoch 84.
+/// The rates of the learning-rates figure and what each one shows, for the runs of
+/// [`learning_rate_options`]. Measured over 1000 epochs: η = 0.001 is still falling at the end
+/// (L = 0.090), η = 0.15 settles on the noise floor (L = 0.0028 against σ² = 0.0025), η = 0.3
+/// still jumps between 0.007 and 0.49 in the last 200 epochs, and η = 0.8 overflows in epoch 1.
 pub const LEARNING_RATES: [(f64, &str); 4] = [
     (0.001, "crawls"),
-    (0.03, "settles"),
-    (0.1, "oscillates"),
-    (0.15, "diverges"),
+    (0.15, "settles"),
+    (0.3, "oscillates"),
+    (0.8, "overflows"),
 ];
+
+/// The run behind one curve of the learning-rates figure: sine (σ = 0.05, so the noise floor is
+/// σ² = 0.0025) with 16 tanh units, plain SGD in batches of 32 at a constant η.
+///
+/// Two settings differ from the task's defaults, and why. The input x is standardised (as CSV
+/// features are): with the raw x of ±2π the stable rates end abruptly (η = 0.12 settles, 0.15
+/// overflows in the first epoch), and no rate oscillates without overflowing. And 4000 samples
+/// give 100 steps per epoch, so that a good η reaches the floor within the 1000 epochs a log
+/// epoch axis shows.
+pub fn learning_rate_options(lr: f64, settings: &Settings) -> RunOptions {
+    let mut options = task("sine");
+    options.hidden = vec![16];
+    options.rule = Rule::Sgd;
+    options.lr = lr;
+    // A constant η: the task's decay would calm the oscillating and diverging rates.
+    options.schedule = Schedule::Constant;
+    options.standardize = true;
+    options.samples = 4000;
+    options.epochs = settings.epochs(1000);
+    options
+}
+
+/// One curve of the learning-rates figure.
+#[derive(Clone, Debug)]
+pub struct RateRun {
+    /// The learning rate η.
+    pub lr: f64,
+    /// What it shows: `crawls`, `settles`, `oscillates` or `overflows`.
+    pub behaviour: &'static str,
+    /// The run.
+    pub run: Run,
+    /// `(W¹₁₁, W¹₁₂)` after each epoch.
+    pub weights: Vec<[f64; 2]>,
+}
+
+/// The runs of the learning-rates figure, one per entry of [`LEARNING_RATES`].
+///
+/// # Errors
+/// Never in practice (the runs use a built-in task).
+pub fn learning_rate_runs(settings: &Settings) -> Result<Vec<RateRun>> {
+    LEARNING_RATES
+        .iter()
+        .map(|&(lr, behaviour)| {
+            let options = learning_rate_options(lr, settings);
+            let mut weights = Vec::new();
+            let run = run::execute(&options, |_, network| {
+                let w = &network.dense_layers().next().expect("a dense layer").w;
+                weights.push([w.get(0, 0), w.get(0, 1)]);
+                ControlFlow::Continue(())
+            })?;
+            Ok(RateRun {
+                lr,
+                behaviour,
+                run,
+                weights,
+            })
+        })
+        .collect()
+}
 
 /// Cuts a rising series where it first leaves the top of a chart at `top`: the points before,
 /// then the crossing itself (interpolated on log x and log y, the scales the figure uses).
@@ -716,83 +905,117 @@ pub fn clip_at_top(xs: &[f64], ys: &[f64], top: f64) -> Option<(Vec<f64>, Vec<f6
     Some((kept_x, kept_y, crossing))
 }
 
-/// Loss curves on sine for η from too small to diverging with plain SGD, and two weights'
-/// trajectories for each η.
+/// The loss panel's y range of the learning-rates figure: below the noise floor (σ² = 0.0025)
+/// to well above the start (L ≈ 0.45), so an overflowing loss is seen leaving.
+pub const LEARNING_RATE_LOSS_RANGE: (f64, f64) = (1e-3, 10.0);
+
+/// Loss curves on sine for η from too small to overflowing with plain SGD, the noise floor σ²
+/// as a line, and two weights' trajectories for each η.
 ///
 /// # Errors
 /// Never in practice (the runs use built-in tasks).
 pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
-    // The loss panel's y range: below the noise floor (σ² ≈ 0.07) to well above the start
-    // (≈ 0.6), so a diverging loss is seen rising before it leaves.
-    let (bottom, top) = (0.01, 100.0);
+    let (bottom, top) = LEARNING_RATE_LOSS_RANGE;
+    let runs = learning_rate_runs(settings)?;
+    let noise = runs.first().map_or(0.0, |r| r.run.options.noise);
+    let floor = noise * noise;
     let mut losses = Vec::new();
     let mut trajectories = Vec::new();
     let mut exits = Vec::new();
-    for (k, &(lr, behaviour)) in LEARNING_RATES.iter().enumerate() {
-        let mut options = task("sine");
-        options.hidden = vec![16];
-        options.rule = Rule::Sgd;
-        options.lr = lr;
-        // A constant η: the task's decay would calm the oscillating and diverging rates.
-        options.schedule = Schedule::Constant;
-        // A log epoch axis ends at a power of ten: 1000 epochs fill it.
-        options.epochs = settings.epochs(1000);
-        options.samples = 200;
-        // Two weights of the first layer, followed through training.
-        let mut path: Vec<[f64; 2]> = Vec::new();
-        let run = run::execute(&options, |_, network| {
-            let w = &network.dense_layers().next().expect("a dense layer").w;
-            path.push([w.get(0, 0), w.get(0, 1)]);
-            ControlFlow::Continue(())
-        })?;
-        let epochs: Vec<f64> = run.history.epochs.iter().map(|e| e.epoch as f64).collect();
-        let loss: Vec<f64> = run.history.epochs.iter().map(|e| e.train_loss).collect();
-        let label = format!("η = {lr} {behaviour}");
+    for (k, rate) in runs.iter().enumerate() {
+        let (lr, history) = (rate.lr, &rate.run.history);
+        let epochs: Vec<f64> = history.epochs.iter().map(|e| e.epoch as f64).collect();
+        let loss: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
+        let label = format!("η = {} {}", format_number(lr), rate.behaviour);
         match clip_at_top(&epochs, &loss, top) {
             Some((xs, ys, crossing)) => {
                 // The first epoch that ends above the chart.
-                let above = xs.len().min(epochs.len()) - 1;
-                let mut notes = vec![format!("η = {lr}: L > {top} from epoch {}", epochs[above])];
-                if let Some(d) = &run.history.divergence {
-                    notes.push(format!("and overflows (L = ∞) in epoch {}", d.epoch));
-                }
+                let above = epochs[xs.len().min(epochs.len()) - 1] as usize;
+                let lr = format_number(lr);
+                let top = format_number(top);
+                let notes = match &history.divergence {
+                    Some(d) if d.epoch == above => {
+                        vec![format!(
+                            "η = {lr}: L > {top} and overflows (L = ∞) in epoch {above}"
+                        )]
+                    }
+                    Some(d) => vec![
+                        format!("η = {lr}: L > {top} from epoch {above}"),
+                        format!("and overflows (L = ∞) in epoch {}", d.epoch),
+                    ],
+                    None => vec![format!("η = {lr}: L > {top} from epoch {above}")],
+                };
                 exits.push((crossing, notes, colour::line(k)));
                 losses.push(Series::new(label, xs, ys, colour::line(k)));
             }
             None => losses.push(Series::new(label, epochs.clone(), loss, colour::line(k))),
         }
         for i in 0..2 {
-            let ys: Vec<f64> = path.iter().map(|p| p[i]).collect();
+            let ys: Vec<f64> = rate.weights.iter().map(|p| p[i]).collect();
             let mut s = Series::new("", epochs.clone(), ys, colour::line(k));
             s.dashed = i == 1;
             trajectories.push(s);
         }
     }
-    let mut svg = Svg::new(1000.0, 450.0);
+    let last_epoch = runs.iter().map(|r| r.run.options.epochs).max().unwrap_or(1) as f64;
+    losses.push(
+        Series::new(
+            format!("noise floor σ² = {}", format_number(floor)),
+            vec![1.0, last_epoch],
+            vec![floor, floor],
+            NOISE_FLOOR_COLOUR,
+        )
+        .dashed(),
+    );
+    let mut svg = Svg::new(1000.0, 480.0);
     axes::title(
         &mut svg,
-        "Learning rates: the same network on sine, plain gradient descent",
+        "Learning rates: the same network on sine, plain SGD in batches of 32",
     );
     axes::subtitle(
         &mut svg,
-        "W ← W − η·dW: too small crawls, a good η settles on the noise floor, too large oscillates, larger still overshoots further each step",
+        "W ← W − η·dW: too small crawls, a good η settles on the noise floor σ², too large oscillates, larger still overflows",
     );
+    // The oscillating curve is drawn first, underneath: it would hide the settling one.
+    let oscillating = LEARNING_RATES
+        .iter()
+        .position(|(_, b)| *b == "oscillates")
+        .expect("an oscillating rate");
+    let mut drawn = losses.clone();
+    let under = drawn.remove(oscillating);
+    drawn.insert(0, under);
     let loss_panel = line_chart(
         &mut svg,
         (80.0, 85.0, 390.0, 290.0),
-        &losses,
+        &drawn,
         &Chart {
             title: "training loss",
             x_label: "epoch (log scale)",
             y_label: "MSE loss (log scale)",
             log: (true, true),
+            x_ends_at_data: false,
             y_limits: Some((bottom, top)),
-            legend: LegendAt::TopRight,
+            legend: LegendAt::None,
         },
     );
-    // A triangle where a diverging loss leaves the panel, and its story under the legend (the
-    // calm curves stay below L = 1.5, so the band between 2 and 5 is free).
-    let mut row = loss_panel.y.map(4.5);
+    let entries: Vec<(String, String, Mark)> = losses
+        .iter()
+        .map(|s| {
+            let mark = if s.dashed { Mark::Dashed } else { Mark::Line };
+            (s.label.clone(), s.colour.clone(), mark)
+        })
+        .collect();
+    legend(
+        &mut svg,
+        (
+            loss_panel.left + 6.0,
+            loss_panel.top + loss_panel.height - (8.0 + 17.0 * entries.len() as f64) - 6.0,
+        ),
+        &entries,
+    );
+    // A triangle where an overflowing loss leaves the panel, and its story beside it, in the
+    // decade below the top that the other curves never reach (they start at L ≈ 0.45).
+    let mut row = loss_panel.y.map(top / 2.5);
     for (crossing, notes, c) in &exits {
         let (x, y) = loss_panel.at(*crossing, top);
         svg.polygon(
@@ -806,7 +1029,7 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
             row += 15.0;
         }
     }
-    // The weights of the calm rates set the scale; the diverging rate's run off the panel.
+    // The weights of the calm rates set the scale; the overflowing rate's run off the panel.
     let calm = extent(
         trajectories
             .iter()
@@ -837,17 +1060,15 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
             x_label: "epoch (log scale)",
             y_label: "weight value",
             log: (true, false),
+            x_ends_at_data: false,
             y_limits: calm,
             legend: LegendAt::None,
         },
     );
-    // Right of centre, between the weights that start near +0.9 and those near −0.3.
+    // Top left, above the weights, which all start within ±1.
     legend(
         &mut svg,
-        (
-            panel.left + panel.width - 130.0,
-            panel.top + 0.36 * panel.height,
-        ),
+        (panel.left + 8.0, panel.top + 8.0),
         &[
             ("W¹₁₁ (solid)".to_string(), "#555".to_string(), Mark::Line),
             (
@@ -858,8 +1079,13 @@ pub fn learning_rates(settings: &Settings) -> Result<Vec<Figure>> {
         ],
     );
     svg.text(
-        (500.0, 435.0),
-        "colours as in the left panel; the diverging rate's weights are cut where they leave the panel",
+        (500.0, 440.0),
+        "colours as in the left panel; the overflowing rate's weights are cut where they leave the panel",
+        axes::SMALL.middle().coloured("#555"),
+    );
+    svg.text(
+        (500.0, 460.0),
+        "why a sharp limit: on a quadratic L, gradient descent is stable only for η < 2/λ_max (λ_max the largest eigenvalue of the Hessian ∇²L)",
         axes::SMALL.middle().coloured("#555"),
     );
     Ok(vec![Figure {
@@ -877,6 +1103,23 @@ pub fn histogram(values: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<f64> 
         counts[i] += 1.0;
     }
     counts
+}
+
+/// The standard deviation of `values` (over all of them: the spread of a layer's weights).
+pub fn std_dev(values: &[f64]) -> f64 {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+}
+
+/// The three colours of the weights figure's bars: before training, after training, and where
+/// the two histograms overlap. Each is what a translucent bar would show on white (grey at 50 %,
+/// orange at 55 %, orange at 55 % over grey), painted opaque so the legend can name all three.
+pub fn weight_bar_colours() -> [String; 3] {
+    let before = colour::mix("#ffffff", "#888888", 0.5);
+    let after = colour::mix("#ffffff", colour::class(1), 0.55);
+    let both = colour::mix(&before, colour::class(1), 0.55);
+    [before, after, both]
 }
 
 /// Histograms of each layer's weights before and after training (moons, two hidden layers).
@@ -899,16 +1142,42 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
         .dense_layers()
         .map(|d| d.w.as_slice().to_vec())
         .collect();
+    let n_in: Vec<usize> = run.initial.dense_layers().map(|d| d.w.rows()).collect();
     let layers = before.len();
-    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 430.0);
+    let spread: Vec<(f64, f64)> = (0..layers)
+        .map(|l| (std_dev(&before[l]), std_dev(&after[l])))
+        .collect();
+    let mut svg = Svg::new(300.0 * layers as f64 + 80.0, 470.0);
     axes::title(
         &mut svg,
-        "Weights before and after training (moons, 2 → 32 → 32 → 1)",
+        &format!(
+            "Weights before and after training (moons, {}, {} epochs)",
+            run.network.description().split(" · ").next().unwrap_or(""),
+            run.history.epochs.len()
+        ),
     );
+    // What the data show, in words: the start is set by n_in, and which layers training widened.
+    let widened: Vec<String> = (0..layers)
+        .filter(|&l| spread[l].1 > spread[l].0)
+        .map(|l| format!("W{}", crate::network::superscript(l + 1)))
+        .collect();
+    let change = match widened.len() {
+        0 => "training narrows every layer".to_string(),
+        n if n == layers => "training widens every layer".to_string(),
+        _ => format!("training widens {}", widened.join(" and ")),
+    };
+    let widest = (0..layers)
+        .max_by(|a, b| spread[*a].0.total_cmp(&spread[*b].0))
+        .unwrap_or(0);
     axes::subtitle(
         &mut svg,
-        "initialised narrow and symmetric (std ∝ 1/√n_in); training spreads the weights it needs",
+        &format!(
+            "initial spread ∝ 1/√n_in, so W{} ({} inputs per unit) starts widest and the layers after it narrower; {change}",
+            crate::network::superscript(widest + 1),
+            n_in[widest]
+        ),
     );
+    let [before_colour, after_colour, both_colour] = weight_bar_colours();
     for l in 0..layers {
         let all = before[l].iter().chain(&after[l]).copied();
         let (lo, hi) = extent(all).unwrap_or((-1.0, 1.0));
@@ -935,13 +1204,29 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
                 before[l].len()
             ),
         );
-        for (h, fill, opacity) in [(&h0, "#888", 0.5), (&h1, colour::class(1), 0.55)] {
-            for (c, count) in centres.iter().zip(h.iter()) {
-                if *count == 0.0 {
+        svg.text(
+            (left + 115.0, 374.0),
+            &format!(
+                "standard deviation {} → {}",
+                format_number((spread[l].0 * 100.0).round() / 100.0),
+                format_number((spread[l].1 * 100.0).round() / 100.0)
+            ),
+            axes::SMALL.middle().coloured("#555"),
+        );
+        // Each bin: the overlap from 0 to the smaller count, then the larger one's excess.
+        for (c, (b, a)) in centres.iter().zip(h0.iter().zip(&h1)) {
+            let overlap = b.min(*a);
+            let (excess, fill) = if a > b {
+                (*a, &after_colour)
+            } else {
+                (*b, &before_colour)
+            };
+            for (from, to, fill) in [(0.0, overlap, &both_colour), (overlap, excess, fill)] {
+                if to <= from {
                     continue;
                 }
-                let (x0, y0) = panel.at(c - width / 2.0, *count);
-                let (x1, y1) = panel.at(c + width / 2.0, 0.0);
+                let (x0, y0) = panel.at(c - width / 2.0, to);
+                let (x1, y1) = panel.at(c + width / 2.0, from);
                 svg.leaf(
                     "rect",
                     &[
@@ -950,8 +1235,7 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
                         ("y", y0.into()),
                         ("width", (x1 - x0).into()),
                         ("height", (y1 - y0).into()),
-                        ("fill", fill.into()),
-                        ("fill-opacity", opacity.into()),
+                        ("fill", fill.as_str().into()),
                     ],
                 );
             }
@@ -959,16 +1243,13 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
     }
     legend(
         &mut svg,
-        (70.0, 372.0),
+        (70.0, 398.0),
         &[
+            ("before training".to_string(), before_colour, Mark::Square),
+            ("after training".to_string(), after_colour, Mark::Square),
             (
-                "before training".to_string(),
-                "#888".to_string(),
-                Mark::Square,
-            ),
-            (
-                "after training".to_string(),
-                colour::class(1).to_string(),
+                "both (the histograms overlap)".to_string(),
+                both_colour,
                 Mark::Square,
             ),
         ],
@@ -979,132 +1260,154 @@ pub fn weights(settings: &Settings) -> Result<Vec<Figure>> {
     }])
 }
 
-/// One comparison: `(label, options)` per variant, drawn as test-loss curves.
-fn comparison_panel(
-    svg: &mut Svg,
-    rect: (f64, f64, f64, f64),
-    title: &str,
-    variants: &[(String, RunOptions)],
-) -> Result<()> {
-    let mut series = Vec::new();
-    for (k, (label, options)) in variants.iter().enumerate() {
-        let run = train(options)?;
-        let epochs: Vec<f64> = run.history.epochs.iter().map(|e| e.epoch as f64).collect();
-        let mut loss: Vec<f64> = run
+/// The task `compare` trains on by default, and so the comparison figures.
+pub const COMPARISON_TASK: &str = "circles";
+
+/// What each study varies, in words for a title.
+fn study_title(study: Study) -> &'static str {
+    match study {
+        Study::Activations => "hidden activations",
+        Study::LearningRates => "learning rates",
+        Study::HiddenSizes => "hidden layer sizes",
+        Study::Depths => "depths",
+        Study::Optimizers => "optimizers",
+    }
+}
+
+/// The runs of one comparison figure: what `backprop compare <study>` runs by default (the task
+/// [`COMPARISON_TASK`] with its defaults and seed 42, one run per variant of
+/// [`Study::variants`]), with a tenth of the epochs in quick mode.
+///
+/// # Errors
+/// Never in practice (the runs use a built-in task).
+pub fn comparison_runs(study: Study, settings: &Settings) -> Result<Comparison> {
+    compare::compare_with(study, &comparison_base(settings), |_, _| {})
+}
+
+/// The options every comparison varies one setting of: [`COMPARISON_TASK`]'s defaults.
+pub fn comparison_base(settings: &Settings) -> RunOptions {
+    let mut base = task(COMPARISON_TASK);
+    base.epochs = settings.epochs(base.epochs);
+    base
+}
+
+/// One comparison figure: test loss and test metric per epoch, one curve per variant of `base`.
+pub fn comparison_figure(comparison: &Comparison, base: &RunOptions) -> Figure {
+    let study = comparison.study;
+    let mut svg = Svg::new(1000.0, 420.0);
+    axes::title(
+        &mut svg,
+        &format!(
+            "Comparing {} on {} (backprop compare {})",
+            study_title(study),
+            comparison.task,
+            study.name()
+        ),
+    );
+    let hidden: Vec<String> = base.hidden.iter().map(usize::to_string).collect();
+    axes::subtitle(
+        &mut svg,
+        &format!(
+            "the rest as the task's defaults (hidden {} {}, {} η = {}, {} epochs) and seed {}: the same data, first weights and batches",
+            hidden.join(","),
+            base.activation.name(),
+            base.rule.name(),
+            format_number(base.lr),
+            base.epochs,
+            comparison.seed
+        ),
+    );
+    let mut loss = Vec::new();
+    let mut metric = Vec::new();
+    for (k, v) in comparison.variants.iter().enumerate() {
+        let epochs: Vec<f64> = v.history.epochs.iter().map(|e| e.epoch as f64).collect();
+        let mut test_loss: Vec<f64> = v
             .history
             .epochs
             .iter()
             .map(|e| e.test_loss.unwrap_or(f64::NAN))
             .collect();
-        let mut label = label.clone();
-        if run.history.divergence.is_some() {
-            label.push_str(" (diverged)");
-            loss.push(f64::INFINITY);
+        let test_metric: Vec<f64> = v
+            .history
+            .epochs
+            .iter()
+            .map(|e| e.test_metric.unwrap_or(f64::NAN))
+            .collect();
+        let mut label = v.label.clone();
+        if let Some(d) = &v.history.divergence {
+            label.push_str(&format!(" (overflowed in epoch {})", d.epoch));
+            test_loss.push(f64::INFINITY);
         }
-        series.push(Series::new(label, epochs, loss, colour::line(k)));
+        loss.push(Series::new(
+            label.clone(),
+            epochs.clone(),
+            test_loss,
+            colour::line(k),
+        ));
+        metric.push(Series::new(label, epochs, test_metric, colour::line(k)));
     }
     line_chart(
-        svg,
-        rect,
-        &series,
+        &mut svg,
+        (80.0, 80.0, 330.0, 260.0),
+        &loss,
         &Chart {
-            title,
+            title: "test loss",
             x_label: "epoch",
             y_label: "test loss (log scale)",
             log: (false, true),
+            x_ends_at_data: false,
             y_limits: None,
+            legend: LegendAt::None,
+        },
+    );
+    let accuracy = comparison
+        .variants
+        .first()
+        .is_some_and(|v| v.history.metric.name() == "accuracy");
+    line_chart(
+        &mut svg,
+        (500.0, 80.0, 260.0, 260.0),
+        &metric,
+        &Chart {
+            title: if accuracy {
+                "test accuracy"
+            } else {
+                "test mean squared error"
+            },
+            x_label: "epoch",
+            y_label: if accuracy {
+                "fraction correct"
+            } else {
+                "MSE (log scale)"
+            },
+            log: (false, !accuracy),
+            x_ends_at_data: false,
+            y_limits: if accuracy { Some((0.0, 1.0)) } else { None },
             legend: LegendAt::Outside,
         },
     );
-    Ok(())
+    svg.text(
+        (80.0, 400.0),
+        "the final numbers of each run are in the table 'backprop compare' prints",
+        axes::SMALL.coloured("#555"),
+    );
+    Figure {
+        file: format!("comparison-{}.svg", study.name()),
+        svg: svg.finish(),
+    }
 }
 
-/// The comparison charts: activations, learning rates, hidden sizes, depths, optimizers (test
-/// loss on moons), and under/over-fitting (train and test loss against network size on a small,
-/// noisy sine).
+/// The comparison figures, one per study of `backprop compare` on its default task and variants,
+/// and under/over-fitting (train and test loss against network size on a small, noisy sine).
 ///
 /// # Errors
 /// Never in practice (the runs use built-in tasks).
 pub fn comparisons(settings: &Settings) -> Result<Vec<Figure>> {
-    let mut base = task("moons");
-    base.samples = 200;
-    base.epochs = settings.epochs(200);
-    let with = |f: &dyn Fn(&mut RunOptions)| {
-        let mut o = base.clone();
-        f(&mut o);
-        o
-    };
-    let activations: Vec<(String, RunOptions)> = ["identity", "sigmoid", "tanh", "relu", "swish"]
-        .iter()
-        .map(|n| {
-            let f = Activation::from_name(n).expect("a known activation");
-            (n.to_string(), with(&|o| o.activation = f))
-        })
-        .collect();
-    let rates: Vec<(String, RunOptions)> = [0.0003, 0.003, 0.03, 0.3, 3.0]
-        .iter()
-        .map(|lr| (format!("η = {lr}"), with(&|o| o.lr = *lr)))
-        .collect();
-    let sizes: Vec<(String, RunOptions)> = [5, 10, 20, 50]
-        .iter()
-        .map(|h| (format!("{h} units"), with(&|o| o.hidden = vec![*h])))
-        .collect();
-    let depths: Vec<(String, RunOptions)> = [1, 2, 3]
-        .iter()
-        .map(|d| {
-            (
-                format!("{d} × 10 units"),
-                with(&|o| o.hidden = vec![10; *d]),
-            )
-        })
-        .collect();
-    let optimizers: Vec<(String, RunOptions)> = [
-        ("sgd", 0.5),
-        ("momentum", 0.1),
-        ("rmsprop", 0.01),
-        ("adam", 0.01),
-    ]
-    .iter()
-    .map(|(name, lr)| {
-        let rule = Rule::from_name(name).expect("a known optimizer");
-        (
-            format!("{name} (η = {lr})"),
-            with(&|o| {
-                o.rule = rule;
-                o.lr = *lr;
-            }),
-        )
-    })
-    .collect();
     let mut figures = Vec::new();
-    for (file, title, variants) in [
-        (
-            "comparison-activations.svg",
-            "hidden activation",
-            activations,
-        ),
-        (
-            "comparison-learning-rates.svg",
-            "learning rate (Adam)",
-            rates,
-        ),
-        ("comparison-hidden-sizes.svg", "hidden layer size", sizes),
-        ("comparison-depths.svg", "depth (hidden layers)", depths),
-        ("comparison-optimizers.svg", "optimizer", optimizers),
-    ] {
-        // Wide enough for the panel and its legend beside it, and no wider.
-        let mut svg = Svg::new(700.0, 400.0);
-        axes::title(&mut svg, &format!("Comparing {title} on moons"));
-        comparison_panel(
-            &mut svg,
-            (90.0, 70.0, 440.0, 260.0),
-            "test loss per epoch",
-            &variants,
-        )?;
-        figures.push(Figure {
-            file: file.to_string(),
-            svg: svg.finish(),
-        });
+    let base = comparison_base(settings);
+    for (_, study) in Study::ALL {
+        let comparison = compare::compare_with(study, &base, |_, _| {})?;
+        figures.push(comparison_figure(&comparison, &base));
     }
     figures.push(fitting(settings)?);
     Ok(figures)
@@ -1187,7 +1490,13 @@ fn fitting(settings: &Settings) -> Result<Figure> {
     let series = [
         Series::new("train loss", xs.clone(), train_loss, colour::line(0)),
         Series::new("test loss", xs.clone(), test_loss, colour::line(1)).dashed(),
-        Series::new(&noise_label, xs.clone(), vec![floor; xs.len()], "#888").dashed(),
+        Series::new(
+            &noise_label,
+            xs.clone(),
+            vec![floor; xs.len()],
+            NOISE_FLOOR_COLOUR,
+        )
+        .dashed(),
     ];
     let panel = line_chart(
         &mut svg,
@@ -1198,6 +1507,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
             x_label: "units per hidden layer (log scale)",
             y_label: "final MSE loss (log scale)",
             log: (true, true),
+            x_ends_at_data: false,
             y_limits: y,
             legend: LegendAt::BottomLeft,
         },
@@ -1238,6 +1548,7 @@ fn fitting(settings: &Settings) -> Result<Figure> {
             x_label: "epoch",
             y_label: "MSE loss (log scale)",
             log: (false, true),
+            x_ends_at_data: false,
             y_limits: y,
             legend: LegendAt::None,
         },

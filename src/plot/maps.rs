@@ -8,17 +8,20 @@
 //!                     and d₂ a random direction orthogonal to it, scaled to ‖d₁‖; the loss
 //!                     L(θ(α, β)) on a grid of (α, β), and the path of descent projected onto the
 //!                     plane: α = (θ − θ₀)·d₁/‖d₁‖², β = (θ − θ₀)·d₂/‖d₂‖²
-//! 3-D view            the same grid as a mesh, rotated and projected, painted back to front
+//! 3-D view            the same grid as a mesh, rotated and projected, painted back to front,
+//!                     the path cut into one piece per square and painted with its square
 //! animations          SVG's own <animate>: each cell's fill steps through a values list, one
-//!                     entry per recorded epoch; no script
+//!                     entry per frame (epoch 0, the untrained network, then the recorded
+//!                     epochs); the P = 0.5 line and the epoch label of each frame show in turn;
+//!                     no script
 //! ```
 
 use super::axes::{self, legend, Mark, Panel};
 use super::colour;
 use super::curves::{task, train};
 use super::field::{self, Grid};
-use super::scale::extent;
-use super::svg::{num, Svg};
+use super::scale::{extent, format_number, nice_ticks, Scale};
+use super::svg::{num, points_text, Svg};
 use super::{Figure, Recorder, Settings};
 use crate::data::{Dataset, Task};
 use crate::error::Result;
@@ -80,14 +83,61 @@ pub fn prediction_grid(network: &mut Network, bounds: ((f64, f64), (f64, f64)), 
     }
 }
 
-/// The colour of a prediction-grid value, quantised to 12 steps so neighbouring cells merge.
+/// The colour of a prediction-grid value, quantised so neighbouring cells merge.
+///
+/// A probability falls in one of ten bands [0, 0.1), [0.1, 0.2), …, [0.9, 1] and is drawn in the
+/// colour of its band's middle. 0.5 is the edge between the two palest bands, one blue and one
+/// orange, equally pale: the shading is centred on the P = 0.5 line, which runs exactly where
+/// the blue turns orange.
 pub fn prediction_colour(v: f64, binary: bool) -> String {
     if binary {
-        colour::probability((v * 12.0).round() / 12.0)
+        let band = (v * 10.0).floor().clamp(0.0, 9.0);
+        colour::probability((band + 0.5) / 10.0)
     } else {
         let k = v.floor().max(0.0) as usize;
         let confidence = ((v - k as f64) * 10.0).round() / 10.0;
         colour::tint(colour::class(k), 0.15 + 0.45 * confidence)
+    }
+}
+
+/// The key of a binary decision boundary's shading: the ten bands of [`prediction_colour`] as a
+/// bar from P = 0 to 1, with the boundary P = 0.5 marked where blue turns orange.
+pub fn probability_key(svg: &mut Svg, (x, y): (f64, f64), title: &str) {
+    let (width, height) = (120.0, 14.0);
+    svg.text((x, y - 6.0), title, axes::SMALL.bold());
+    for band in 0..10 {
+        let p = (band as f64 + 0.5) / 10.0;
+        svg.rect(
+            x + width * band as f64 / 10.0,
+            y,
+            width / 10.0 + 0.3,
+            height,
+            &prediction_colour(p, true),
+        );
+    }
+    svg.leaf(
+        "rect",
+        &[
+            ("x", x.into()),
+            ("y", y.into()),
+            ("width", width.into()),
+            ("height", height.into()),
+            ("fill", "none".into()),
+            ("stroke", "#999".into()),
+        ],
+    );
+    svg.line(
+        (x + width / 2.0, y - 2.0),
+        (x + width / 2.0, y + height + 2.0),
+        "#222",
+        1.5,
+    );
+    for (p, label) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
+        svg.text(
+            (x + width * p, y + height + 13.0),
+            label,
+            axes::SMALL.middle(),
+        );
     }
 }
 
@@ -176,6 +226,20 @@ pub fn decision_boundary(run: &Run, file: &str) -> Figure {
         ));
     }
     legend(&mut svg, (500.0, 60.0), &entries);
+    if run.data.train.task == Task::Binary {
+        let class_1 = run
+            .data
+            .train
+            .class_names
+            .get(1)
+            .filter(|n| n.parse::<f64>().is_err())
+            .map_or("y = 1".to_string(), |n| n.clone());
+        probability_key(
+            &mut svg,
+            (505.0, 90.0 + 17.0 * entries.len() as f64),
+            &format!("P({class_1})"),
+        );
+    }
     svg.text(
         (70.0, 535.0),
         "background: the predicted class, paler where the network is unsure",
@@ -474,15 +538,15 @@ pub fn loss_surface(settings: &Settings) -> Result<Vec<Figure>> {
     );
     axes::subtitle(
         &mut svg,
-        "θ = θ₀ + α·(θ_end − θ₀) + β·d₂; colour and contour lines: log₁₀ L",
+        "θ = θ₀ + α·(θ_end − θ₀) + β·d₂; colour and contour lines: the loss L (log scale)",
     );
     surface.draw_map(&mut svg, (90.0, 70.0, 440.0, 420.0), true);
-    axes::colour_bar(
+    axes::colour_bar_log(
         &mut svg,
         (580.0, 90.0, 300.0),
         surface.range.0,
         surface.range.1,
-        "log₁₀ L",
+        "L",
     );
     legend(
         &mut svg,
@@ -496,33 +560,78 @@ pub fn loss_surface(settings: &Settings) -> Result<Vec<Figure>> {
     Ok(vec![flat, mesh(&surface)])
 }
 
-/// The 3-D view: each grid square a quadrilateral, rotated by an azimuth and tilted by an
-/// elevation, then painted from the back to the front so nearer squares cover farther ones.
+/// The camera of the 3-D view: the unit cube (u, v, h) ∈ [−½, ½]³ turned by an azimuth about the
+/// vertical, tilted by an elevation towards the viewer, and scaled to pixels.
+#[derive(Clone, Copy, Debug)]
+struct Camera {
+    azimuth: f64,
+    elevation: f64,
+    centre: (f64, f64),
+    size: f64,
+}
+
+impl Camera {
+    /// The pixel position of a point of the cube, and its depth (larger is farther away).
+    fn project(&self, (u, v, h): (f64, f64, f64)) -> ((f64, f64), f64) {
+        let (sin_a, cos_a) = self.azimuth.sin_cos();
+        let x = u * cos_a - v * sin_a;
+        let depth = u * sin_a + v * cos_a;
+        let y = depth * self.elevation.sin() + h * self.elevation.cos() * 0.8;
+        (
+            (self.centre.0 + self.size * x, self.centre.1 - self.size * y),
+            depth,
+        )
+    }
+}
+
+/// The 3-D view's camera. Seen from the side of large α and small β, the valley the descent ends
+/// in lies in front of the hill it starts on, so no fold of the surface hides the path.
+const CAMERA: Camera = Camera {
+    azimuth: -1.07,
+    elevation: 0.55,
+    centre: (390.0, 330.0),
+    size: 330.0,
+};
+
+/// The 3-D view: each grid square a quadrilateral, painted from the back to the front so nearer
+/// squares cover farther ones (the painter's algorithm). The path of descent is cut into pieces,
+/// one per square it crosses, and each piece is painted right after its square: it lies on the
+/// surface, covered by whatever is in front of it.
 fn mesh(surface: &Surface) -> Figure {
-    let mut svg = Svg::new(760.0, 560.0);
+    let mut svg = Svg::new(800.0, 620.0);
     axes::title(&mut svg, "The same loss surface in 3-D");
     axes::subtitle(
         &mut svg,
-        "height and colour: log₁₀ L; red: the path of gradient descent",
+        "height and colour: the loss L (log scale); red: the path of gradient descent from θ₀ to θ_end",
     );
     let g = &surface.grid;
-    let (azimuth, elevation) = (0.8_f64, 0.55_f64);
     let (lo, hi) = surface.range;
-    // (α, β, log L) → unit cube centred on 0 → rotated → screen.
-    let project = |a: f64, b: f64, z: f64| {
-        let u = (a - g.x.0) / (g.x.1 - g.x.0) - 0.5;
-        let v = (b - g.y.0) / (g.y.1 - g.y.0) - 0.5;
-        let h = ((z - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0) - 0.5;
-        let x = u * azimuth.cos() - v * azimuth.sin();
-        let depth = u * azimuth.sin() + v * azimuth.cos();
-        let y = depth * elevation.sin() + h * elevation.cos() * 0.8;
-        ((380.0 + 420.0 * x, 310.0 - 420.0 * y), depth)
+    // (α, β, log₁₀ L) → the unit cube.
+    let cube = |a: f64, b: f64, z: f64| {
+        (
+            (a - g.x.0) / (g.x.1 - g.x.0) - 0.5,
+            (b - g.y.0) / (g.y.1 - g.y.0) - 0.5,
+            ((z - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0) - 0.5,
+        )
     };
-    let mut quads = Vec::new();
+    let camera = CAMERA;
+    let at = |a: f64, b: f64, z: f64| camera.project(cube(a, b, z)).0;
+    draw_box(&mut svg, &camera, g, (lo, hi));
+
     // Every other grid line: a mesh of 25 × 25 squares reads as well and weighs a quarter.
     let stride = if g.nx > 30 { 2 } else { 1 };
-    for i in (0..g.ny - stride).step_by(stride) {
-        for j in (0..g.nx - stride).step_by(stride) {
+    let columns = (0..g.nx - stride).step_by(stride).count();
+    let rows = (0..g.ny - stride).step_by(stride).count();
+    let square_of = |a: f64, b: f64| {
+        let j = (a - g.x.0) / (g.x.1 - g.x.0) * (g.nx - 1) as f64 / stride as f64;
+        let i = (b - g.y.0) / (g.y.1 - g.y.0) * (g.ny - 1) as f64 / stride as f64;
+        let j = (j.floor().max(0.0) as usize).min(columns - 1);
+        let i = (i.floor().max(0.0) as usize).min(rows - 1);
+        i * columns + j
+    };
+    let mut quads = Vec::with_capacity(rows * columns);
+    for (ci, i) in (0..g.ny - stride).step_by(stride).enumerate() {
+        for (cj, j) in (0..g.nx - stride).step_by(stride).enumerate() {
             let corners = [
                 (i, j),
                 (i, j + stride),
@@ -531,40 +640,140 @@ fn mesh(surface: &Surface) -> Figure {
             ];
             let mut points = Vec::with_capacity(4);
             let (mut depth, mut height) = (0.0, 0.0);
-            for (ci, cj) in corners {
-                let (a, b) = g.coordinates(ci, cj);
-                let (p, d) = project(a, b, g.at(ci, cj));
+            for (gi, gj) in corners {
+                let (a, b) = g.coordinates(gi, gj);
+                let (p, d) = camera.project(cube(a, b, g.at(gi, gj)));
                 points.push(p);
                 depth += d / 4.0;
-                height += g.at(ci, cj) / 4.0;
+                height += g.at(gi, gj) / 4.0;
             }
-            quads.push((depth, height, points));
+            quads.push((depth, height, points, ci * columns + cj));
         }
     }
+    // The path in pieces, each piece the run of steps whose midpoints lie in one square.
+    let mut pieces: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
+    for step in surface.path.windows(2) {
+        let [(a0, b0, z0), (a1, b1, z1)] = [step[0], step[1]];
+        let square = square_of((a0 + a1) / 2.0, (b0 + b1) / 2.0);
+        match pieces.last_mut() {
+            Some((s, points)) if *s == square => points.push(at(a1, b1, z1)),
+            _ => pieces.push((square, vec![at(a0, b0, z0), at(a1, b1, z1)])),
+        }
+    }
+    let mut on_square: Vec<Vec<usize>> = vec![Vec::new(); rows * columns];
+    for (k, (square, _)) in pieces.iter().enumerate() {
+        on_square[*square].push(k);
+    }
+    let ends = [surface.path.first(), surface.path.last()]
+        .map(|p| p.map(|(a, b, z)| (square_of(*a, *b), at(*a, *b, *z))));
     // Farthest first: larger depth is farther from the viewer.
     quads.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (_, height, points) in &quads {
+    for (_, height, points, square) in &quads {
         let t = (height - lo) / (hi - lo).max(1e-12);
         svg.polygon(points, &colour::viridis(t), "#333", 0.25);
+        for &k in &on_square[*square] {
+            svg.leaf(
+                "polyline",
+                &[
+                    ("class", "path".into()),
+                    ("points", points_text(&pieces[k].1).into()),
+                    ("fill", "none".into()),
+                    ("stroke", "#e63".into()),
+                    ("stroke-width", 2.5.into()),
+                    ("stroke-linecap", "round".into()),
+                    ("stroke-linejoin", "round".into()),
+                ],
+            );
+        }
+        for (end, (fill, stroke, class)) in ends
+            .iter()
+            .zip([("#fff", "#222", "start"), ("#e63", "#fff", "end")])
+        {
+            if let Some((_, p)) = end.filter(|(s, _)| s == square) {
+                svg.circle(p, 5.0, fill, stroke, class);
+            }
+        }
     }
-    let path: Vec<(f64, f64)> = surface
-        .path
-        .iter()
-        .map(|(a, b, z)| project(*a, *b, *z).0)
-        .collect();
-    svg.polyline(&path, "#e63", 2.5, "");
-    if let Some(last) = path.last() {
-        svg.circle(*last, 4.5, "#e63", "#fff", "end");
+    // The names of the two ends on top of everything (the camera is chosen so that both show).
+    for (end, name) in ends.iter().zip(["θ₀ (start)", "θ_end"]) {
+        if let Some((_, p)) = end {
+            svg.text((p.0 + 9.0, p.1 - 7.0), name, axes::LABEL.bold().haloed());
+        }
     }
-    let (a_end, _) = project(g.x.1, g.y.0, lo);
-    let (b_end, _) = project(g.x.0, g.y.1, lo);
-    svg.text((a_end.0 + 6.0, a_end.1 + 14.0), "α →", axes::LABEL);
-    svg.text((b_end.0 - 6.0, b_end.1 + 14.0), "← β", axes::LABEL.end());
-    axes::colour_bar(&mut svg, (700.0, 90.0, 300.0), lo, hi, "log₁₀ L");
+    axes::colour_bar_log(&mut svg, (700.0, 110.0, 300.0), lo, hi, "L");
     Figure {
         file: "loss-surface-3d.svg".to_string(),
         svg: svg.finish(),
     }
+}
+
+/// The floor of the 3-D view with ticked α and β axes along its two front edges, and a vertical
+/// L axis (log scale) at its leftmost corner. Drawn before the surface, which covers them where
+/// it is in front.
+fn draw_box(svg: &mut Svg, camera: &Camera, g: &Grid, (lo, hi): (f64, f64)) {
+    // A little below the lowest point of the surface, so the floor never cuts it.
+    let floor = -0.56;
+    let corners = [(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)];
+    let point = |(u, v): (f64, f64), h: f64| camera.project((u, v, h));
+    let outline: Vec<(f64, f64)> = corners.iter().map(|c| point(*c, floor).0).collect();
+    svg.polygon(&outline, "#f4f4f4", "#bbb", 1.0);
+    // The nearest corner: the front edges meet there.
+    let near = corners
+        .iter()
+        .copied()
+        .min_by(|a, b| point(*a, floor).1.total_cmp(&point(*b, floor).1))
+        .expect("four corners");
+    let out = |x: f64| if x < 0.0 { -1.0 } else { 1.0 };
+    // Along α at the near β, then along β at the near α.
+    for (axis, domain, name) in [(0, g.x, "α"), (1, g.y, "β")] {
+        let along = |value: f64| (value - domain.0) / (domain.1 - domain.0) - 0.5;
+        let at = |value: f64, outward: f64| {
+            if axis == 0 {
+                (along(value), near.1 + outward * out(near.1))
+            } else {
+                (near.0 + outward * out(near.0), along(value))
+            }
+        };
+        svg.line(
+            point(at(domain.0, 0.0), floor).0,
+            point(at(domain.1, 0.0), floor).0,
+            "#444",
+            1.0,
+        );
+        for t in nice_ticks(domain.0, domain.1, 5) {
+            svg.line(
+                point(at(t, 0.0), floor).0,
+                point(at(t, 0.03), floor).0,
+                "#444",
+                1.0,
+            );
+            let (x, y) = point(at(t, 0.08), floor).0;
+            svg.text((x, y + 4.0), &format_number(t), axes::SMALL.middle());
+        }
+        let middle = (domain.0 + domain.1) / 2.0;
+        let (x, y) = point(at(middle, 0.2), floor).0;
+        svg.text((x, y + 4.0), name, axes::LABEL.middle().bold());
+    }
+    // The vertical axis at the corner drawn farthest left.
+    let left = corners
+        .iter()
+        .copied()
+        .min_by(|a, b| point(*a, floor).0 .0.total_cmp(&point(*b, floor).0 .0))
+        .expect("four corners");
+    let (bottom, top) = (point(left, floor).0, point(left, 0.5).0);
+    svg.line(bottom, top, "#444", 1.0);
+    let losses = Scale::log_exact((10f64.powf(lo), 10f64.powf(hi)), (0.0, 1.0));
+    for t in losses.ticks(5) {
+        let h = (t.log10() - lo) / (hi - lo).max(1e-12) - 0.5;
+        let (x, y) = point(left, h).0;
+        svg.line((x - 4.0, y), (x, y), "#444", 1.0);
+        svg.text((x - 7.0, y + 4.0), &format_number(t), axes::SMALL.end());
+    }
+    svg.text(
+        (top.0, top.1 - 12.0),
+        "L (log scale)",
+        axes::LABEL.middle().bold(),
+    );
 }
 
 /// A `values` list for `<animate>`.
@@ -588,16 +797,27 @@ fn animate(svg: &mut Svg, attribute: &str, values: String, seconds: f64) {
 
 /// Text labels that show one at a time, frame k visible during the k-th step.
 fn frame_labels(svg: &mut Svg, at: (f64, f64), labels: &[String], seconds: f64) {
-    let n = labels.len();
     for (k, label) in labels.iter().enumerate() {
-        svg.open("g", &[("opacity", if k == 0 { 1.0 } else { 0.0 }.into())]);
-        let values: Vec<String> = (0..n)
-            .map(|i| if i == k { "1" } else { "0" }.to_string())
-            .collect();
-        animate(svg, "opacity", values_list(&values), seconds);
+        open_frame(svg, k, labels.len(), seconds);
         svg.text(at, label, axes::LABEL.end().bold());
         svg.close();
     }
+}
+
+/// Opens a group that is visible only during frame `k` of `n` (the first frame shows without
+/// animation, e.g. in a still renderer); close it with [`Svg::close`].
+fn open_frame(svg: &mut Svg, k: usize, n: usize, seconds: f64) {
+    svg.open(
+        "g",
+        &[
+            ("class", "frame".into()),
+            ("opacity", if k == 0 { 1.0 } else { 0.0 }.into()),
+        ],
+    );
+    let values: Vec<String> = (0..n)
+        .map(|i| if i == k { "1" } else { "0" }.to_string())
+        .collect();
+    animate(svg, "opacity", values_list(&values), seconds);
 }
 
 /// The two animations: the decision boundary forming during training, and the descent path
@@ -616,22 +836,24 @@ fn boundary_animation(settings: &Settings) -> Result<Figure> {
     let mut options = task("moons");
     options.samples = 300;
     options.epochs = settings.epochs(options.epochs);
-    let frames = if settings.quick { 8 } else { 30 };
-    let mut recorder = Recorder::new(options.epochs, frames);
+    // Every 25 epochs of 500 (every 10 of 50 in quick mode), after the untrained network: 21
+    // frames keep the file under 300 KB.
+    let snapshots = if settings.quick { 5 } else { 20 };
+    let mut recorder = Recorder::new(options.epochs, snapshots);
     let run = run::execute(&options, |stats, network| {
         recorder.observe(stats, network);
         ControlFlow::Continue(())
     })?;
+    let frames = recorder.frames(&run.initial);
     let data = [&run.data.train, &run.data.test];
     let bounds = input_box(&data);
     let n = 24;
-    let grids: Vec<Grid> = recorder
-        .snapshots
+    let grids: Vec<Grid> = frames
         .iter()
-        .map(|(_, network)| prediction_grid(&mut network.clone(), bounds, n))
+        .map(|(_, network)| prediction_grid(&mut (*network).clone(), bounds, n))
         .collect();
     let seconds = 0.3 * grids.len() as f64;
-    let mut svg = Svg::new(600.0, 560.0);
+    let mut svg = Svg::new(640.0, 560.0);
     axes::title(
         &mut svg,
         "The decision boundary forming during training (moons)",
@@ -670,12 +892,26 @@ fn boundary_animation(settings: &Settings) -> Result<Figure> {
     }
     panel.draw_axes(&mut svg, "x₁", "x₂", "");
     draw_points(&mut svg, &panel, &run.data.train, Some(&run.data.test));
-    let labels: Vec<String> = recorder
-        .snapshots
+    // The P = 0.5 line of each frame, shown with its frame.
+    for (k, grid) in grids.iter().enumerate() {
+        open_frame(&mut svg, k, grids.len(), seconds);
+        field::draw_contour(&mut svg, &panel, &field::contour(grid, 0.5), "#222", 1.8);
+        svg.close();
+    }
+    let labels: Vec<String> = frames
         .iter()
-        .map(|(e, _)| format!("epoch {e} of {}", options.epochs))
+        .map(|(e, _)| match e {
+            0 => format!("epoch 0 of {}: untrained", options.epochs),
+            e => format!("epoch {e} of {}", options.epochs),
+        })
         .collect();
     frame_labels(&mut svg, (490.0, 62.0), &labels, seconds);
+    legend(
+        &mut svg,
+        (498.0, 80.0),
+        &[("P = 0.5".to_string(), "#222".to_string(), Mark::Line)],
+    );
+    probability_key(&mut svg, (498.0, 140.0), "P(lower)");
     Ok(Figure {
         file: "animation-decision-boundary.svg".to_string(),
         svg: svg.finish(),

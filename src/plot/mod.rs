@@ -82,7 +82,7 @@ pub const FIGURES: [(&str, &str); 11] = [
     ),
     (
         "learning-rates",
-        "loss curves for η from too small to diverging, and weight trajectories",
+        "loss curves for η from too small to overflowing, the noise floor, weights",
     ),
     (
         "learning-curves",
@@ -94,7 +94,7 @@ pub const FIGURES: [(&str, &str); 11] = [
     ),
     (
         "gradient-flow",
-        "per-layer gradient norms and update-to-weight ratios over epochs",
+        "per-layer gradient norms (vanishing flagged as train warns) and update ratios",
     ),
     (
         "weights",
@@ -106,7 +106,7 @@ pub const FIGURES: [(&str, &str); 11] = [
     ),
     (
         "comparisons",
-        "activations, learning rates, sizes, depths, optimizers, under/over-fitting",
+        "what 'compare' varies, on its task (circles); under- and over-fitting",
     ),
     (
         "animations",
@@ -158,11 +158,15 @@ pub fn write(figures: &[Figure], folder: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// The most snapshots a [`Recorder`] keeps: enough for a smooth replay, few enough to keep an
-/// animation or an HTML report small.
+/// The most snapshots a [`Recorder`] keeps during training: enough for a smooth replay, few
+/// enough to keep an animation or an HTML report small. A replay shows one frame more, the
+/// network before training (see [`Recorder::frames`]).
 pub const MAX_FRAMES: usize = 30;
 
 /// Snapshots of a network at evenly spaced epochs, taken from `run::execute`'s `on_epoch`.
+///
+/// `on_epoch` is called after each epoch's updates, so the recorder never sees the untrained
+/// network; [`Recorder::frames`] puts it first, as epoch 0, from [`Run::initial`].
 #[derive(Clone, Debug, Default)]
 pub struct Recorder {
     epochs: usize,
@@ -189,6 +193,14 @@ impl Recorder {
         if stats.epoch >= due && self.snapshots.len() < self.frames {
             self.snapshots.push((stats.epoch, network.clone()));
         }
+    }
+
+    /// The frames of a replay: `initial`, the network before its first update, as epoch 0, then
+    /// the snapshots.
+    pub fn frames<'a>(&'a self, initial: &'a Network) -> Vec<(usize, &'a Network)> {
+        std::iter::once((0, initial))
+            .chain(self.snapshots.iter().map(|(e, n)| (*e, n)))
+            .collect()
     }
 }
 

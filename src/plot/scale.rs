@@ -69,6 +69,22 @@ impl Scale {
         }
     }
 
+    /// A log scale over exactly `domain`, not widened: for an axis of epochs that should end
+    /// where the run ends. Its ticks are the powers of ten inside the domain, with 2 and 5 times
+    /// them when there would be fewer than three.
+    pub fn log_exact(domain: (f64, f64), range: (f64, f64)) -> Scale {
+        let widened = Scale::log(domain, range);
+        let (lo, hi) = domain;
+        if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+            return widened;
+        }
+        Scale {
+            kind: Kind::Log,
+            domain,
+            range,
+        }
+    }
+
     /// Where `v` is drawn: NaN for a non-finite value (or ≤ 0 on a log scale); values outside
     /// the domain are clamped to 5 % beyond the range.
     pub fn map(&self, v: f64) -> f64 {
@@ -94,12 +110,21 @@ impl Scale {
         match self.kind {
             Kind::Linear => nice_ticks(self.domain.0, self.domain.1, wanted),
             Kind::Log => {
-                let (a, b) = (
-                    self.domain.0.log10().round() as i32,
-                    self.domain.1.log10().round() as i32,
-                );
-                let stride = ((b - a) as usize).div_ceil(wanted.max(1)).max(1);
-                (a..=b).step_by(stride).map(|e| 10f64.powi(e)).collect()
+                // The decades inside the domain (all of it, for a domain widened to decades).
+                let (lo, hi) = (self.domain.0.log10(), self.domain.1.log10());
+                let (a, b) = ((lo - 1e-9).ceil() as i32, (hi + 1e-9).floor() as i32);
+                let stride = ((b - a).max(0) as usize).div_ceil(wanted.max(1)).max(1);
+                let powers: Vec<f64> = (a..=b).step_by(stride).map(|e| 10f64.powi(e)).collect();
+                if powers.len() >= 3 {
+                    return powers;
+                }
+                let inside = |v: &f64| {
+                    *v >= self.domain.0 * (1.0 - 1e-9) && *v <= self.domain.1 * (1.0 + 1e-9)
+                };
+                (a - 1..=b)
+                    .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+                    .filter(inside)
+                    .collect()
             }
         }
     }
@@ -107,15 +132,13 @@ impl Scale {
     /// A tick's label: `0.25`, `100`, `1e-4`.
     pub fn label(&self, v: f64) -> String {
         match self.kind {
-            Kind::Log => {
-                let e = v.log10().round() as i32;
-                if (-2..=3).contains(&e) {
-                    format_number(v)
-                } else {
-                    format!("1e{e}")
-                }
+            Kind::Log if !(-2..=3).contains(&((v.log10() + 1e-9).floor() as i32)) => {
+                // 1e-4 rather than 0.0001, and 2e-4 rather than 0.0002: the ticks of a log
+                // scale are 1, 2 or 5 times a power of ten.
+                let e = (v.log10() + 1e-9).floor() as i32;
+                format!("{}e{e}", (v / 10f64.powi(e)).round())
             }
-            Kind::Linear => format_number(v),
+            _ => format_number(v),
         }
     }
 }
@@ -150,15 +173,27 @@ pub fn nice_ticks(lo: f64, hi: f64, wanted: usize) -> Vec<f64> {
         .collect()
 }
 
-/// A number with as few digits as it needs: `0.1`, `2.5`, `1000`, `3e-5`.
+/// A number for a label, with as few digits as it needs: `0.1`, `2.5`, `1000`; in scientific
+/// notation with at most three significant digits when it is very large or very small (`1.5e5`,
+/// `1.86e71`, `2.5e-4`), so a diverging loss is never a row of seventy digits; `∞`, `−∞` and
+/// `NaN` for the numbers that are not finite.
 pub fn format_number(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "∞" } else { "−∞" }.to_string();
+    }
     if v == 0.0 {
         return "0".to_string();
     }
-    let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
-        let text = format!("{v:.0e}");
-        return text;
+    if !(1e-3..1e5).contains(&v.abs()) {
+        // `{:.2e}` rounds to three significant digits (1.86e71); the mantissa's trailing zeros
+        // go (1.50e5 → 1.5e5, 2.00e-4 → 2e-4).
+        let text = format!("{v:.2e}");
+        let (mantissa, exponent) = text.split_once('e').expect("{:e} writes an exponent");
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exponent}");
     }
     let mut text = format!("{v:.4}");
     while text.ends_with('0') {
@@ -166,6 +201,23 @@ pub fn format_number(v: f64) -> String {
     }
     if text.ends_with('.') {
         text.pop();
+    }
+    text
+}
+
+/// A power of ten written as one, `10⁻³` or `10⁴`, and any other number by [`format_number`].
+pub fn power_of_ten(v: f64) -> String {
+    let e = v.log10().round();
+    if !(v > 0.0 && v.is_finite()) || 10f64.powi(e as i32) != v {
+        return format_number(v);
+    }
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut text = String::from("10");
+    if e < 0.0 {
+        text.push('⁻');
+    }
+    for d in (e.abs() as u32).to_string().chars() {
+        text.push(DIGITS[d.to_digit(10).expect("a digit") as usize]);
     }
     text
 }

@@ -109,6 +109,8 @@ pub struct TextStyle {
     pub rotate: f64,
     /// Fill colour.
     pub colour: &'static str,
+    /// A white outline under the letters, so a label stays legible on a dark or busy background.
+    pub halo: bool,
 }
 
 impl TextStyle {
@@ -120,6 +122,7 @@ impl TextStyle {
             bold: false,
             rotate: 0.0,
             colour: "#222",
+            halo: false,
         }
     }
 
@@ -155,6 +158,11 @@ impl TextStyle {
     /// The same style in `colour`.
     pub const fn coloured(self, colour: &'static str) -> TextStyle {
         TextStyle { colour, ..self }
+    }
+
+    /// The same style with a white outline under the letters.
+    pub const fn haloed(self) -> TextStyle {
+        TextStyle { halo: true, ..self }
     }
 }
 
@@ -299,10 +307,15 @@ impl Svg {
     }
 
     /// A curve through `points`. A non-finite point breaks the curve into pieces (a diverged
-    /// loss ends its line rather than drawing to infinity).
+    /// loss ends its line rather than drawing to infinity); a piece of a single point is drawn
+    /// as a dot, so that a value with no finite neighbour still shows.
     pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: &str) {
         for piece in points.split(|(x, y)| !(x.is_finite() && y.is_finite())) {
-            if piece.len() < 2 {
+            if let [point] = piece {
+                self.circle(*point, width / 2.0 + 1.0, stroke, "none", "point");
+                continue;
+            }
+            if piece.is_empty() {
                 continue;
             }
             let mut attrs = vec![
@@ -365,6 +378,13 @@ impl Svg {
         ];
         if style.bold {
             attrs.push(("font-weight", "bold".into()));
+        }
+        if style.halo {
+            // The outline is painted first, then the letters over it.
+            attrs.push(("stroke", "#fff".into()));
+            attrs.push(("stroke-width", 3.0.into()));
+            attrs.push(("stroke-linejoin", "round".into()));
+            attrs.push(("paint-order", "stroke".into()));
         }
         if style.rotate != 0.0 {
             attrs.push((
