@@ -99,7 +99,8 @@ fn train_circles_reaches_the_promised_accuracy_and_writes_its_files() {
     assert!(json_number(&summary, "seconds") >= json_number(&summary, "train_seconds"));
     let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
     assert!(history.starts_with(
-        "epoch,lr,train_loss,test_loss,train_accuracy,test_accuracy,grad_norm_1,update_norm_1"
+        "epoch,lr,train_loss,test_loss,train_accuracy,test_accuracy,\
+         grad_norm_1,update_norm_1,weight_norm_1,grad_norm_2,update_norm_2,weight_norm_2\n"
     ));
     assert_eq!(history.lines().count(), 1 + 300);
     let _ = std::fs::remove_dir_all(out);

@@ -719,6 +719,9 @@ fn train_writes_its_figures_and_a_replay_page_and_plot_reads_the_run() {
         String::from_utf8_lossy(&beside.stdout).trim(),
         out.join("gradient-flow.svg").display().to_string()
     );
+    // Redrawn from history.csv, which keeps ‖Wˡ‖, it still shows the update-to-weight ratio.
+    let redrawn = std::fs::read_to_string(out.join("gradient-flow.svg")).unwrap();
+    assert!(redrawn.contains("‖ΔWˡ‖ / ‖Wˡ‖"), "no ratio panel");
 
     let plots = out.join("plots");
     let drawn = Command::new(env!("CARGO_BIN_EXE_backprop"))

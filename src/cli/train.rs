@@ -674,7 +674,7 @@ pub fn history_csv(run: &Run) -> String {
     let metric = run.history.metric.name();
     let mut text = format!("epoch,lr,train_loss,test_loss,train_{metric},test_{metric}");
     for l in 1..=layers {
-        let _ = write!(text, ",grad_norm_{l},update_norm_{l}");
+        let _ = write!(text, ",grad_norm_{l},update_norm_{l},weight_norm_{l}");
     }
     text.push('\n');
     // Shortest round-trip numbers, in exponent form when huge (a diverging run) or tiny.
@@ -691,8 +691,9 @@ pub fn history_csv(run: &Run) -> String {
             number(e.train_metric),
             optional(e.test_metric)
         );
-        for (&g, &u) in e.gradient_norms.iter().zip(&e.update_norms) {
-            let _ = write!(text, ",{},{}", number(g), number(u));
+        let norms = e.gradient_norms.iter().zip(&e.update_norms);
+        for ((&g, &u), &w) in norms.zip(&e.weight_norms) {
+            let _ = write!(text, ",{},{},{}", number(g), number(u), number(w));
         }
         text.push('\n');
     }
