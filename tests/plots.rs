@@ -1024,3 +1024,30 @@ fn xmllint_accepts_the_figures_where_it_is_installed() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn initialisation_draws_every_layer_and_marks_the_zeros() {
+    let figures = make("initialisation");
+    let figure = find(&figures, "initialisation.svg");
+    let elements = check_svg(figure);
+    // Four panels of eleven layers (0 … 10). Four scales draw a dot at every layer; all-zero
+    // weights only at the input (forward) or the top (backward), and a cross at the ten zeros.
+    assert_eq!(count(&elements, "circle", "layer"), 4 * (4 * 11 + 1));
+    let cross_strokes = elements
+        .iter()
+        .filter(|(n, a)| n == "line" && a.get("stroke").is_some_and(|s| s == "#333333"))
+        .count();
+    // Two strokes per cross (forty zeros and the legend's), and the legend's line.
+    assert_eq!(cross_strokes, 2 * (4 * 10 + 1) + 1);
+    for text in [
+        "ReLU, forward: mean square of Aˡ",
+        "tanh, backward: mean square of dAˡ",
+        "He: σ = √(2/n_in)",
+        "Glorot: σ = √(2/(n_in + n_out))",
+        "all weights 0",
+        "exactly 0 (below the break)",
+        "½·n_in·σ² = 128",
+    ] {
+        assert!(figure.svg.contains(text), "no '{text}'");
+    }
+}

@@ -13,6 +13,9 @@
 //! maps.rs     pictures over an input or parameter plane: decision boundaries, the sine fit,
 //!             the loss surface (flat and 3-D) and the two animations
 //! network.rs  the architecture as neurons and connections
+//! initialisation.rs
+//!             activations and gradients through ten layers before training, for five weight
+//!             scales: what the initialisation chapter (dense.rs) derives
 //! ```
 //!
 //! Each figure trains what it needs with fixed seeds, so `backprop plot all` works in an empty
@@ -23,6 +26,7 @@ pub mod axes;
 pub mod colour;
 pub mod curves;
 pub mod field;
+pub mod initialisation;
 pub mod maps;
 pub mod network;
 pub mod scale;
@@ -67,10 +71,14 @@ impl Settings {
 }
 
 /// Every figure: name (as typed after `plot`) and what it teaches.
-pub const FIGURES: [(&str, &str); 11] = [
+pub const FIGURES: [(&str, &str); 12] = [
     (
         "activations",
         "each activation and its derivative; why deep sigmoid nets stop learning",
+    ),
+    (
+        "initialisation",
+        "zero, small, large, He and Glorot weights: signals and gradients layer by layer",
     ),
     (
         "architecture",
@@ -121,6 +129,7 @@ pub const FIGURES: [(&str, &str); 11] = [
 pub fn make(name: &str, settings: &Settings) -> Result<Vec<Figure>> {
     match name {
         "activations" => curves::activations(settings),
+        "initialisation" => initialisation::figure(settings),
         "architecture" => network::architecture(settings),
         "loss-surface" => maps::loss_surface(settings),
         "learning-rates" => curves::learning_rates(settings),
