@@ -128,15 +128,15 @@ const GRADIENT_DIGITS: usize = 6;
 /// The extra decimals of the numbers a result is worked out from in `--sample`'s walk-through.
 ///
 /// A product of two numbers rounded to `d + 2` decimals is off by at most `(|a| + |b|)·0.005` of a
-/// unit in the `d`-th decimal, so while the factors stay below about 25 in size, a result
-/// recomputed from them lands within ±1 in its last printed digit (half a unit from the rounding
-/// of the printed result, a hundredth or so from its inputs'). With as many decimals as the
+/// unit in the `d`-th decimal, so while the sizes of a line's factors add up to less than 100, a
+/// result recomputed from them lands within ±1 in its last printed digit (half a unit from the
+/// rounding of the printed result, less than half from its inputs'). With as many decimals as the
 /// result, a product of three factors near 1 already misses by several units:
-/// `0.212219·(−0.9786)·0.2321` is −0.048203, where `dz¹₁` of `demo xor --sample 3` is −0.048193.
+/// `0.212219·(−0.9786)·0.2321` is −0.048202, where `dz¹₁` of `demo xor --sample 3` is −0.048193.
 /// A quantity may therefore appear twice: rounded as a result, then with two more decimals where
 /// the next result is made from it. Printing every number once with the digits its last use
-/// needs would not do: each step back through the chain would add two decimals, up to 18 for
-/// `W¹`.
+/// needs would not do: each of the eight steps from `W¹` to `dW¹` would add two decimals, some 22
+/// for `W¹`, more than an `f64` holds.
 const EXTRA_DIGITS: usize = 2;
 /// [`EXTRA_DIGITS`] as the demo's sentences say it.
 const EXTRA_IN_WORDS: &str = match EXTRA_DIGITS {
