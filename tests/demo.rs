@@ -6,6 +6,7 @@ use backprop::demo::{self, DemoOptions, Style};
 use backprop::loss::Loss;
 use backprop::network::{Architecture, Network};
 use backprop::rng::Rng;
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -284,8 +285,10 @@ fn on_a_terminal_the_demo_has_colour_and_boxes() {
 
 #[test]
 fn demo_xor_matches_its_golden_copy() {
+    // The golden copy is the README's example, `demo xor --sample 3`: the whole demo and the
+    // point (1, 1) worked by hand, where every term is non-zero.
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/demo_xor.txt");
-    let text = stdout_of(&["demo", "xor"]);
+    let text = stdout_of(&["demo", "xor", "--sample", "3"]);
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(&golden, &text).unwrap();
         return;
@@ -306,13 +309,35 @@ fn demo_xor_matches_its_golden_copy() {
             .position(|(a, b)| a != b)
             .unwrap_or(text.lines().count().min(expected.lines().count()));
         panic!(
-            "`backprop demo xor` no longer prints tests/golden/demo_xor.txt; first difference at line {}:\n  now:    {:?}\n  golden: {:?}\nWhat a learner sees has changed. If the change is deliberate, review it and regenerate \
+            "`backprop demo xor --sample 3` no longer prints tests/golden/demo_xor.txt; first difference at line {}:\n  now:    {:?}\n  golden: {:?}\nWhat a learner sees has changed. If the change is deliberate, review it and regenerate \
              the golden copy with: BLESS=1 cargo test --test demo",
             first + 1,
             text.lines().nth(first).unwrap_or(""),
             expected.lines().nth(first).unwrap_or("")
         );
     }
+}
+
+#[test]
+fn without_sample_the_demo_is_the_same_text_without_section_4_and_a_half() {
+    let with_sample = stdout_of(&["demo", "xor", "--sample", "3"]);
+    let without = stdout_of(&["demo", "xor"]);
+    let mut expected = String::new();
+    let mut in_by_hand = false;
+    for line in with_sample.lines() {
+        if line.starts_with("== ") {
+            in_by_hand = line.starts_with("== 4½.");
+        }
+        if !in_by_hand {
+            // The one line that points at the walk-through says where it is.
+            expected.push_str(
+                &line.replace("section 4½ writes row 3 out", "--sample k writes row k out"),
+            );
+            expected.push('\n');
+        }
+    }
+    assert!(with_sample.contains("section 4½ writes row 3 out with the digits to check them"));
+    assert_eq!(without, expected);
 }
 
 #[test]
@@ -402,4 +427,560 @@ fn a_rising_loss_is_not_painted_green() {
         .find(|l| l.contains("it went down by"))
         .unwrap();
     assert!(line.contains("\x1b[32m"), "{line:?}");
+}
+
+/// A learner's calculator for the arithmetic the walk-through writes out: numbers (`-0.5` is one
+/// number; subtraction is `−`), `+`, `−`, `·`, `/`, a postfix `²`, brackets, and the functions
+/// the walk-through names (tanh, σ, relu, identity).
+struct Calculator {
+    chars: Vec<char>,
+    at: usize,
+}
+
+impl Calculator {
+    fn evaluate(text: &str) -> f64 {
+        let mut calculator = Calculator {
+            chars: text.chars().filter(|c| !c.is_whitespace()).collect(),
+            at: 0,
+        };
+        let value = calculator.sum();
+        assert_eq!(
+            calculator.at,
+            calculator.chars.len(),
+            "could not read '{text}' past character {}",
+            calculator.at
+        );
+        value
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    fn expect(&mut self, c: char) {
+        assert_eq!(self.peek(), Some(c), "expected '{c}' at {}", self.at);
+        self.at += 1;
+    }
+
+    fn sum(&mut self) -> f64 {
+        let mut value = self.product();
+        while let Some(op @ ('+' | '−')) = self.peek() {
+            self.at += 1;
+            let right = self.product();
+            value = if op == '+' {
+                value + right
+            } else {
+                value - right
+            };
+        }
+        value
+    }
+
+    fn product(&mut self) -> f64 {
+        let mut value = self.square();
+        while let Some(op @ ('·' | '/')) = self.peek() {
+            self.at += 1;
+            let right = self.square();
+            value = if op == '·' {
+                value * right
+            } else {
+                value / right
+            };
+        }
+        value
+    }
+
+    fn square(&mut self) -> f64 {
+        let value = self.primary();
+        if self.peek() == Some('²') {
+            self.at += 1;
+            value * value
+        } else {
+            value
+        }
+    }
+
+    fn primary(&mut self) -> f64 {
+        match self.peek() {
+            Some('(') => {
+                self.at += 1;
+                let value = self.sum();
+                self.expect(')');
+                value
+            }
+            Some(c) if c == '-' || c.is_ascii_digit() => {
+                let start = self.at;
+                self.at += 1;
+                while self.peek().is_some_and(|c| c.is_ascii_digit() || c == '.') {
+                    self.at += 1;
+                }
+                let literal: String = self.chars[start..self.at].iter().collect();
+                literal.parse().expect("a number")
+            }
+            _ => {
+                let start = self.at;
+                while self.peek().is_some_and(|c| c != '(') {
+                    self.at += 1;
+                }
+                let name: String = self.chars[start..self.at].iter().collect();
+                self.expect('(');
+                let z = self.sum();
+                self.expect(')');
+                match name.as_str() {
+                    "tanh" => z.tanh(),
+                    "σ" | "sigmoid" => 1.0 / (1.0 + (-z).exp()),
+                    "relu" => z.max(0.0),
+                    "identity" => z,
+                    other => panic!("the calculator has no function '{other}'"),
+                }
+            }
+        }
+    }
+}
+
+/// One worked line of `--sample`: `label = symbols = numbers = result`, where `symbols` is the
+/// formula just before the numbers that replace it (earlier forms of the formula are skipped).
+#[derive(Debug)]
+struct Worked {
+    label: String,
+    symbols: String,
+    numbers: String,
+    result: String,
+}
+
+/// The worked lines of section 4½, a formula continued on a line of its own (`     = …`) joined
+/// to the line before.
+fn worked_lines(text: &str) -> Vec<Worked> {
+    let mut joined: Vec<String> = Vec::new();
+    for line in text
+        .lines()
+        .skip_while(|l| !l.starts_with("== 4½."))
+        .skip(1)
+        .take_while(|l| !l.starts_with("== "))
+    {
+        match (line.trim_start().strip_prefix("= "), joined.last_mut()) {
+            (Some(rest), Some(last)) => *last = format!("{last} = {rest}"),
+            _ => joined.push(line.trim().to_string()),
+        }
+    }
+    joined
+        .iter()
+        .filter(|l| l.split(" = ").count() >= 3)
+        .map(|l| {
+            let parts: Vec<&str> = l.split(" = ").collect();
+            assert!(parts.len() >= 4, "no formula before the numbers in: {l}");
+            let n = parts.len();
+            Worked {
+                label: parts[0].to_string(),
+                symbols: parts[n - 3].to_string(),
+                numbers: parts[n - 2].to_string(),
+                result: parts[n - 1].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The quantities of a formula in order: names (`W¹₁₂`, `dz²`, `relu′(z¹₁)` as one) and
+/// numbers; the names of functions applied (`tanh`, `σ`) are not quantities.
+fn quantities(formula: &str) -> Vec<String> {
+    let chars: Vec<char> = formula.chars().collect();
+    let is_name_char = |c: char| c.is_alphabetic() || "¹²³⁴⁵⁶⁷⁸⁹⁰₀₁₂₃₄₅₆₇₈₉′".contains(c);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphabetic() {
+            let start = i;
+            while i < chars.len() && is_name_char(chars[i]) {
+                i += 1;
+            }
+            let name: String = chars[start..i].iter().collect();
+            if chars.get(i) == Some(&'(') && name.ends_with('′') {
+                // A derivative at a point, f′(z): one quantity, the slope.
+                let end = i + chars[i..].iter().position(|&c| c == ')').unwrap() + 1;
+                found.push(chars[start..end].iter().collect());
+                i = end;
+            } else if chars.get(i) != Some(&'(') {
+                found.push(name);
+            }
+        } else if c == '-' || c.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            found.push(chars[start..i].iter().collect());
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// Decimals of a printed number; 0 for a whole number printed exactly (`1`, not `1.0000`).
+fn decimals(number: &str) -> usize {
+    number.split_once('.').map_or(0, |(_, d)| d.len())
+}
+
+/// A unit in the last printed digit; 0 for a whole number printed exactly.
+fn last_digit_unit(number: &str) -> f64 {
+    if number.contains('.') {
+        10f64.powi(-(decimals(number) as i32))
+    } else {
+        0.0
+    }
+}
+
+fn subscript(n: usize) -> String {
+    n.to_string()
+        .chars()
+        .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap()).unwrap())
+        .collect()
+}
+
+/// The cells of the matrices laid out side by side under a line of labels such as
+/// `W¹ (2×3)   b¹ (1×3)`: each block starts at its label's column. The first line whose
+/// trimmed text starts with `first_label` is taken.
+fn labelled_matrices(text: &str, first_label: &str) -> HashMap<String, Vec<Vec<String>>> {
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let header = lines
+        .iter()
+        .position(|l| {
+            l.iter()
+                .collect::<String>()
+                .trim_start()
+                .starts_with(first_label)
+        })
+        .unwrap_or_else(|| panic!("no line starts with '{first_label}'"));
+    let label_line: String = lines[header].iter().collect();
+    let mut matrices = HashMap::new();
+    let mut column = 0;
+    for label in label_line.split("   ").filter(|l| !l.trim().is_empty()) {
+        column += label_line
+            .chars()
+            .skip(column)
+            .position(|c| c != ' ')
+            .unwrap();
+        let (name, shape) = label.trim().rsplit_once(" (").unwrap();
+        let rows: usize = shape.split('×').next().unwrap().parse().unwrap();
+        let cells = (0..rows)
+            .map(|r| {
+                let line = &lines[header + 1 + r];
+                assert_eq!(line[column], '[', "{name}: no row {r} at column {column}");
+                let close = column + line[column..].iter().position(|&c| c == ']').unwrap();
+                line[column + 1..close]
+                    .iter()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect();
+        matrices.insert(name.to_string(), cells);
+        column += label.trim_end().chars().count();
+    }
+    matrices
+}
+
+/// The cells of the matrix printed under the formula line that starts with `formula`.
+fn matrix_under(text: &str, formula: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(formula))
+        .skip(1)
+        .skip_while(|l| !l.starts_with("  ["))
+        .take_while(|l| l.starts_with("  ["))
+        .map(|l| {
+            let inner = l.trim().trim_start_matches('[').trim_end_matches(']');
+            inner.split_whitespace().map(str::to_string).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_number_worked_by_hand_is_recomputed_from_the_numbers_printed_beside_it() {
+    // As a learner with a pencil: each result of --sample's walk-through recomputed from the
+    // numbers on its own line lands within ±1 in its last printed digit, those numbers carry two
+    // more decimals than the result, and every number is the same quantity wherever it appears:
+    // in the matrices above (rounded for reading) and in the other lines.
+    let cases: &[&[&str]] = &[
+        &["demo", "xor", "--sample", "0"],
+        &["demo", "xor", "--sample", "1"],
+        &["demo", "xor", "--sample", "2"],
+        &["demo", "xor", "--sample", "3"],
+        &["demo", "circles", "--sample", "5"],
+        // Larger weights after training, a wider hidden layer, other activations.
+        &[
+            "demo", "xor", "--sample", "2", "--step", "40", "--hidden", "4",
+        ],
+        &["demo", "moons", "--sample", "1", "--activation", "sigmoid"],
+        &["demo", "xor", "--sample", "3", "--activation", "relu"],
+    ];
+    for args in cases {
+        let text = stdout_of(args);
+        let k: usize = args[3].parse().unwrap();
+        let hidden: usize = args
+            .iter()
+            .position(|&a| a == "--hidden")
+            .map_or(3, |i| args[i + 1].parse().unwrap());
+        let worked = worked_lines(&text);
+        // z¹ and a¹ per unit, z², ŷ, dz², per unit a share of dW², da¹, dz¹, two shares of dW¹.
+        assert_eq!(worked.len(), 7 * hidden + 3, "{args:?}:\n{worked:#?}");
+
+        // Every quantity as printed, wherever it is printed.
+        let mut printed: HashMap<String, Vec<String>> = HashMap::new();
+        for line in &worked {
+            let context = format!(
+                "{args:?}: {} = … = {} = {}",
+                line.label, line.numbers, line.result
+            );
+            let result: f64 = line.result.parse().unwrap_or_else(|_| panic!("{context}"));
+            let unit = last_digit_unit(&line.result);
+            assert!(unit > 0.0, "{context}: a result is rounded");
+            let recomputed = Calculator::evaluate(&line.numbers);
+            assert!(
+                (recomputed - result).abs() <= unit * (1.0 + 1e-9),
+                "{context}: the numbers give {recomputed}, more than ±1 in the last digit away"
+            );
+            let names = quantities(&line.symbols);
+            let numbers = quantities(&line.numbers);
+            assert_eq!(
+                names.len(),
+                numbers.len(),
+                "{context}: {names:?} {numbers:?}"
+            );
+            for (name, number) in names.into_iter().zip(numbers) {
+                // A whole number is exact; any other carries two more decimals than the result.
+                assert!(
+                    !number.contains('.') || decimals(&number) == decimals(&line.result) + 2,
+                    "{context}: {name} = {number}"
+                );
+                if name.parse::<f64>().is_err() {
+                    printed.entry(name).or_default().push(number);
+                }
+            }
+            if !line.label.starts_with("share of") {
+                printed
+                    .entry(line.label.clone())
+                    .or_default()
+                    .push(line.result.clone());
+            }
+        }
+
+        // The matrices above, row k: the data, the parameters, the values and the gradients.
+        let mut matrices = labelled_matrices(&text, "X (");
+        matrices.extend(labelled_matrices(&text, "W¹ ("));
+        matrices.extend(labelled_matrices(&text, "chain rule ("));
+        for (name, formula) in [
+            ("Z¹", "Z¹ = "),
+            ("A¹", "A¹ = "),
+            ("Z²", "Z² = "),
+            ("ŷ", "ŷ = "),
+            ("dA¹", "dA¹ = "),
+            ("dZ¹", "dZ¹ = "),
+        ] {
+            matrices.insert(name.to_string(), matrix_under(&text, formula));
+        }
+        let n = matrices["X"].len();
+        // Row r, column c of the matrix printed as `m`.
+        let cell = |m: &str, r: usize, c: usize| matrices[m][r][c].clone();
+        let mut from_matrices = vec![
+            ("z²".to_string(), cell("Z²", k, 0)),
+            ("ŷ".to_string(), cell("ŷ", k, 0)),
+            ("dz²".to_string(), cell("chain rule", k, 0)),
+            ("y".to_string(), cell("y", k, 0)),
+            ("n".to_string(), n.to_string()),
+            ("b²₁".to_string(), cell("b²", 0, 0)),
+        ];
+        for i in 0..2 {
+            from_matrices.push((format!("x{}", subscript(i + 1)), cell("X", k, i)));
+        }
+        for j in 0..hidden {
+            let sj = subscript(j + 1);
+            for (name, matrix) in [("z¹", "Z¹"), ("a¹", "A¹"), ("da¹", "dA¹"), ("dz¹", "dZ¹")]
+            {
+                from_matrices.push((format!("{name}{sj}"), cell(matrix, k, j)));
+            }
+            from_matrices.push((format!("b¹{sj}"), cell("b¹", 0, j)));
+            from_matrices.push((format!("W²{sj}₁"), cell("W²", j, 0)));
+            for i in 0..2 {
+                let si = subscript(i + 1);
+                from_matrices.push((format!("W¹{si}{sj}"), cell("W¹", i, j)));
+            }
+        }
+        for (name, number) in from_matrices {
+            printed.entry(name).or_default().push(number);
+        }
+
+        // A slope written as a number (ReLU's 1 or 0) is checked against the sign of its z.
+        let slopes: Vec<String> = printed
+            .keys()
+            .filter(|n| n.contains('′'))
+            .cloned()
+            .collect();
+        for slope in slopes {
+            let numbers = printed.remove(&slope).unwrap();
+            let (function, z) = slope.trim_end_matches(')').split_once("′(").unwrap();
+            assert_eq!(function, "relu", "{args:?}: no check for {slope}");
+            let z: f64 = printed[z][0].parse().unwrap();
+            let expected = if z > 0.0 { "1" } else { "0" };
+            assert!(
+                numbers.iter().all(|n| n == expected),
+                "{args:?}: {slope} = {numbers:?}"
+            );
+        }
+        for (name, numbers) in &printed {
+            for p in numbers {
+                for q in numbers {
+                    let (a, b): (f64, f64) = (p.parse().unwrap(), q.parse().unwrap());
+                    let agree = if decimals(p) == decimals(q) {
+                        a == b
+                    } else {
+                        (a - b).abs() <= 0.5 * (last_digit_unit(p) + last_digit_unit(q)) + 1e-12
+                    };
+                    assert!(agree, "{args:?}: {name} is printed as {p} and as {q}");
+                }
+            }
+        }
+        // Every quantity of the walk-through appears in a matrix too, besides its own lines.
+        for (name, numbers) in &printed {
+            assert!(numbers.len() >= 2, "{args:?}: {name} only as {numbers:?}");
+        }
+    }
+}
+
+/// `|recomputed − printed|` in units of `printed`'s last digit.
+fn units_off(recomputed: f64, printed: &str) -> f64 {
+    (recomputed - printed.parse::<f64>().unwrap()).abs() / last_digit_unit(printed)
+}
+
+/// True when `input` carries at least two more decimals than `result`, or is a whole number
+/// printed exactly.
+fn carries_two_more(input: &str, result: &str) -> bool {
+    !input.contains('.') || decimals(input) >= decimals(result) + 2
+}
+
+#[test]
+fn the_matrices_the_demo_says_check_by_hand_do() {
+    // Three places outside section 4½ say a learner can recompute them: Z¹ = X·W¹ + b¹ from the
+    // data and the parameters, the update W − η·dW, and w·a + b in hidden space.
+    let cases: &[&[&str]] = &[
+        &["demo", "xor"],
+        &["demo", "xor", "--step", "40", "--lr", "3"],
+        &["demo", "circles"],
+        &["demo", "moons", "--activation", "sigmoid", "--step", "100"],
+    ];
+    for args in cases {
+        let text = stdout_of(args);
+        assert!(text.contains("so Z¹ can be recomputed by hand"), "{args:?}");
+        assert!(
+            text.contains("so W − η·dW can be recomputed by hand"),
+            "{args:?}"
+        );
+        assert!(
+            text.contains("to two decimals fewer than w and a"),
+            "{args:?}"
+        );
+
+        let mut matrices = labelled_matrices(&text, "X (");
+        matrices.extend(labelled_matrices(&text, "W¹ ("));
+        let (x, w1, b1) = (&matrices["X"], &matrices["W¹"], &matrices["b¹"]);
+        let z1 = matrix_under(&text, "Z¹ = ");
+        assert_eq!(z1.len(), x.len(), "{args:?}");
+        for (r, row) in z1.iter().enumerate() {
+            for (j, z) in row.iter().enumerate() {
+                let mut sum: f64 = b1[0][j].parse().unwrap();
+                assert!(carries_two_more(&b1[0][j], z), "{args:?}: b¹ {}", b1[0][j]);
+                for (i, w) in w1.iter().enumerate() {
+                    assert!(carries_two_more(&x[r][i], z) && carries_two_more(&w[j], z));
+                    sum += x[r][i].parse::<f64>().unwrap() * w[j].parse::<f64>().unwrap();
+                }
+                assert!(
+                    units_off(sum, z) <= 1.0,
+                    "{args:?}: Z¹[{r},{j}] = {z}, X·W¹ + b¹ gives {sum}"
+                );
+            }
+        }
+
+        let lr = number_after(
+            text.lines().find(|l| l.contains("with η = ")).unwrap(),
+            "η = ",
+        );
+        for name in ["W¹", "b¹", "W²", "b²"] {
+            let update = labelled_matrices(&text, &format!("{name} before ("));
+            let (before, gradient, after) = (
+                &update[&format!("{name} before")],
+                &update[&format!("d{name}")],
+                &update[&format!("{name} after")],
+            );
+            for (r, row) in after.iter().enumerate() {
+                for (j, new) in row.iter().enumerate() {
+                    let (old, d) = (&before[r][j], &gradient[r][j]);
+                    assert!(carries_two_more(old, new) && carries_two_more(d, new));
+                    let recomputed = old.parse::<f64>().unwrap() - lr * d.parse::<f64>().unwrap();
+                    assert!(
+                        units_off(recomputed, new) <= 1.0,
+                        "{args:?}: {name}[{r},{j}]: {old} − {lr}·{d} = {recomputed}, printed {new}"
+                    );
+                }
+            }
+        }
+
+        // The plane `−3.0741·a₁ + 3.4789·a₂ + … + 0.6445 = 0`, then one line per point.
+        let plane = text
+            .lines()
+            .skip_while(|l| !l.contains("so that it separates the classes"))
+            .nth(1)
+            .unwrap();
+        let mut coefficients = Vec::new();
+        let mut sign = 1.0;
+        for token in plane.trim().trim_end_matches(" = 0").split_whitespace() {
+            match token {
+                "+" => sign = 1.0,
+                "−" => sign = -1.0,
+                _ => {
+                    let (negative, rest) = match token.strip_prefix('−') {
+                        Some(rest) => (true, rest),
+                        None => (false, token),
+                    };
+                    let number = rest.split('·').next().unwrap();
+                    let value: f64 = number.parse().unwrap();
+                    coefficients.push((
+                        number.to_string(),
+                        if negative { -value } else { sign * value },
+                    ));
+                }
+            }
+        }
+        let (bias, weights) = coefficients.split_last().unwrap();
+        let points: Vec<&str> = text.lines().filter(|l| l.contains("w·a + b = ")).collect();
+        assert_eq!(points.len(), x.len(), "{args:?}");
+        for point in points {
+            let a = bracketed(&point[point.find("a = ").unwrap()..]);
+            let a_text = point[point.find("a = [").unwrap() + 5..]
+                .split(']')
+                .next()
+                .unwrap();
+            let score = point
+                .split("w·a + b = ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            for number in a_text
+                .split_whitespace()
+                .chain(coefficients.iter().map(|c| c.0.as_str()))
+            {
+                assert!(
+                    carries_two_more(number, score),
+                    "{args:?}: {number} for {score}"
+                );
+            }
+            let sum: f64 = bias.1 + weights.iter().zip(&a).map(|(w, a)| w.1 * a).sum::<f64>();
+            assert!(
+                units_off(sum, score) <= 1.0,
+                "{args:?}: {point}: w·a + b gives {sum}"
+            );
+        }
+    }
 }

@@ -141,6 +141,38 @@ pub(super) fn number(x: f64, digits: usize) -> String {
     }
 }
 
+/// `x` with `digits` decimals, or without any when it is a whole number: an input such as the
+/// XOR point `(1, 1)` or a bias that is still 0 is exact, and `1.000000` would hide that.
+pub(super) fn exact_or_rounded(x: f64, digits: usize) -> String {
+    if x == x.trunc() && x.abs() < 1e9 {
+        // `as i64` also turns −0 into 0.
+        format!("{}", x as i64)
+    } else {
+        number(x, digits)
+    }
+}
+
+/// A factor of a product written out by hand: [`exact_or_rounded`], in brackets when negative,
+/// so that `a·(-b)` does not read as a subtraction.
+pub(super) fn operand(x: f64, digits: usize) -> String {
+    let text = exact_or_rounded(x, digits);
+    if text.starts_with('-') {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
+/// Decimals for a data matrix: none when every entry is a whole number (the XOR corners), else
+/// `digits`.
+pub(super) fn data_digits(m: &Matrix, digits: usize) -> usize {
+    if m.as_slice().iter().all(|&x| x == x.trunc()) {
+        0
+    } else {
+        digits
+    }
+}
+
 /// The number of characters a terminal shows for `text`, not counting colour codes.
 pub(super) fn visible_len(text: &str) -> usize {
     let mut count = 0;

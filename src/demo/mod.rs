@@ -11,7 +11,8 @@
 //! 4. backward             ∂L/∂ŷ,  dZ² = ∂L/∂ŷ ⊙ σ′(Z²) = (ŷ − y)/n,  dW² = A¹ᵀ·dZ²,  db²,
 //!                         dA¹ = dZ²·W²ᵀ,  dZ¹ = dA¹ ⊙ tanh′(Z¹),  dW¹ = Xᵀ·dZ¹,  db¹
 //!                         each parameter gradient beside its central-difference estimate
-//!    (4½. by hand)        with --sample k, one row's share of all of it, term by term
+//!    (4½. by hand)        with --sample k, one row's share of all of it, term by term, each
+//!                         result beside inputs with two more decimals (see EXTRA_DIGITS)
 //! 5. update               W ← W − η·dW, and the loss before and after
 //! 6. training             the loss and ŷ every few epochs
 //! 7. hidden space         the points as the output unit sees them, and its separating plane
@@ -124,6 +125,28 @@ const WIDTH: usize = 100;
 const VALUE_DIGITS: usize = 4;
 /// Decimals of gradients (they are smaller).
 const GRADIENT_DIGITS: usize = 6;
+/// The extra decimals of the numbers a result is worked out from in `--sample`'s walk-through.
+///
+/// A product of two numbers rounded to `d + 2` decimals is off by at most `(|a| + |b|)·0.005` of a
+/// unit in the `d`-th decimal, so while the sizes of a line's factors add up to less than 100, a
+/// result recomputed from them lands within ±1 in its last printed digit (half a unit from the
+/// rounding of the printed result, less than half from its inputs'). With as many decimals as the
+/// result, a product of three factors near 1 already misses by several units:
+/// `0.212219·(−0.9786)·0.2321` is −0.048202, where `dz¹₁` of `demo xor --sample 3` is −0.048193.
+/// A quantity may therefore appear twice: rounded as a result, then with two more decimals where
+/// the next result is made from it. Printing every number once with the digits its last use
+/// needs would not do: each of the eight steps from `W¹` to `dW¹` would add two decimals, some 22
+/// for `W¹`, more than an `f64` holds.
+const EXTRA_DIGITS: usize = 2;
+/// [`EXTRA_DIGITS`] as the demo's sentences say it.
+const EXTRA_IN_WORDS: &str = match EXTRA_DIGITS {
+    1 => "one",
+    2 => "two",
+    3 => "three",
+    _ => panic!("EXTRA_DIGITS needs its word in EXTRA_IN_WORDS"),
+};
+// `W − η·dW` is recomputed from `W` and `dW` as printed: `dW` must carry the extra decimals too.
+const _: () = assert!(GRADIENT_DIGITS >= VALUE_DIGITS + EXTRA_DIGITS);
 
 /// The demo's data: the four XOR points, or `points` points of circles or moons drawn with the
 /// data generator `backprop train` would use for the seed.
@@ -352,7 +375,7 @@ pub fn render(options: &DemoOptions, style: Style) -> Result<String> {
     let mut out = String::new();
     let o = &mut out;
     introduction(o, options, &story, style);
-    forward(o, &story, style);
+    forward(o, options, &story, style);
     backward(o, &story, style);
     if let Some(k) = options.sample {
         by_hand(o, &story, k, style);

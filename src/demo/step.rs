@@ -3,10 +3,12 @@
 //! the engine filled in (`mod.rs`); this file only lays it out.
 
 use super::layout::{
-    blank, indent, labelled, line, matrix_lines, number, shape, side_by_side, subscript,
-    with_source,
+    self, blank, exact_or_rounded, indent, labelled, line, matrix_lines, number, operand, shape,
+    side_by_side, subscript, with_source,
 };
-use super::{DemoOptions, Story, Style, GRADIENT_DIGITS, VALUE_DIGITS};
+use super::{
+    DemoOptions, Story, Style, EXTRA_DIGITS, EXTRA_IN_WORDS, GRADIENT_DIGITS, VALUE_DIGITS,
+};
 use crate::activation::Activation;
 use crate::dense::Init;
 use crate::gradcheck;
@@ -25,7 +27,7 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
         ),
     );
     let x_and_y = side_by_side(&[
-        labelled("X", &data.x, VALUE_DIGITS, style),
+        labelled("X", &data.x, given_digits(&data.x), style),
         labelled("y", &data.y, 0, style),
     ]);
     o.push_str(&x_and_y);
@@ -90,8 +92,18 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
     let mut blocks = Vec::new();
     for (d, dense) in network.dense_layers().enumerate() {
         let s = superscript(d + 1);
-        blocks.push(labelled(&format!("W{s}"), &dense.w, VALUE_DIGITS, style));
-        blocks.push(labelled(&format!("b{s}"), &dense.b, VALUE_DIGITS, style));
+        blocks.push(labelled(
+            &format!("W{s}"),
+            &dense.w,
+            given_digits(&dense.w),
+            style,
+        ));
+        blocks.push(labelled(
+            &format!("b{s}"),
+            &dense.b,
+            given_digits(&dense.b),
+            style,
+        ));
     }
     o.push_str(&side_by_side(&blocks));
     line(
@@ -101,6 +113,13 @@ pub(super) fn introduction(o: &mut String, options: &DemoOptions, story: &Story,
         ),
     );
     blank(o);
+}
+
+/// Decimals of a matrix that is given rather than computed in the step (the data, the parameters
+/// at its start): [`EXTRA_DIGITS`] more than the values made from it, so that `Z¹ = X·W¹ + b¹`
+/// and `W − η·dW` can be recomputed from what is printed; none for whole numbers, which are exact.
+fn given_digits(m: &Matrix) -> usize {
+    layout::data_digits(m, VALUE_DIGITS + EXTRA_DIGITS)
 }
 
 /// The symbol of each value of the stack: `X, Z¹, A¹, Z², ŷ`.
@@ -128,11 +147,28 @@ fn function_symbol(f: Activation) -> String {
     }
 }
 
-pub(super) fn forward(o: &mut String, story: &Story, style: Style) {
+pub(super) fn forward(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
     let network = &story.at_step;
     let values = network.values();
     let names = value_names(network);
     line(o, &style.heading("3. Forward: X → ŷ, one layer at a time"));
+    // Recomputing an entry of a later matrix from the rounded ones above it can miss by a few
+    // units in the last digit (see EXTRA_DIGITS): say which ones check, and where the digits to
+    // check the others are.
+    let by_hand = match options.sample {
+        Some(k) => format!("section 4½ writes row {k} out"),
+        None => "--sample k writes row k out".to_string(),
+    };
+    line(
+        o,
+        &format!(
+            "X, W¹ and b¹ above carry {EXTRA_IN_WORDS} more decimals than Z¹, so Z¹ can be recomputed by hand. The other"
+        ),
+    );
+    line(
+        o,
+        &format!("matrices are rounded for reading: {by_hand} with the digits to check them."),
+    );
     let mut dense = 0;
     for (l, layer) in network.layers().iter().enumerate() {
         let (input, output) = (&names[l], &names[l + 1]);
@@ -419,6 +455,10 @@ fn checked(o: &mut String, story: &Story, name: &str, style: Style) {
     }
 }
 
+/// Row `k` of the step as scalar arithmetic: each line a formula, the numbers it is made from and
+/// its result. Results are rounded as in the matrices; the numbers they are made from carry
+/// [`EXTRA_DIGITS`] more decimals, so every result can be recomputed from the line that makes it
+/// to within ±1 in its last digit (`tests/demo.rs` recomputes every one).
 pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
     let network = &story.at_step;
     let values = network.values();
@@ -429,6 +469,7 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         Layer::Activation(f) => *f,
         _ => unreachable!("the demo network is [dense, f, dense, sigmoid]"),
     };
+    // Row k of X, Z¹, A¹, Z², ŷ, and of dZ², dA¹, dZ¹.
     let x = values[0].row(k);
     let (z1, a1, z2, y_hat) = (
         values[1].row(k),
@@ -436,33 +477,40 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         values[3].row(k)[0],
         values[4].row(k)[0],
     );
+    let (dz2, da1, dz1) = (
+        gradients[3].row(k)[0],
+        gradients[2].row(k),
+        gradients[1].row(k),
+    );
     let y = story.data.y.row(k)[0];
     let n = story.data.len();
-    let v = |x: f64| number(x, VALUE_DIGITS);
-    // A factor in a product, in brackets when negative; gradients keep their extra digits so
-    // the products can be checked by hand to the printed precision.
-    let factor = |x: f64, digits: usize| {
-        let text = number(x, digits);
-        if text.starts_with('-') {
-            format!("({text})")
-        } else {
-            text
-        }
-    };
-    let p = |x: f64| factor(x, VALUE_DIGITS);
-    let g = |x: f64| factor(x, GRADIENT_DIGITS);
+    // Forward results to VALUE_DIGITS from inputs with EXTRA_DIGITS more; backward results to
+    // GRADIENT_DIGITS from inputs with EXTRA_DIGITS more.
+    let value = |x: f64| number(x, VALUE_DIGITS);
+    let gradient = |x: f64| number(x, GRADIENT_DIGITS);
+    let forward_in = |x: f64| operand(x, VALUE_DIGITS + EXTRA_DIGITS);
+    let backward_in = |x: f64| operand(x, GRADIENT_DIGITS + EXTRA_DIGITS);
     line(
         o,
         &style.heading(&format!(
             "4½. One example by hand: row {k}, x = ({}, {}), y = {y}",
-            v(x[0]),
-            v(x[1])
+            exact_or_rounded(x[0], VALUE_DIGITS + EXTRA_DIGITS),
+            exact_or_rounded(x[1], VALUE_DIGITS + EXTRA_DIGITS)
         )),
     );
     line(
         o,
-        "The same numbers as the matrices above, for one row, written out term by term.",
+        &format!(
+            "Row {k} of the matrices above, written out term by term. Results are rounded as there; their inputs"
+        ),
     );
+    line(
+        o,
+        &format!(
+            "carry {EXTRA_IN_WORDS} more decimals, so a result recomputed by hand lands within ±1 in its last digit."
+        ),
+    );
+
     line(o, "Forward:");
     for j in 0..w1.cols() {
         let sj = subscript(j + 1);
@@ -471,25 +519,24 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
             .collect::<Vec<_>>()
             .join(" + ");
         let numbers = (0..x.len())
-            .map(|i| format!("{}·{}", p(x[i]), p(w1[(i, j)])))
+            .map(|i| format!("{}·{}", forward_in(x[i]), forward_in(w1[(i, j)])))
             .collect::<Vec<_>>()
             .join(" + ");
         line(
             o,
             &format!(
                 "  z¹{sj} = {symbols} + b¹{sj} = {numbers} + {} = {}",
-                p(b1[(0, j)]),
-                v(z1[j])
+                forward_in(b1[(0, j)]),
+                value(z1[j])
             ),
         );
         line(
             o,
             &format!(
-                "  a¹{sj} = {}(z¹{sj}) = {}({}) = {}",
-                f.name(),
-                f.name(),
-                v(z1[j]),
-                v(a1[j])
+                "  a¹{sj} = {name}(z¹{sj}) = {name}({}) = {}",
+                exact_or_rounded(z1[j], VALUE_DIGITS + EXTRA_DIGITS),
+                value(a1[j]),
+                name = f.name(),
             ),
         );
     }
@@ -498,24 +545,39 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
         .collect::<Vec<_>>()
         .join(" + ");
     let numbers = (0..w2.rows())
-        .map(|j| format!("{}·{}", p(a1[j]), p(w2[(j, 0)])))
+        .map(|j| format!("{}·{}", forward_in(a1[j]), forward_in(w2[(j, 0)])))
         .collect::<Vec<_>>()
         .join(" + ");
     // Symbols and numbers on two lines: with three or more hidden units one line is too wide.
     line(o, &format!("  z² = {symbols} + b²₁"));
     line(
         o,
-        &format!("     = {numbers} + {} = {}", p(b2[(0, 0)]), v(z2)),
+        &format!(
+            "     = {numbers} + {} = {}",
+            forward_in(b2[(0, 0)]),
+            value(z2)
+        ),
     );
-    line(o, &format!("  ŷ = σ(z²) = σ({}) = {}", v(z2), v(y_hat)));
     line(
         o,
-        "Backward (this example's share; the gradients above sum the shares of all rows):",
+        &format!(
+            "  ŷ = σ(z²) = σ({}) = {}",
+            exact_or_rounded(z2, VALUE_DIGITS + EXTRA_DIGITS),
+            value(y_hat)
+        ),
     );
-    let dz2 = gradients[3].row(k)[0];
+
     line(
         o,
-        &format!("  dz² = (ŷ − y)/n = ({} − {y})/{n} = {dz2:.6}", v(y_hat)),
+        "Backward: this row's share of each gradient (the matrices above add up the shares of all rows):",
+    );
+    line(
+        o,
+        &format!(
+            "  dz² = (ŷ − y)/n = ({} − {y})/{n} = {}",
+            exact_or_rounded(y_hat, GRADIENT_DIGITS + EXTRA_DIGITS),
+            gradient(dz2)
+        ),
     );
     for j in 0..w2.rows() {
         let sj = subscript(j + 1);
@@ -523,24 +585,32 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
             o,
             &format!(
                 "  share of dW²{sj}₁ = a¹{sj}·dz² = {}·{} = {}",
-                p(a1[j]),
-                g(dz2),
-                number(a1[j] * dz2, GRADIENT_DIGITS)
+                backward_in(a1[j]),
+                backward_in(dz2),
+                gradient(a1[j] * dz2)
             ),
         );
     }
     for j in 0..w1.cols() {
         let sj = subscript(j + 1);
-        let dz1 = gradients[1].row(k)[j];
         line(
             o,
             &format!(
-                "  dz¹{sj} = dz²·W²{sj}₁·{}′(z¹{sj}) = {}·{}·{} = {}",
+                "  da¹{sj} = dz²·W²{sj}₁ = {}·{} = {}",
+                backward_in(dz2),
+                backward_in(w2[(j, 0)]),
+                gradient(da1[j])
+            ),
+        );
+        // f′(z¹ⱼ) written with the numbers it is made of, so that it needs no line of its own.
+        let (symbols, numbers) = derivative_by_hand(f, j, z1[j], a1[j]);
+        line(
+            o,
+            &format!(
+                "  dz¹{sj} = da¹{sj}·{}′(z¹{sj}){symbols} = {}·{numbers} = {}",
                 f.name(),
-                g(dz2),
-                p(w2[(j, 0)]),
-                p(f.derivative(z1[j], f.value(z1[j]))),
-                number(dz1, GRADIENT_DIGITS),
+                backward_in(da1[j]),
+                gradient(dz1[j]),
             ),
         );
         for i in 0..x.len() {
@@ -549,14 +619,46 @@ pub(super) fn by_hand(o: &mut String, story: &Story, k: usize, style: Style) {
                 o,
                 &format!(
                     "    share of dW¹{si}{sj} = x{si}·dz¹{sj} = {}·{} = {}",
-                    p(x[i]),
-                    g(dz1),
-                    number(x[i] * dz1, GRADIENT_DIGITS)
+                    backward_in(x[i]),
+                    backward_in(dz1[j]),
+                    gradient(x[i] * dz1[j])
                 ),
             );
         }
     }
+    line(
+        o,
+        "  A bias is added to every row, so its share is the row's dz itself: db² gets dz², db¹ⱼ gets dz¹ⱼ.",
+    );
     blank(o);
+}
+
+/// `f′(z¹ⱼ)` for the dz¹ line: the symbols after `f′(z¹ⱼ)` (`" = da¹ⱼ·(1 − (a¹ⱼ)²)"` for tanh,
+/// empty when the derivative is a constant) and the numbers that replace `f′(z¹ⱼ)`, with the
+/// backward walk-through's input digits.
+fn derivative_by_hand(f: Activation, j: usize, z: f64, a: f64) -> (String, String) {
+    let sj = subscript(j + 1);
+    let digits = GRADIENT_DIGITS + EXTRA_DIGITS;
+    let a_in = operand(a, digits);
+    match f {
+        Activation::Tanh => (
+            format!(" = da¹{sj}·(1 − (a¹{sj})²)"),
+            format!("(1 − {a_in}²)"),
+        ),
+        Activation::Sigmoid => (
+            format!(" = da¹{sj}·a¹{sj}·(1 − a¹{sj})"),
+            format!("{a_in}·(1 − {a_in})"),
+        ),
+        // A slope that is a constant (1, 0 or leaky ReLU's α): exact, shown as it is.
+        Activation::Identity | Activation::Relu | Activation::LeakyRelu { .. } => {
+            (String::new(), format!("{}", f.derivative(z, a)))
+        }
+        // A derivative with no short form in a: evaluated at z, like the forward's f(z).
+        _ => (
+            String::new(),
+            format!("{}′({})", f.name(), exact_or_rounded(z, digits)),
+        ),
+    }
 }
 
 pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style: Style) {
@@ -570,6 +672,10 @@ pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style
         "optim.rs Optimizer::step",
         style,
     );
+    line(
+        o,
+        &format!("Before and dW carry {EXTRA_IN_WORDS} more decimals than after, so W − η·dW can be recomputed by hand."),
+    );
     let before: Vec<_> = story.at_step.dense_layers().collect();
     let after: Vec<_> = story.after_step.dense_layers().collect();
     for (d, (old, new)) in before.iter().zip(&after).enumerate() {
@@ -578,11 +684,13 @@ pub(super) fn update(o: &mut String, options: &DemoOptions, story: &Story, style
             (format!("W{s}"), &old.w, &old.dw, &new.w),
             (format!("b{s}"), &old.b, &old.db, &new.b),
         ] {
-            o.push_str(&indent(&side_by_side(&[
-                labelled(&format!("{name} before"), old, VALUE_DIGITS, style),
+            // Not indented, unlike the matrices of sections 3 and 4: three 2×3 blocks with
+            // `before` to six decimals fill the 100 columns.
+            o.push_str(&side_by_side(&[
+                labelled(&format!("{name} before"), old, given_digits(old), style),
                 labelled(&format!("d{name}"), gradient, GRADIENT_DIGITS, style),
                 labelled(&format!("{name} after"), new, VALUE_DIGITS, style),
-            ])));
+            ]));
         }
     }
     let change = story.loss_before - story.loss_after;

@@ -3,7 +3,7 @@
 
 use super::layout::{blank, line, subscript, with_source};
 use super::step::value_names;
-use super::{DemoOptions, Story, Style};
+use super::{DemoOptions, Story, Style, EXTRA_DIGITS, EXTRA_IN_WORDS, VALUE_DIGITS};
 use crate::activation::Activation;
 use crate::data::Dataset;
 use crate::layer::Layer;
@@ -60,6 +60,10 @@ fn point_labels(data: &Dataset) -> Vec<String> {
         .collect()
 }
 
+/// Decimals of `w·a + b` in hidden space: fewer than those of `w` and `a` by [`EXTRA_DIGITS`], so
+/// that it can be recomputed from them by hand.
+const SCORE_DIGITS: usize = VALUE_DIGITS - EXTRA_DIGITS;
+
 pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
     let network = &story.trained;
     let values = network.values();
@@ -97,12 +101,12 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
         .map(|j| {
             let w = output.w[(j, 0)];
             let sign = if w < 0.0 { "−" } else { "+" };
-            format!("{sign} {:.3}·a{}", w.abs(), subscript(j + 1))
+            format!("{sign} {:.VALUE_DIGITS$}·a{}", w.abs(), subscript(j + 1))
         })
         .collect::<Vec<_>>()
         .join(" ");
     let b = output.b[(0, 0)];
-    // The first term carries its sign without a space: `−3.074·a₁ + …`.
+    // The first term carries its sign without a space: `−3.0741·a₁ + …`.
     let terms = match terms.strip_prefix("+ ") {
         Some(rest) => rest.to_string(),
         None => terms.replacen("− ", "−", 1),
@@ -110,14 +114,16 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
     line(
         o,
         &format!(
-            "  {terms} {} {:.3} = 0",
+            "  {terms} {} {:.VALUE_DIGITS$} = 0",
             if b < 0.0 { "−" } else { "+" },
             b.abs()
         ),
     );
     with_source(
         o,
-        "  w·a + b below is Z², as computed",
+        &format!(
+            "  w·a + b below is Z² as computed, to {EXTRA_IN_WORDS} decimals fewer than w and a"
+        ),
         "dense.rs Dense::forward",
         style,
     );
@@ -128,7 +134,7 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
         let a = a1
             .row(i)
             .iter()
-            .map(|v| format!("{v:>7.3}"))
+            .map(|v| format!("{v:>8.VALUE_DIGITS$}"))
             .collect::<Vec<_>>()
             .join(" ");
         let score = z2[(i, 0)];
@@ -142,7 +148,7 @@ pub(super) fn hidden_space(o: &mut String, story: &Story, style: Style) {
         line(
             o,
             &format!(
-                "  {:<8} y = {y}   a = {open}{a} {close}   w·a + b = {score:>7.3}   side {side}  {}",
+                "  {:<8} y = {y}   a = {open}{a} {close}   w·a + b = {score:>6.SCORE_DIGITS$}   side {side}  {}",
                 labels[i],
                 if correct { "✓" } else { "✗" }
             ),
