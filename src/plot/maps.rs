@@ -25,7 +25,7 @@ use super::svg::{num, points_text, Svg};
 use super::{Figure, Recorder, Settings};
 use crate::data::{Dataset, Task};
 use crate::error::Result;
-use crate::matrix::Matrix;
+use crate::matrix::{dot, Matrix};
 use crate::network::Network;
 use crate::optim::Rule;
 use crate::rng::Rng;
@@ -396,10 +396,6 @@ pub fn unflatten(network: &mut Network, theta: &[f64]) {
         "unflatten: {} numbers for {offset} parameters",
         theta.len()
     );
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// A loss surface: the grid of L over the (α, β) plane, and the descent path on it.
