@@ -96,8 +96,10 @@
 //!    networks usually leave it out.
 //! 2. Nothing: every epoch prints `‖dW‖ 0.00e0`, and `W¹` never moves. With one row, μ is that
 //!    row and σ² = 0, so `X̂ = 0/√(0 + ε) = 0` whatever the input: the layer outputs β, and its
-//!    `dX` is 0 (with n = 1, `n·dX̂ − Σ_rows dX̂ = 0` and `X̂ = 0`). Only β and the output layer
-//!    learn, and in training every row gets the same prediction. Worse, the running variance
+//!    `dX` is 0 (with n = 1, `n·dX̂ − Σ_rows dX̂ = 0` and `X̂ = 0`). Here it is worse still: β
+//!    starts at 0, and ReLU gives 0 with slope 0 there, so the hidden layer's output is 0 for
+//!    every row, and neither `W²` nor β gets a gradient either. Only the output bias `b²`
+//!    learns, the same prediction for every row. And the running variance
 //!    follows the batches' σ² = 0 down by a factor 0.9 per step, to below 1e-100 after 3 epochs,
 //!    so at inference `1/√(σ² + ε) = 1/√ε = 316.2` magnifies every input's distance from the
 //!    running mean 316-fold: the summary's training loss is 12.8083, against 0.7698 for epoch 3

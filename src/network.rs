@@ -151,7 +151,9 @@ impl Network {
     /// A multi-layer perceptron: for each hidden size `h`, `Dense(·→h)`, batch norm if asked,
     /// the activation, dropout if asked; then `Dense(·→n_out)` and the output activation. Weights
     /// are initialised for the activation that follows them (see `dense.rs`), drawing from `rng`
-    /// in layer order; each dropout layer gets a generator forked from it.
+    /// in layer order; each dropout layer gets a generator forked from it, so that the masks it
+    /// draws during training come from a stream of its own, fixed by the seed, and not from a
+    /// generator shared with anything else.
     ///
     /// # Panics
     /// If the dropout rate is 1 or more.

@@ -78,7 +78,7 @@
 //! sine. And η so bounded moves the flattest direction by at most a factor
 //! `1 − 2·λ_min/λ_max` per step: when the ratio `λ_max/λ_min` is large, gradient descent is slow.
 //!
-//! With momentum the step remembers the last one, `w_{t+1} = (1 + μ − η·λ)·w_t − μ·w_{t−1}`, and
+//! With momentum the step remembers the last one, `wₜ₊₁ = (1 + μ − η·λ)·wₜ − μ·wₜ₋₁`, and
 //! the same question (do both roots r of `r² − (1 + μ − η·λ)·r + μ = 0` lie inside the unit
 //! circle?) gives `η < 2·(1 + μ)/λ_max`: for μ = 0.9, 3.8/λ_max (exercise 2). Adam divides each
 //! entry's step by the entry's own gradient size, so its steps have size about η whatever the
@@ -98,8 +98,8 @@
 //!    of 32: starting from `cargo run -- train sine --optimizer sgd --lr 0.1`, raise η until
 //!    training breaks (a learning rate given with `--lr` stays constant). Is the limit where 1(a)
 //!    would put it?
-//! 2. **Momentum's limit.** Derive the bound `η < 2·(1 + μ)/λ_max` stated above: write `w_{t+1}`
-//!    with `w_t` and `w_{t−1}`, and use that `w_{t+1} = a·w_t − μ·w_{t−1}` with 0 < μ < 1 dies out
+//! 2. **Momentum's limit.** Derive the bound `η < 2·(1 + μ)/λ_max` stated above: write `wₜ₊₁`
+//!    with `wₜ` and `wₜ₋₁`, and use that `wₜ₊₁ = a·wₜ − μ·wₜ₋₁` with 0 < μ < 1 dies out
 //!    exactly when `|a| < 1 + μ`. Compute it for the quadratic of 1(a) with μ = 0.9, then run the
 //!    command of 1(a) with `--optimizer momentum --lr 0.145`, and with `--lr 0.15`.
 //! 3. **Adam's first step.** `cargo run -- train sine --optimizer adam --lr 0.01 --batch-size 0
@@ -115,9 +115,10 @@
 //!    and the limit is 2/25.59 = 0.0782. At η = 0.07 the loss reaches its minimum, 0.4141, by
 //!    epoch 60. At 0.077, inside but close, `1 − η·λ_max = −0.970`: along the steep direction the
 //!    error flips sign and shrinks only 3% a step, so epoch 60 is still at 0.7699 and 0.4141
-//!    comes by epoch 300. At 0.08 the loss grows by `(η·λ_max − 1)² = 1.096` per step and ends
-//!    at 1.110e13, although the flat direction (λ_min = 2) alone would converge: one direction
-//!    beyond the limit is enough.
+//!    comes by epoch 300. At 0.08 the loss grows by `(η·λ_max − 1)² = 1.096` per step, to
+//!    1.110e13 in epoch 300 (and 1.217e13 = 1.096 × 1.110e13 in the summary, one step later),
+//!    although the flat direction (λ_min = 2) alone would converge: one direction beyond the
+//!    limit is enough.
 //!
 //!    (b) 0.14 trains and 0.15 diverges (`error: training diverged in epoch 34`), about twice
 //!    the linear model's limit. The network's loss is not a quadratic, but near any weights it
@@ -126,11 +127,12 @@
 //!    eigenvalue: 43.6 at the initial weights, where only η < 0.046 would be safe, and 13.2 after
 //!    300 epochs at η = 0.14, just below 2/η = 14.3. The first steps overshoot and carry the
 //!    weights to flatter places, and training at a constant η goes on where `η < 2/λ_max` only
-//!    just holds (Cohen et al. 2021 call it the edge of stability); at 0.15 it found no such
-//!    place before the numbers overflowed. At 0.14 the loss still jumps: the last epoch's
-//!    running loss is 0.0213, the trained network's 0.1146.
-//! 2. The step is `w_{t+1} = w_t − η·v_{t+1}` with `v_{t+1} = μ·v_t + λ·w_t`, and
-//!    `η·v_t = w_{t−1} − w_t`, so `w_{t+1} = (1 + μ − η·λ)·w_t − μ·w_{t−1}`: with
+//!    just holds (Cohen et al. 2021 call it the edge of stability). At 0.15 the first epoch
+//!    already throws the loss to 68132.3851, and no flatter place is found before the numbers
+//!    overflow. At 0.14 the loss still jumps: the last epoch's running loss is 0.0213, the
+//!    trained network's 0.1146.
+//! 2. The step is `wₜ₊₁ = wₜ − η·vₜ₊₁` with `vₜ₊₁ = μ·vₜ + λ·wₜ`, and
+//!    `η·vₜ = wₜ₋₁ − wₜ`, so `wₜ₊₁ = (1 + μ − η·λ)·wₜ − μ·wₜ₋₁`: with
 //!    `a = 1 + μ − η·λ`, it dies out for `0 < η·λ < 2·(1 + μ)`. Here η < 3.8/25.59 = 0.1485,
 //!    nearly twice plain SGD's 0.0782. At 0.145 the loss reaches 0.4141; at 0.15 it
 //!    ends at 4.937e42. Along the flat direction a steady gradient builds the velocity to

@@ -7,7 +7,7 @@
 //!     for each batch (X, y):
 //!         ŷ  = network.forward(X)                      network.rs
 //!         L  = loss(ŷ, y)                              loss.rs
-//!         dZ = (ŷ − y)/n                               loss.rs   Loss::output_error
+//!         dZ = (ŷ − y)/n   (2·(ŷ − y)/n for the MSE)   loss.rs   Loss::output_error
 //!         dW, db for every layer = network.backward(dZ) network.rs, dense.rs, activation.rs
 //!         W ← W − η·dW  (or the chosen rule)           optim.rs
 //!     record the epoch: losses, metric, ‖dWˡ‖ and ‖ΔWˡ‖ per layer

@@ -51,6 +51,7 @@ fn printed_lines(text: &str) -> String {
         .join("\n")
 }
 
+/// A folder for one command's files, named after the test process and `name`.
 fn temp_folder(name: &str) -> PathBuf {
     let folder =
         std::env::temp_dir().join(format!("backprop-exercises-{}-{name}", std::process::id()));
@@ -104,7 +105,7 @@ fn network_sigmoid_gradients_shrink_layer_by_layer() {
     );
 
     // The same run through the library: the factor per layer, and the mean of σ′(Z) = a·(1 − a)
-    // over the hidden layers of the forward pass.
+    // over each sigmoid layer of the first forward pass (the five hidden ones, then the output).
     let mut options = task("circles");
     options.hidden = vec![8; 5];
     options.activation = Activation::Sigmoid;
@@ -237,6 +238,7 @@ fn optim_linear_sine_is_stable_below_two_over_lambda_max() {
     assert_prints(&edge, "12.8584 → 0.4141");
     let unstable = backprop("lr-0.08", &args("0.08"));
     assert_prints(&unstable, "12.8584 → 1.110e13");
+    assert_prints(&unstable, "train       loss 1.217e13");
 
     // The loss of the diverging run grows by (η·λ_max − 1)² per epoch, one step per epoch.
     let mut options = task("sine");
@@ -252,8 +254,9 @@ fn optim_linear_sine_is_stable_below_two_over_lambda_max() {
     assert_eq!(format!("{growth:.3}"), "1.096");
 }
 
-/// The parameters of `network` in one list, in the order of `for_each_parameter`.
-fn parameters_shifted(network: &mut Network, direction: &[f64], h: f64) {
+/// Moves every parameter of `network` by `h·direction` (`direction` lists them in the order of
+/// `for_each_parameter`).
+fn shift_parameters(network: &mut Network, direction: &[f64], h: f64) {
     let mut k = 0;
     network.for_each_parameter(|_, _, w, _| {
         for w in w.as_mut_slice() {
@@ -287,11 +290,11 @@ fn sharpest_curvature(network: &Network, x: &Matrix, y: &Matrix) -> f64 {
     for _ in 0..100 {
         let norm = v.iter().map(|v| v * v).sum::<f64>().sqrt();
         v.iter_mut().for_each(|v| *v /= norm);
-        parameters_shifted(&mut network, &v, h);
+        shift_parameters(&mut network, &v, h);
         let plus = full_gradient(&mut network, x, y);
-        parameters_shifted(&mut network, &v, -2.0 * h);
+        shift_parameters(&mut network, &v, -2.0 * h);
         let minus = full_gradient(&mut network, x, y);
-        parameters_shifted(&mut network, &v, h);
+        shift_parameters(&mut network, &v, h);
         let hv: Vec<f64> = plus
             .iter()
             .zip(&minus)
@@ -317,6 +320,7 @@ fn optim_sine_network_settles_where_eta_is_below_two_over_lambda_max() {
         "sgd-0.15",
         &["train", "sine", "--optimizer", "sgd", "--lr", "0.15"],
     );
+    assert_prints(&diverges, "epoch     1/300  loss 68132.3851");
     assert_prints(&diverges, "error: training diverged in epoch 34");
 
     let mut options = task("sine");
@@ -620,11 +624,18 @@ fn batch_norm_with_batches_of_one_learns_nothing() {
     options.batch_size = 1;
     options.epochs = 3;
     let run = run::execute(&options, |_, _| ControlFlow::Continue(())).expect("runs");
-    let w = |network: &Network| network.dense_layers().next().expect("dense").w.clone();
-    assert_eq!(w(&run.initial), w(&run.network), "W¹ moved");
+    // W¹, b¹, W² and β do not move; only b², the output bias, does.
+    let dense = |network: &Network, l: usize| network.dense_layers().nth(l).expect("dense").clone();
+    let (first_before, first_after) = (dense(&run.initial, 0), dense(&run.network, 0));
+    let (second_before, second_after) = (dense(&run.initial, 1), dense(&run.network, 1));
+    assert_eq!(first_before.w, first_after.w, "W¹ moved");
+    assert_eq!(first_before.b, first_after.b, "b¹ moved");
+    assert_eq!(second_before.w, second_after.w, "W² moved");
+    assert_ne!(second_before.b, second_after.b, "b² did not move");
     let Some(Layer::BatchNorm(norm)) = run.network.layers().get(1) else {
         panic!("the second layer is batch normalisation");
     };
+    assert_eq!(norm.beta, Matrix::zeros(1, 10), "β moved");
     let largest = largest_magnitude(&norm.running_var);
     let scale = 1.0 / (largest + backprop::batch_norm::EPSILON).sqrt();
     println!("largest running σ² {largest:.1e}, so 1/√(σ² + ε) = {scale:.1}");
