@@ -20,9 +20,10 @@
 //! so the chain rule starts at the loss and walks down.
 //!
 //! Backward usually starts one step early: with the paired loss and output activation, the loss
-//! gives the output error `dZᴸ = (ŷ − y)/n` directly (see `loss.rs`), so
-//! [`Network::backward_from_output_error`] skips the last activation. The shortcut saves a pass,
-//! and it stays finite where the long way would divide by `ŷ(1 − ŷ)` of a saturated sigmoid.
+//! gives the output error `dZᴸ = (ŷ − y)/n` directly (`2·(ŷ − y)/n` for the MSE; see
+//! `loss.rs`), so [`Network::backward_from_output_error`] skips the last activation. The
+//! shortcut saves a pass, and it stays finite where the long way would divide by `ŷ(1 − ŷ)` of a
+//! saturated sigmoid.
 //! [`Network::backward`] starts from `∂L/∂ŷ` and goes through it; the tests check that both agree.
 //!
 //! In docs and printed output a superscript numbers the dense layers: `W¹`, `b¹` and `Z¹` belong

@@ -25,11 +25,12 @@
 //!   25 times a step on 32.) An epoch's loss is the mean of its steps' losses weighted by their
 //!   rows, so it is the mean over the training rows even when the last batch is smaller.
 //! - **A new order every epoch.** A mini-batch's gradient stands in for the whole set's only if
-//!   its rows are a fair sample of the set. Rows that arrive in order (a file sorted by class or
-//!   by x, as `generate::sine` lays them out) would make each batch one region of the data, and
-//!   every epoch would end pulled towards the same last region (exercise 2); a new order each
-//!   epoch also keeps one epoch's noise from repeating in the next. The full batch is not
-//!   shuffled: its gradient is the mean over all rows, whatever their order.
+//!   its rows are a fair sample of the set. Rows that arrive in order (sorted by class, or by x
+//!   as `generate::sine` lays them out) would make each batch one region of the data, and every
+//!   epoch would end pulled towards the same last region (exercise 2). The command line's split
+//!   (`Dataset::split`) already mixes the rows, but `train` does not count on its caller for
+//!   that; and a new order each epoch keeps one epoch's noise from repeating in the next. The
+//!   full batch is not shuffled: its gradient is the mean over all rows, whatever their order.
 //! - **The epoch's training loss comes from the steps' own forward passes**, each measured before
 //!   its update: it costs nothing, but it describes weights that are gone by the end of the epoch
 //!   (exercise 1). The test set is evaluated once after the epoch, in inference mode (dropout
