@@ -27,9 +27,126 @@
 //! L2 weight decay   dW ← dW + λ·W          (the gradient of (λ/2)·‖W‖² added to the loss;
 //!                                           weights only: biases and γ, β are not decayed)
 //! ```
-//! so the rule sees `dW · min(1, c/g) + λ·W`; the decay term is not clipped.
+//! so the rule sees `dW · min(1, c/g) + λ·W`; the decay term is not clipped. The learning rate
+//! may follow a schedule over the epochs (see [`Schedule`]).
 //!
-//! and the learning rate may follow a schedule over the epochs (see [`Schedule`]).
+//! # Why these constants
+//!
+//! Each running average `a ← β·a + (1 − β)·g` weighs the gradient of k steps ago by
+//! `(1 − β)·βᵏ`: weights that sum to 1 and fall to 1/e of the newest one's after about
+//! `1/(1 − β)` steps. So `1/(1 − β)` is roughly how many recent steps it remembers.
+//!
+//! - **Momentum μ = 0.9.** The velocity is a sum of the last ~1/(1 − μ) = 10 gradients. Along a
+//!   direction where the gradient keeps its sign it grows to `dW/(1 − μ)`, ten times the plain
+//!   step; along one where the sign alternates (the zigzag across a steep valley) its terms
+//!   cancel. Ten steps are enough to cancel a zigzag and few enough to turn when the slope does.
+//! - **RMSprop ρ = 0.9.** `s` is the mean of the last ~10 squared gradients, so the scale each
+//!   entry is divided by follows its gradient's size within about ten steps. RMSprop has no bias
+//!   correction: `s` starts at 0, so the first step is `η·dW/√((1 − ρ)·dW²) = η/√(1 − ρ)` per
+//!   entry, 3.2·η; a longer memory would make it larger (31.6·η for ρ = 0.999).
+//! - **Adam β₁ = 0.9.** `m` averages the last ~10 gradients: the direction, as momentum keeps it.
+//! - **Adam β₂ = 0.999.** `v` averages the last ~1000 squared gradients, so the scale each step is
+//!   divided by changes slowly, and the steps keep a steady size while their direction turns. An
+//!   average that slow starts far too small (at t = 1, `v = 0.001·dW²`), which is what the bias
+//!   correction repairs: `v̂ = v/(1 − β₂ᵗ) = dW²` at t = 1 (and `m̂ = dW`).
+//! - **ε = 1e-8** (RMSprop and Adam) is there only so that an entry whose gradient has always
+//!   been exactly 0 takes the step 0/ε = 0 instead of 0/0. It is far below the typical `√v̂`, the
+//!   size of a gradient entry: for an entry of size 10⁻⁴ it shortens the step by one part in 10⁴.
+//!   It only takes over for gradients that are rounding noise (`batch_norm.rs`, exercise 1).
+//!
+//! These are the values of Kingma & Ba (2015) for Adam and the customary ones for the others.
+//!
+//! # How large may η be?
+//!
+//! Near a minimum `w*` the loss is close to a quadratic, `L ≈ L(w*) + ½·(w − w*)ᵀ·H·(w − w*)`,
+//! with `H` the Hessian (the second derivatives). Along an eigenvector of `H` with eigenvalue λ,
+//! the curvature in that direction, and with w now the distance from `w*` along it:
+//!
+//! ```text
+//! L = ½·λ·w²,   dL/dw = λ·w,   so one step of gradient descent is
+//! w ← w − η·λ·w = (1 − η·λ)·w,   and after t steps w is (1 − η·λ)ᵗ times what it was.
+//!
+//! 0 < η·λ < 1    w shrinks, keeping its sign: the loss creeps down
+//! η·λ = 1        one step lands on the minimum
+//! 1 < η·λ < 2    w changes sign at every step and shrinks: a damped oscillation
+//! η·λ > 2        w changes sign and grows: the loss grows by (η·λ − 1)² per step
+//! ```
+//!
+//! Every direction must shrink, and the steepest decides: gradient descent is stable only for
+//! `η < 2/λ_max`. Beyond it the iterates oscillate with growing amplitude, whatever the other
+//! directions do; the learning-rates figure (`cargo run -- plot learning-rates`) shows it on
+//! sine. And η so bounded moves the flattest direction by at most a factor
+//! `1 − 2·λ_min/λ_max` per step: when the ratio `λ_max/λ_min` is large, gradient descent is slow.
+//!
+//! With momentum the step remembers the last one, `wₜ₊₁ = (1 + μ − η·λ)·wₜ − μ·wₜ₋₁`, and
+//! the same question (do both roots r of `r² − (1 + μ − η·λ)·r + μ = 0` lie inside the unit
+//! circle?) gives `η < 2·(1 + μ)/λ_max`: for μ = 0.9, 3.8/λ_max (exercise 2). Adam divides each
+//! entry's step by the entry's own gradient size, so its steps have size about η whatever the
+//! curvature (exercise 3), and this bound does not apply to it as it stands.
+//!
+//! # Exercises
+//!
+//! 1. **Where gradient descent breaks.** (a) Without hidden layers, sine's network is
+//!    `ŷ = x·w + b` and its loss `L = (1/n)·Σ (x·w + b − y)²` is exactly a quadratic in (w, b),
+//!    with the Hessian `H = 2·[[mean x², mean x], [mean x, 1]]` (means over the training rows).
+//!    The x are spread evenly over [−2π, 2π]: estimate mean x², mean x, λ_max and the largest
+//!    stable η. Then run
+//!    `cargo run -- train sine --hidden none --batch-size 0 --optimizer sgd --lr 0.07`, and again
+//!    with `--lr 0.077` and `--lr 0.08`.
+//!
+//!    (b) Now sine's own network, `1 → 20 tanh → 20 tanh → 1`, trained by plain SGD on batches
+//!    of 32: starting from `cargo run -- train sine --optimizer sgd --lr 0.1`, raise η until
+//!    training breaks (a learning rate given with `--lr` stays constant). Is the limit where 1(a)
+//!    would put it?
+//! 2. **Momentum's limit.** Derive the bound `η < 2·(1 + μ)/λ_max` stated above: write `wₜ₊₁`
+//!    with `wₜ` and `wₜ₋₁`, and use that `wₜ₊₁ = a·wₜ − μ·wₜ₋₁` with 0 < μ < 1 dies out
+//!    exactly when `|a| < 1 + μ`. Compute it for the quadratic of 1(a) with μ = 0.9, then run the
+//!    command of 1(a) with `--optimizer momentum --lr 0.145`, and with `--lr 0.15`.
+//! 3. **Adam's first step.** `cargo run -- train sine --optimizer adam --lr 0.01 --batch-size 0
+//!    --epochs 1` takes one step on the network `1 → 20 → 20 → 1`, and `out/sine/history.csv`
+//!    records the gradient norms `grad_norm_l` (2.36, 4.09 and 2.54) and the step's
+//!    `update_norm_l = ‖ΔWˡ‖`. Predict the three `update_norm` before opening the file.
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. (a) Over [−2π, 2π], mean x² ≈ (2π)²/3 = 13.16 and mean x ≈ 0, so λ_max ≈ 2·13.16 = 26.3 (the
+//!    other eigenvalue ≈ 2) and η < 2/26.3 = 0.076. The 400 training rows, a random four fifths
+//!    of the 500 points, have mean x² = 12.794 and mean x = −0.088: λ_max = 25.59, λ_min = 2.00,
+//!    and the limit is 2/25.59 = 0.0782. At η = 0.07 the loss reaches its minimum, 0.4141, by
+//!    epoch 60. At 0.077, inside but close, `1 − η·λ_max = −0.970`: along the steep direction the
+//!    error flips sign and shrinks only 3% a step, so epoch 60 is still at 0.7699 and 0.4141
+//!    comes by epoch 300. At 0.08 the loss grows by `(η·λ_max − 1)² = 1.096` per step, to
+//!    1.110e13 in epoch 300 (and 1.217e13 = 1.096 × 1.110e13 in the summary, one step later),
+//!    although the flat direction (λ_min = 2) alone would converge: one direction beyond the
+//!    limit is enough.
+//!
+//!    (b) 0.14 trains and 0.15 diverges (`error: training diverged in epoch 34`), about twice
+//!    the linear model's limit. The network's loss is not a quadratic, but near any weights it
+//!    is close to one whose Hessian changes as the weights move. The test
+//!    `optim_sine_network_settles_where_eta_is_below_two_over_lambda_max` measures its largest
+//!    eigenvalue: 43.6 at the initial weights, where only η < 0.046 would be safe, and 13.2 after
+//!    300 epochs at η = 0.14, just below 2/η = 14.3. The first steps overshoot and carry the
+//!    weights to flatter places, and training at a constant η goes on where `η < 2/λ_max` only
+//!    just holds (Cohen et al. 2021 call it the edge of stability). At 0.15 the first epoch
+//!    already throws the loss to 68132.3851, and no flatter place is found before the numbers
+//!    overflow. At 0.14 the loss still jumps: the last epoch's running loss is 0.0213, the
+//!    trained network's 0.1146.
+//! 2. The step is `wₜ₊₁ = wₜ − η·vₜ₊₁` with `vₜ₊₁ = μ·vₜ + λ·wₜ`, and
+//!    `η·vₜ = wₜ₋₁ − wₜ`, so `wₜ₊₁ = (1 + μ − η·λ)·wₜ − μ·wₜ₋₁`: with
+//!    `a = 1 + μ − η·λ`, it dies out for `0 < η·λ < 2·(1 + μ)`. Here η < 3.8/25.59 = 0.1485,
+//!    nearly twice plain SGD's 0.0782. At 0.145 the loss reaches 0.4141; at 0.15 it
+//!    ends at 4.937e42. Along the flat direction a steady gradient builds the velocity to
+//!    `dW/(1 − μ)`, so momentum at η = 0.145 moves there like plain SGD at 1.45: that, not the
+//!    steep direction, is where it gains.
+//! 3. At t = 1, `m̂ = dW` and `v̂ = dW²`, so every entry moves by `η·dW/(|dW| + ε) ≈ ±η`, whatever
+//!    its gradient: `‖ΔW¹‖ = η·√20 = 0.04472136`, `‖ΔW²‖ = η·√400 = 0.2` and `‖ΔW³‖ = η·√20`,
+//!    although the gradient norms differ. The file has 0.04472130…, 0.19999993… and
+//!    0.04472136…, a little short where some gradient entries are small enough for ε to count.
+//!    Adam's η is a step length in the units of the weights, not a multiple of the gradient,
+//!    which is why it is usually far smaller than plain SGD's (sine's default 0.01, against the
+//!    0.1 of exercise 1b).
+//!
+//! </details>
 
 use crate::kernels;
 use crate::matrix::Matrix;
@@ -69,7 +186,8 @@ impl Rule {
     /// The rules by their command-line names.
     pub const NAMES: [&'static str; 5] = ["sgd", "momentum", "nesterov", "rmsprop", "adam"];
 
-    /// The rule named `name` with its usual hyper-parameters.
+    /// The rule named `name` with its usual hyper-parameters (why these values: the module
+    /// docs, "Why these constants").
     pub fn from_name(name: &str) -> Option<Rule> {
         Some(match name {
             "sgd" => Rule::Sgd,

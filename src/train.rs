@@ -7,7 +7,7 @@
 //!     for each batch (X, y):
 //!         ŷ  = network.forward(X)                      network.rs
 //!         L  = loss(ŷ, y)                              loss.rs
-//!         dZ = (ŷ − y)/n                               loss.rs   Loss::output_error
+//!         dZ = (ŷ − y)/n   (2·(ŷ − y)/n for the MSE)   loss.rs   Loss::output_error
 //!         dW, db for every layer = network.backward(dZ) network.rs, dense.rs, activation.rs
 //!         W ← W − η·dW  (or the chosen rule)           optim.rs
 //!     record the epoch: losses, metric, ‖dWˡ‖ and ‖ΔWˡ‖ per layer
@@ -16,6 +16,25 @@
 //! With `batch_size = 0` every step sees the whole training set (full-batch gradient descent);
 //! otherwise the rows are shuffled each epoch with the seeded generator and cut into batches
 //! (stochastic mini-batch gradient descent: noisier steps, many more of them per epoch).
+//!
+//! # Why the loop is written this way
+//!
+//! - **The loss is a mean over the batch** (`loss.rs`), so the gradient does not grow with the
+//!   number of rows: a step on 32 rows and a step on all of them have the same scale, and one η
+//!   serves both. (With a summed loss, a full-batch step on circles' 800 training rows would be
+//!   25 times a step on 32.) An epoch's loss is the mean of its steps' losses weighted by their
+//!   rows, so it is the mean over the training rows even when the last batch is smaller.
+//! - **A new order every epoch.** A mini-batch's gradient stands in for the whole set's only if
+//!   its rows are a fair sample of the set. Rows that arrive in order (sorted by class, or by x
+//!   as `generate::sine` lays them out) would make each batch one region of the data, and every
+//!   epoch would end pulled towards the same last region (exercise 2). The command line's split
+//!   (`Dataset::split`) already mixes the rows, but `train` does not count on its caller for
+//!   that; and a new order each epoch keeps one epoch's noise from repeating in the next. The
+//!   full batch is not shuffled: its gradient is the mean over all rows, whatever their order.
+//! - **The epoch's training loss comes from the steps' own forward passes**, each measured before
+//!   its update: it costs nothing, but it describes weights that are gone by the end of the epoch
+//!   (exercise 1). The test set is evaluated once after the epoch, in inference mode (dropout
+//!   off, batch normalisation's running statistics): the network as it will be used.
 //!
 //! The loop stops at once when the loss or a gradient stops being a finite number (a learning
 //! rate too large makes the weights overflow) and says in which epoch and layer, instead of
@@ -29,6 +48,46 @@
 //! Every step of an epoch is tallied the same way here and in `parallel.rs` (data-parallel
 //! training, the other loop): the loss and metric weighted by the batch's rows, `‖dWˡ‖` and
 //! `‖ΔWˡ‖`, and the divergence check, which names the first number that stopped being finite.
+//!
+//! # Exercises
+//!
+//! 1. **Before or after the step?** `cargo run -- train sine --hidden none --batch-size 0
+//!    --optimizer sgd --lr 0.07 --epochs 1` prints the epoch line `loss 12.8584  test mse
+//!    9.7023`: lower on the test rows, which the network never trained on, than on its training
+//!    rows. Why? Predict the summary's `train loss`, and the loss that epoch 2 would print; check
+//!    with `--epochs 2`.
+//! 2. **Sorted rows.** `generate::sine` lays its rows out in order of x, and the test
+//!    `training_shuffles_sorted_rows` trains sine's network on 400 of them (Adam, η = 0.01 × 0.99
+//!    per epoch, 300 epochs, batches of 32). In [`train()`], comment out the line
+//!    `rng.shuffle(&mut order);`, predict what becomes of the MSE, and run
+//!    `cargo test --test exercises_training training_shuffles -- --nocapture`. (Undo the change
+//!    afterwards.)
+//! 3. **The noise of a mini-batch.** With the full batch,
+//!    `cargo run -- train sine --hidden none --optimizer sgd --lr 0.02 --batch-size 0` ends with
+//!    `‖dW¹‖ 9.7e-10`: at the minimum the gradient vanishes. Predict `‖dW¹‖` and the training
+//!    loss with `--batch-size 32` instead, and then with `--batch-size 32 --lr-decay 0.98`.
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. With the full batch an epoch is one step, and its loss is measured in that step's forward
+//!    pass, before the update: 12.8584 is the loss of the initial weights. The test rows are
+//!    evaluated after the update: 9.7023. The summary evaluates the trained network, `train loss
+//!    8.2043`, which is the loss epoch 2 prints (`epoch 2/2  loss 8.2043  test mse 5.9832`): the
+//!    training loss of the epoch lines lags one step behind. With mini-batches it is the mean
+//!    over the epoch's steps, each before its own update, about half an epoch behind.
+//! 2. The test fails with `left: "0.0441"` and `right: "0.0028"`: the MSE is 16 times larger,
+//!    and the same 0.0441 that the test's own loop without the shuffle computes. In order, each
+//!    batch of 32 covers about a twelfth of the x range, the network is pulled towards one stretch
+//!    of the curve at a time, and every epoch ends with its steps on x near 2π, which the rest of
+//!    the curve pays for.
+//! 3. With batches of 32, `‖dW¹‖` stays at 4.1e-1 and the training loss at 0.4159, above the
+//!    minimum 0.4141: the gradient of 32 rows is not zero where the gradient of all 400 is, so
+//!    every step kicks the weights away from the minimum by about `η·‖dW‖`. The decay does not
+//!    quiet the gradients (`‖dW¹‖` is 3.7e-1 at the end) but shrinks the steps `η·dW` (η is
+//!    4.760e-5 by epoch 300), and the loss settles at 0.4141. That is why sine's defaults, on
+//!    batches of 32, decay η by 0.99 per epoch.
+//!
+//! </details>
 
 use crate::data::{Dataset, Task};
 use crate::kernels;
