@@ -129,9 +129,15 @@ impl fmt::Display for Finding {
                     superscript(*layer)
                 )?;
                 if let Some((small, ratio)) = overshadowed {
+                    // A ratio that underflowed to 0 is said as such, not as "0.0e0 of it".
+                    let share = if *ratio > 0.0 {
+                        format!("only {ratio:.1e} of it")
+                    } else {
+                        "too small beside it to write as a fraction".to_string()
+                    };
                     write!(
                         f,
-                        " (this is also why ‖dW{}‖ is only {ratio:.1e} of it: beside a layer that exploded every other looks vanishing, so that is not a problem of its own)",
+                        " (this is also why ‖dW{}‖ is {share}: beside a layer that exploded every other looks vanishing, so that is not a problem of its own)",
                         superscript(*small)
                     )?;
                 }

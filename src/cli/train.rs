@@ -914,10 +914,13 @@ fn write_summary(
         n if n == 0 || n >= run.data.train.len() => "full batch".to_string(),
         n => format!("batches of {n}"),
     };
+    let epochs = match run.history.epochs.len() {
+        1 => "1 epoch".to_string(),
+        n => format!("{n} epochs"),
+    };
     writeln!(
         stdout,
-        "training    {} epochs of {} (η = {}{schedule}), {batches}, in {:.3} s ({:.3} s in all)",
-        run.history.epochs.len(),
+        "training    {epochs} of {} (η = {}{schedule}), {batches}, in {:.3} s ({:.3} s in all)",
         o.rule.name(),
         format_number(o.lr),
         run.train_seconds,
