@@ -12,7 +12,8 @@
 //! (1,0)   w₁ + b > 0
 //! (1,1)   w₁ + w₂ + b ≤ 0
 //!
-//! adding the middle two:  w₁ + w₂ + 2b > 0,  so  w₁ + w₂ + b > −b ≥ 0,  against the last line
+//! adding the middle two:  w₁ + w₂ + 2b > 0,  so  w₁ + w₂ + b > −b ≥ 0,
+//!                         against the last line
 //! ```
 //!
 //! (With the classes on the other sides, every inequality turns round and the same steps give
@@ -47,10 +48,10 @@
 //! Sigmoid and tanh have derivatives written in terms of their own output `a = f(z)`:
 //!
 //! ```text
-//! σ(z) = 1/(1 + e⁻ᶻ)   σ′(z) = e⁻ᶻ/(1 + e⁻ᶻ)² = 1/(1 + e⁻ᶻ) · e⁻ᶻ/(1 + e⁻ᶻ) = a·(1 − a)
-//!                                                     (1 − σ(z) = e⁻ᶻ/(1 + e⁻ᶻ))
-//! tanh z = sinh z/cosh z   tanh′ z = (cosh² z − sinh² z)/cosh² z = 1 − tanh² z = 1 − a²
-//!                                                     (cosh² − sinh² = 1)
+//! σ(z) = 1/(1 + e⁻ᶻ)       σ′(z) = e⁻ᶻ/(1 + e⁻ᶻ)² = 1/(1 + e⁻ᶻ) · e⁻ᶻ/(1 + e⁻ᶻ)
+//!                                = a·(1 − a)              as 1 − σ(z) = e⁻ᶻ/(1 + e⁻ᶻ)
+//! tanh z = sinh z/cosh z   tanh′ z = (cosh² z − sinh² z)/cosh² z
+//!                                 = 1 − tanh² z = 1 − a²  as cosh² z − sinh² z = 1
 //! ```
 //!
 //! The forward pass has already computed `a`, so [`Activation::derivative`] is given both `z`

@@ -25,10 +25,10 @@
 //! n_in × n_out, and be made of `X` (n × n_in) and `dZ` (n × n_out), each used once:
 //!
 //! ```text
-//! Xᵀ·dZ    (n_in × n)·(n × n_out)  → n_in × n_out     the shape of W
-//! dZᵀ·X    (n_out × n)·(n × n_in)  → n_out × n_in     the transpose of it
-//! dZ·Xᵀ    (n × n_out)·(n_in × n)                     defined only if n_out = n_in, and n × n
-//! X·dZᵀ    (n × n_in)·(n_out × n)                     defined only if n_in = n_out, and n × n
+//! Xᵀ·dZ   (n_in × n)·(n × n_out) → n_in × n_out   the shape of W
+//! dZᵀ·X   (n_out × n)·(n × n_in) → n_out × n_in   its transpose
+//! dZ·Xᵀ   (n × n_out)·(n_in × n)                  only if n_out = n_in; then n × n
+//! X·dZᵀ   (n × n_in)·(n_out × n)                  only if n_in = n_out; then n × n
 //! ```
 //!
 //! Only `Xᵀ·dZ` is n_in × n_out for every layer. Shapes alone can be fooled by a square layer

@@ -18,12 +18,15 @@
 //! A smaller h is not always better. Two errors pull in opposite directions:
 //!
 //! ```text
-//! truncation  L(θ ± h) = L ± h·L′ + h²·L″/2 ± h³·L‴/6 + …, so the even terms cancel in the
-//!             difference and (L(θ + h) − L(θ − h))/2h = L′ + h²·L‴/6 + …        error ∝ h²
-//! rounding    each computed L is off by about ε·|L| (ε = 2.2·10⁻¹⁶, the spacing of f64
-//!             near 1), and the difference of the two is divided by 2h           error ∝ ε/h
-//! total       E(h) ≈ h²·|L‴|/6 + ε·|L|/h, smallest where E′(h) = 0:  h³ = 3ε·|L|/|L‴|
+//! truncation  L(θ ± h) = L ± h·L′ + h²·L″/2 ± h³·L‴/6 + …, and the even terms
+//!             cancel in (L(θ + h) − L(θ − h))/2h = L′ + h²·L‴/6 + …   error ∝ h²
+//! rounding    each computed L is off by about ε·|L|, and the
+//!             difference of the two is divided by 2h                  error ∝ ε/h
+//! total       E(h) ≈ h²·|L‴|/6 + ε·|L|/h,
+//!             smallest where E′(h) = 0, at h³ = 3ε·|L|/|L‴|
 //! ```
+//!
+//! (ε = 2.2·10⁻¹⁶, the spacing of f64 numbers near 1.)
 //!
 //! For a loss and derivatives of ordinary size (|L|, |L‴| near 1) that is h ≈ ε^⅓ ≈ 6·10⁻⁶, and
 //! the error there is about ε^⅔ ≈ 4·10⁻¹¹: [`DEFAULT_STEP`] is that h rounded to a power of ten,

@@ -655,7 +655,8 @@ impl IndexMut<(usize, usize)> for Matrix {
     }
 }
 
-/// Prints the shape, then the rows with aligned columns: `{:.4}` sets the digits.
+/// Prints the rows with aligned columns: `{:.6}` sets the decimals, 4 by default (enough to read
+/// a weight or an activation, few enough for a row of a small matrix to fit on a line).
 impl fmt::Display for Matrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let precision = f.precision().unwrap_or(4);

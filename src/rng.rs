@@ -68,7 +68,8 @@
 //! 1. Each step of the mixer, `z ⊕ (z ≫ s)` and `z·m`, maps 0 to 0, so `next_u64()` is 0 when
 //!    the state after the addition is 0: seed = 2⁶⁴ − 0x9E3779B97F4A7C15 = `0x61C8864680B583EB`
 //!    (7046029254386353131). Its first `uniform()` is 0.0, so `u₁ = 1 − 0 = 1`,
-//!    `r = √(−2 ln 1) = 0` and `normal()` returns 0: a perfectly good sample. With `u₁ = u`,
+//!    `r = √(−2 ln 1) = 0` and `normal()` returns 0, a perfectly good sample (the test prints
+//!    `-0`: −2·0.0 is −0.0, a zero with its sign bit set, and √−0 = −0). With `u₁ = u`,
 //!    `r = √(−2 ln 0) = √∞ = ∞`, and the sample is `∞·cos(2π·0.8833) = ∞`; the test fails with
 //!    `normal() = inf for the seed whose first uniform is 0`. Any weight drawn that way would
 //!    turn every loss after it into ∞ or NaN. Put the line back.

@@ -274,6 +274,7 @@ fn rng_box_muller_never_takes_the_logarithm_of_0() {
         "normal() = {z} for the seed whose first uniform is 0"
     );
     assert_eq!(z, 0.0); // u₁ = 1 − 0 = 1, so r = √(−2 ln 1) = 0
+    assert!(z.is_sign_negative()); // −2·0.0 = −0.0, and √−0 = −0
 
     // The same draw with u₁ = u instead of 1 − u: r = √(−2 ln 0) = ∞.
     let mut rng = Rng::new(seed);
