@@ -1,8 +1,25 @@
 //! Activation functions: the non-linearity `A = f(Z)` and its derivative, side by side.
 //!
 //! A layer computes `Z = X·W + b` and then `A = f(Z)`. Without `f` a stack of layers collapses
-//! into one linear map (`X·W¹·W² = X·(W¹·W²)`), which cannot separate XOR or two circles; with it,
-//! each layer can bend space a little.
+//! into one affine map, `(X·W¹ + b¹)·W² + b² = X·(W¹·W²) + (b¹·W² + b²)`, a single layer again,
+//! and a single sigmoid unit says "class 1" exactly where `w·x + b > 0`: on one side of a line.
+//! No line separates XOR. Suppose one did, with `w·x + b > 0` on the class-1 points (0,1) and
+//! (1,0) and `≤ 0` on the class-0 points (0,0) and (1,1):
+//!
+//! ```text
+//! (0,0)   b ≤ 0
+//! (0,1)   w₂ + b > 0
+//! (1,0)   w₁ + b > 0
+//! (1,1)   w₁ + w₂ + b ≤ 0
+//!
+//! adding the middle two:  w₁ + w₂ + 2b > 0,  so  w₁ + w₂ + b > −b ≥ 0,
+//!                         against the last line
+//! ```
+//!
+//! (With the classes on the other sides, every inequality turns round and the same steps give
+//! `w₁ + w₂ + b < −b ≤ 0` against `w₁ + w₂ + b > 0`.) Nor does any line separate two concentric
+//! circles. With `f`, each layer can bend space a little, and the next layer's line is drawn in
+//! the bent space (`backprop demo xor` shows the four points becoming separable there).
 //!
 //! Backward, the chain rule passes the gradient through `f` entry by entry:
 //!
@@ -21,11 +38,28 @@
 //! | swish      | z·σ(z)                       | σ(z) + z·σ(z)·(1 − σ(z))              |
 //! | softmax    | eᶻʲ / Σₖ eᶻᵏ  (per row)       | a full Jacobian per row, see below    |
 //!
-//! The derivative at ReLU's kink (z = 0) is taken as 0, as most libraries do. Sigmoid and tanh
-//! have derivatives written in terms of their own output `a = f(z)` (`σ′ = a·(1 − a)`,
-//! `tanh′ = 1 − a²`), which is why [`Activation::derivative`] is given both `z` and `a`: it saves
-//! an exponential per entry. The exponentials themselves (in σ, tanh and softmax) are the crate's
-//! own, in plain arithmetic (`kernels/math.rs`), so they give the same bits on every machine.
+//! The derivative at ReLU's kink (z = 0) is taken as 0, as most libraries do.
+//!
+//! Leaky ReLU's slope α = 0.01 for z < 0 is small enough that the function keeps ReLU's shape
+//! (a negative input comes out 100 times smaller, nearly switched off) and large enough that a
+//! unit whose z is negative on every example still gets a gradient, 1 % of what it would get
+//! for z > 0, so it can climb back instead of staying dead (exercise 3).
+//!
+//! Sigmoid and tanh have derivatives written in terms of their own output `a = f(z)`:
+//!
+//! ```text
+//! σ(z) = 1/(1 + e⁻ᶻ)       σ′(z) = e⁻ᶻ/(1 + e⁻ᶻ)² = 1/(1 + e⁻ᶻ) · e⁻ᶻ/(1 + e⁻ᶻ)
+//!                                = a·(1 − a)              as 1 − σ(z) = e⁻ᶻ/(1 + e⁻ᶻ)
+//! tanh z = sinh z/cosh z   tanh′ z = (cosh² z − sinh² z)/cosh² z
+//!                                 = 1 − tanh² z = 1 − a²  as cosh² z − sinh² z = 1
+//! ```
+//!
+//! The forward pass has already computed `a`, so [`Activation::derivative`] is given both `z`
+//! and `a`: from `a` each derivative is one multiplication, with no exponential. The forms also
+//! show the largest slopes, σ′ = ¼ at a = ½ and tanh′ = 1 at a = 0, and how both vanish as the
+//! unit saturates (a → 0 or 1 for σ, a → ±1 for tanh). The exponentials themselves (in σ, tanh
+//! and softmax) are the crate's own, in plain arithmetic (`kernels/math.rs`), so they give the
+//! same bits on every machine.
 //!
 //! Softmax mixes the entries of a row, so its derivative is a matrix per row, the Jacobian
 //! `J = diag(s) − s·sᵀ` with `s = softmax(z)`. Backward multiplies it by the row of `dA`:
@@ -42,11 +76,61 @@
 //! (`dz = da·f′(z, a)`); [`Activation::forward_entries`] and [`Activation::backward_entries`] do
 //! the same for a run of entries, which is how a dense layer applies the activation that
 //! follows it to each block of rows it finishes (`dense.rs`).
+//!
+//! # Exercises
+//!
+//! 1. *XOR without a non-linearity.* Predict the final loss and accuracy of
+//!    `cargo run -- train xor --activation identity` (2 → 4 identity → 1 sigmoid) and of
+//!    `cargo run -- train xor --hidden none` (2 → 1 sigmoid), then run them. (Hint: where does
+//!    the gradient of the loss of a line vanish?) The test is
+//!    `activation_xor_without_a_nonlinearity_settles_at_ln_2`.
+//! 2. *Derivative of the input or of the output?* In [`Activation::derivative`], write
+//!    `Activation::Tanh => 1.0 - z * z,` (the formula with `z` where `a` belongs). Predict which
+//!    rows of `cargo run -- gradcheck` (2 → 4 tanh → 1 sigmoid) fail, then run it and
+//!    `cargo test --test exercises_foundations activation_tanh_derivative_agrees_with_central_differences`.
+//! 3. *Dead units.* `cargo run -- train circles --lr 10` trains its 10 ReLU units with ten
+//!    times the task's step η = 1. Predict what the final line `gradients ‖dW¹‖ … ‖dW²‖ …` shows once the
+//!    units have died, and what the loss does from then on; then run it, and again with
+//!    `--activation leaky_relu`. The test is `activation_dead_relus_get_no_gradient_leaky_ones_do`.
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. Both end near ln 2 = 0.693147, at accuracy 0.5: `train loss 0.6931 accuracy 0.5000` for
+//!    the identity layer, `train loss 0.6932 accuracy 0.5000` without a hidden layer (still a
+//!    little above after 50 epochs). Either network computes σ(w·x + c) for some w and c, a line.
+//!    For a line the cross-entropy's gradient vanishes at w = 0, c = 0, where ŷ = ½ on every
+//!    point: `∂L/∂c = Σ(ŷ − y)/4 = (½ − ½ − ½ + ½)/4 = 0` and `∂L/∂w₁ = ((½ − 1) + (½ − 0))/4 = 0`,
+//!    likewise w₂; the loss of a line is convex in (w, c), so that is its minimum, L = ln 2. The
+//!    best line by the loss says "½" everywhere and gets half the points: a line could get
+//!    three of the four right, but only with a larger cross-entropy.
+//! 2. `W¹` (7.8e-1), `b¹` (7.3e-1) and `X` (9.0e-1) fail; `W²` (1.6e-10) and `b²` (1.6e-11)
+//!    pass, as they are computed before backward reaches the tanh layer; only the gradients
+//!    that pass through `tanh′` are wrong. The test fails with
+//!    `W¹: backprop and central differences differ by a relative error of 7.8e-1`. Errors near
+//!    1 mean "wrong", not "slightly off": `1 − z²` and `1 − tanh² z` agree only for small z
+//!    (tanh z ≈ z), and at z = 1.2 the first is negative (−0.44) where the true slope is 0.31.
+//!    Put the line back.
+//! 3. `gradients ‖dW¹‖ 0.0e0 ‖dW²‖ 0.0e0`, and the diagnosis
+//!    `10 of 10 relu units after layer 1 never activate on the training data`. The first steps
+//!    push every unit's z below 0 on every training point; then `A¹ = 0`, so `dW² = A¹ᵀ·dZ² = 0`,
+//!    and ReLU's `f′ = 0` stops `dZ¹`, so `dW¹ = 0`: nothing can bring the units back. The loss
+//!    stays at 1.0164 at every listed epoch from 30 on, and the summary says 1.0587: only `b²`
+//!    still moves, and η = 10 throws it back and forth between −1.9208 and 1.6015 (for `b²`
+//!    alone, gradient descent settles only for η < 2/(q·(1 − q)) ≈ 8.01, with q = 0.48 the share
+//!    of the inner class; see the optimizer chapter). With `leaky_relu` the units go just as
+//!    negative (after 30 epochs every z is below 0), but each still passes 0.01 of its
+//!    gradient: ‖dW¹‖ is 4.6e-4 there, not 0. The progress line reads `loss 1.0400` and
+//!    `‖dW‖ 4.29e-2` at epoch 30 and `loss 0.7468` at epoch 300, when one unit has come back
+//!    above 0; with `--epochs 1000` the training accuracy reaches 0.7812.
+//!
+//! </details>
 
 use crate::kernels::{self, math};
 use crate::matrix::{dot, Matrix};
 
-/// The slope of Leaky ReLU for negative inputs unless configured otherwise.
+/// The slope of Leaky ReLU for negative inputs unless configured otherwise: small enough to keep
+/// ReLU's shape (a negative input is all but switched off), large enough that a unit with z < 0
+/// on every example still gets 1 % of a gradient and can recover.
 pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
 /// An activation function.

@@ -21,6 +21,31 @@
 //!
 //! The `1/n` of the mean loss is already inside `dZ` (see `loss.rs`), so no division appears here.
 //!
+//! Why `Xᵀ·dZ`, and not `dZ·Xᵀ`? The shapes narrow it down. `dW` must have the shape of `W`,
+//! n_in × n_out, and be made of `X` (n × n_in) and `dZ` (n × n_out), each used once:
+//!
+//! ```text
+//! Xᵀ·dZ   (n_in × n)·(n × n_out) → n_in × n_out   the shape of W
+//! dZᵀ·X   (n_out × n)·(n × n_in) → n_out × n_in   its transpose
+//! dZ·Xᵀ   (n × n_out)·(n_in × n)                  only if n_out = n_in; then n × n
+//! X·dZᵀ   (n × n_in)·(n_out × n)                  only if n_in = n_out; then n × n
+//! ```
+//!
+//! Only `Xᵀ·dZ` is n_in × n_out for every layer. Shapes alone can be fooled by a square layer
+//! (n_in = n_out, where `dZᵀ·X` fits too, and `dZ·Xᵀ` as well when n = n_in), so the index form
+//! settles it. Forward is `Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]`: the weight `W[p,j]` appears in
+//! column j of `Z` only, once per sample i, multiplied by `X[i,p]`, so `∂Z[i,j]/∂W[p,j] = X[i,p]`
+//! and the chain rule sums over the samples:
+//!
+//! ```text
+//! dW[p,j] = Σ_i X[i,p]·dZ[i,j] = Σ_i Xᵀ[p,i]·dZ[i,j] = (Xᵀ·dZ)[p,j]
+//! dX[i,p] = Σ_j dZ[i,j]·W[p,j] = Σ_j dZ[i,j]·Wᵀ[j,p] = (dZ·Wᵀ)[i,p]
+//! db[j]   = Σ_i dZ[i,j]                                (b[j] is added to every row)
+//! ```
+//!
+//! Each sample adds its input times its output error, one outer product `X[i,:]ᵀ·dZ[i,:]` per
+//! row, and a sample whose input `X[i,p]` is 0 adds nothing to row p of `dW` (exercise 2).
+//!
 //! # How the code maps onto the math
 //!
 //! [`Dense::forward`] is `Z = X·W + b` and [`Dense::backward`] the three lines above, each a
@@ -140,6 +165,48 @@
 //! grows about ×9 per layer on its way down: (3) multiplies by `n_out·σ² = 256`, and although
 //! most units sit where tanh′ is nearly 0, `E[tanh′(Z)²]` ≈ 0.034 is still far above 1/256.
 //! `tests/initialisation.rs` checks these numbers against (1)–(3).
+//!
+//! # Exercises
+//!
+//! 1. *The sign of `db²`.* `cargo run -- demo xor` prints, in its forward part,
+//!    `ŷ = (0.5000, 0.6702, 0.7257, 0.8489)` for `y = (0, 1, 1, 0)`. From these alone, predict
+//!    the sign of `db²` in the first step, and which way the update `b² ← b² − η·db²` with η = 2
+//!    moves every prediction; then read the demo's `db²` and `b² after` (the test
+//!    `dense_sign_of_db2_in_the_first_demo_step` computes them).
+//! 2. *`dW = Xᵀ·dZ` by additions.* The demo prints `dZ¹` (4 × 3) and `X` =
+//!    (0,0), (0,1), (1,0), (1,1). With `dW[p,j] = Σ_i X[i,p]·dZ[i,j]`, predict both rows of `dW¹`
+//!    using additions only. Which sample adds nothing to `dW¹`? Compare with the demo's `dW¹`
+//!    (test `dense_weight_gradient_rows_by_the_index_form`).
+//! 3. *When shapes cannot tell.* In [`Dense::backward`], after the line
+//!    `kernels::weight_gradients(x, dz, &mut self.dw, &mut self.db);`, add
+//!    `self.dw = dz.matmul_t(x);` (that is, `dW = dZ·Xᵀ`). Predict what `cargo run -- demo xor`
+//!    does. Then run
+//!    `cargo test --test exercises_foundations dense_shapes_cannot_tell_dw_from_dz_times_x_transpose_in_a_square_layer`,
+//!    which first checks a 3 → 3 softmax layer on 3 samples: what does it report?
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. Positive. `db² = Σ_rows dZ² = Σ_i (ŷᵢ − yᵢ)/4`, the mean of ŷ minus the mean of y:
+//!    0.6862 − 0.5 > 0, because the untrained network says "class 1" too often on average. The
+//!    demo prints `db² = 0.186192`, and `b²` goes from 0 to 0 − 2·0.186192 = −0.3724, which
+//!    lowers `Z²` and so every prediction ŷ by the same shift before the sigmoid.
+//! 2. `X[i,0]` is 1 for the samples (1,0) and (1,1), rows 3 and 4; `X[i,1]` for (0,1) and (1,1),
+//!    rows 2 and 4. So row 1 of `dW¹` is row 3 + row 4 of `dZ¹`,
+//!    (0.044149 − 0.048193, −0.005909 + 0.053382, −0.062693 + 0.196196)
+//!    = (−0.004044, 0.047473, 0.133503), and row 2 is row 2 + row 4,
+//!    (0.051848 − 0.048193, −0.042940 + 0.053382, −0.059933 + 0.196196)
+//!    = (0.003655, 0.010442, 0.136263), as the demo prints. Sample 1, the point (0, 0), adds
+//!    nothing to `dW¹` although its row of `dZ¹` is large, (−0.122328, 0.091894, 0.124821): a
+//!    weight's gradient is its input times the error, and this input is 0. It still reaches
+//!    `db¹ = Σ_rows dZ¹`.
+//! 3. The demo stops at once: the first layer backward meets is layer 2, with `dZ²` 4 × 1 and
+//!    `X = A¹` 4 × 3, and `dZ·Xᵀ` needs the same number of columns in both. It panics with
+//!    `… A is 4×1 and B is 4×3; they need the same number of columns`: here the shapes caught
+//!    the mistake. In a 3 → 3 layer fed 3 samples, `dZ·Xᵀ` is 3 × 3 like `W`; nothing panics,
+//!    and only the gradient check sees it: `W¹: relative error 1.7e0`. Shapes rule out most
+//!    wrong formulas; the index form (or a gradient check) proves the right one. Remove the line.
+//!
+//! </details>
 
 use crate::activation::Activation;
 use crate::kernels;
@@ -276,7 +343,8 @@ impl Dense {
         trace!("dense.rs Dense::backward");
         self.assert_backward_shapes(dz, x);
         // Forward was Z = X·W + b, that is Z[i,j] = Σ_p X[i,p]·W[p,j] + b[j]. W[p,j] meets
-        // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out).
+        // X[i,p] once per sample i, so dW[p,j] = Σ_i X[i,p]·dZ[i,j]: dW = Xᵀ·dZ (n_in × n_out,
+        // the shape of W; see "Backward" in the module docs for why not dZ·Xᵀ).
         // b[j] is added to every row, so db[j] = Σ_i dZ[i,j]: db = Σ_rows dZ (1 × n_out).
         kernels::weight_gradients(x, dz, &mut self.dw, &mut self.db);
         // X[i,p] reaches every Z[i,j] through W[p,j], so dX[i,p] = Σ_j dZ[i,j]·W[p,j]: dX = dZ·Wᵀ.

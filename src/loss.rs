@@ -36,7 +36,17 @@
 //!
 //! A sigmoid can output exactly 0.0 or 1.0 in floating point (σ(40) rounds to 1), and `ln 0 = −∞`.
 //! Cross-entropy therefore clamps ŷ into `[ε, 1 − ε]` with `ε = 1e-12` before taking logarithms,
-//! which caps one sample's loss at about 27.6; the output-error shortcut needs no clamp.
+//! which caps one sample's loss at about −ln 10⁻¹² ≈ 27.6; the output-error shortcut needs no
+//! clamp. Why 1e-12:
+//!
+//! - 27.6 is finite, so one hopeless sample cannot make the batch's mean loss ∞, yet far above
+//!   any loss a learning network produces: guessing ½ everywhere costs ln 2 ≈ 0.69, and a loss
+//!   of 10 on a sample already means a probability of e⁻¹⁰ ≈ 4.5·10⁻⁵ for its true class.
+//! - The clamp leaves alone every probability a network actually outputs: a sigmoid comes within
+//!   10⁻¹² of 0 or 1 only for |z| > 27.6, where the network is certain anyway.
+//! - It is far from the limits of f64: `1 − 1e-12` is still a number below 1 (the spacing of
+//!   f64 near 1 is 1.1·10⁻¹⁶, so a clamp of 1e-17 would round back to 1 at the top and leave
+//!   `ln(1 − ŷ) = −∞` possible), and 1e-12 is nowhere near the smallest f64, 10⁻³⁰⁸.
 //!
 //! # The logarithm
 //!
@@ -49,12 +59,54 @@
 //! [`Loss::value`], [`Loss::gradient`] and [`Loss::output_error`] are the three columns above,
 //! written entry by entry. The one heavy sum, binary cross-entropy's logarithms, is added by the
 //! engine's named operation `kernels::sum_of_terms`, in entry order.
+//!
+//! # Exercises
+//!
+//! 1. *The first backward numbers by hand.* `cargo run -- demo xor` prints, in its forward part,
+//!    `ŷ = (0.5000, 0.6702, 0.7257, 0.8489)` for `y = (0, 1, 1, 0)`, n = 4, and binary
+//!    cross-entropy. Before reading its backward part, compute the first and the last row of
+//!    `∂L/∂ŷ` and of the output error `dZ²` by the formulas above; then compare (the test
+//!    `loss_output_error_of_the_demo_by_hand` computes them).
+//! 2. *One confident mistake.* A sample of class 0 gets ŷ = σ(40). Predict its loss, then run
+//!    `cargo test --test exercises_foundations loss_one_confident_mistake_costs_27_6 -- --nocapture`.
+//!    Then remove the clamp (make `clamp_probability` return `p`) and run the test again.
+//! 3. *A saturated sigmoid, two ways.* For the same sample (z = 40, y = 0, n = 1), predict
+//!    `dZ` by the chain rule, `∂L/∂ŷ ⊙ σ′(Z)` as [`Loss::gradient`] and
+//!    `Activation::backward` compute it, and by the shortcut [`Loss::output_error`]; then run
+//!    `cargo test --test exercises_foundations loss_a_saturated_sigmoid_learns_only_through_the_shortcut -- --nocapture`.
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. Row 1: `Z²₁ = 0` exactly (the point (0, 0) meets only the biases, which start at 0), so
+//!    ŷ₁ = σ(0) = ½, `∂L/∂ŷ₁ = (½ − 0)/(½·½·4) = 0.5` and `dZ²₁ = (½ − 0)/4 = 0.125`, both
+//!    exact. Row 4: `∂L/∂ŷ₄ = (ŷ₄ − 0)/(ŷ₄·(1 − ŷ₄)·4) = 1/(4·(1 − ŷ₄)) = 1.654290` and
+//!    `dZ²₄ = ŷ₄/4 = 0.212219`, with ŷ₄ = 0.848878 to six places (the four printed ones give
+//!    0.8489/4 = 0.212225: a result carries only as many digits as its inputs). The long way,
+//!    `1.654290 · ŷ₄(1 − ŷ₄)`, gives the same 0.212219: the `ŷ(1 − ŷ)` cancels.
+//! 2. ŷ = σ(40) = 1 − 4·10⁻¹⁸ rounds to exactly 1.0, which the clamp moves to 1 − 10⁻¹², so
+//!    L ≈ −ln 10⁻¹² = 27.631021. The test prints `L = 27.63104323789336`, a little more:
+//!    1 − 10⁻¹² is not an f64, the clamp's top is the nearest one, and 1 minus it is
+//!    9.99978·10⁻¹³. Without the clamp, `L = −ln(1 − 1) = −ln 0 = ∞`, and the test fails with
+//!    `L = inf`: one such sample would make the whole batch's mean loss infinite, and the
+//!    training history useless, for a network that is only very wrong on one point.
+//!    (`loss_a_saturated_sigmoid_learns_only_through_the_shortcut` fails too: unclamped,
+//!    `∂L/∂ŷ = 1/(1·0)` is ∞.) Put the line back.
+//! 3. The chain rule: `∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)·n)` with the clamped ŷ is `1.000022e12`, but
+//!    `σ′ = a·(1 − a) = 1·0 = 0`, and the product is `dZ = 0`: the long way says this sample
+//!    teaches nothing, exactly when the network is most confidently wrong. The shortcut gives
+//!    `dZ = (ŷ − y)/n = 1`, the full pull back. (Without the clamp the long way would be
+//!    `∞·0 = NaN`.) This is why training starts backward from [`Loss::output_error`].
+//!
+//! </details>
 
 use crate::activation::Activation;
 use crate::kernels::{self, math::ln};
 use crate::matrix::Matrix;
 
-/// How far cross-entropy keeps ŷ from 0 and 1 before taking a logarithm.
+/// How far cross-entropy keeps ŷ from 0 and 1 before taking a logarithm: one sample's loss is
+/// then at most about −ln 10⁻¹² ≈ 27.6, finite yet far above the losses of learning, while every
+/// probability a network actually outputs (a sigmoid reaches 10⁻¹² only for |z| > 27.6) is left
+/// untouched, and `1 − 1e-12` is still an f64 below 1 (see "Finite at the extremes").
 pub const PROBABILITY_CLAMP: f64 = 1e-12;
 
 /// A loss function, a mean over the batch.

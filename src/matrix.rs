@@ -5,6 +5,13 @@
 //! (n_samples × n_in), the pre-activations `Z` and activations `A` (n_samples × n_out), and the
 //! parameters `W` (n_in × n_out) and `b` (1 × n_out).
 //!
+//! The numbers are `f64`, not the `f32` of most deep-learning libraries, because this crate
+//! checks its gradients against finite differences (`gradcheck.rs`), whose error can be brought
+//! no lower than about ε^⅔ for a loss and slopes of size 1, ε being the spacing of the numbers
+//! near 1: 4·10⁻¹¹ in f64 (ε = 2.2·10⁻¹⁶), where a correct gradient then agrees with its
+//! estimate to about 10⁻⁹, a thousand times inside the tolerance 10⁻⁶; but 2·10⁻⁵ in f32
+//! (ε = 1.2·10⁻⁷), too coarse to tell a right derivative from a slightly wrong one.
+//!
 //! # Layout in memory
 //!
 //! ```text
@@ -13,8 +20,11 @@
 //! ```
 //!
 //! Row-major order means that walking along a row touches neighbouring memory, which the processor
-//! loads in cache lines of 8 numbers at a time; walking down a column jumps `cols` numbers per
-//! step. The products below are written so their inner loops walk along rows.
+//! loads in cache lines of 64 bytes, 8 numbers at a time; walking down a column jumps `cols`
+//! numbers per step. The products below are written so their inner loops walk along rows. Rows
+//! rather than columns hold the samples so that a mini-batch is a run of whole rows
+//! ([`Matrix::select_rows`] copies each with one slice copy) and one sample's features are
+//! neighbours in memory.
 //!
 //! # The products backpropagation needs
 //!
@@ -35,9 +45,13 @@
 //! # Rounding
 //!
 //! Every sum starts from 0 and adds its products in the order the formula lists them,
-//! `c ← c + a·b`, rounding the product and then the sum. For large products (at least 64³
-//! multiply-adds) on a processor with fused multiply-add instructions, the engine adds each term
-//! with one `c ← a·b + c` rounded once, which is faster and slightly more accurate;
+//! `c ← c + a·b`, rounding the product and then the sum. Floating-point addition is not
+//! associative (`(0.1 + 0.2) + 0.3` is `0.6000000000000001`, `(0.3 + 0.2) + 0.1` is `0.6`), so
+//! the order is part of the definition: a faster form that added the same terms in another order
+//! would give other bits. For large products (at least 64³ multiply-adds, the size from which
+//! the engine packs its operands, `kernels::choose::FMA_THRESHOLD`) on a processor with fused
+//! multiply-add instructions, the engine adds each term with one `c ← a·b + c` rounded once,
+//! which is faster and slightly more accurate;
 //! `kernels::choose::fuses` says where, and the plain loops use `f64::mul_add` at exactly those
 //! places, so that both agree to the last bit. Small products (the demo, XOR, circles, sine) never
 //! fuse, and give the same bits on every machine.
@@ -48,6 +62,41 @@
 //!
 //! A shape mismatch is a bug in the caller, not something a user can cause: every operation checks
 //! its shapes and panics with a message that names the operation and both shapes.
+//!
+//! # Exercises
+//!
+//! 1. *The order of a sum.* Predict the one entry of `A·B` for `A = [0.1 0.2 0.3]` (1 × 3) and
+//!    `B = [1 1 1]ᵀ` (3 × 1), written with all the digits Rust prints, then run
+//!    `cargo test --test exercises_foundations matrix_products_add_in_the_order_of_the_formula -- --nocapture`.
+//!    Now make [`Matrix::matmul_plain`] add its terms the other way round (in its line
+//!    `for (p, &a_ip) in self.row(i).iter().enumerate() {`, write `.enumerate().rev()`) and run
+//!    the test again. What does it report? Both orders are "the sum"; why must the engine's fast
+//!    forms keep this one?
+//! 2. *The shapes of backward.* `cargo run -- demo xor --hidden 5` runs 4 samples through
+//!    2 → 5 tanh → 1 sigmoid. Before running it, write down the shapes of the three products
+//!    backward computes, `dW² = A¹ᵀ·dZ²`, `dA¹ = dZ²·W²ᵀ` and `dW¹ = Xᵀ·dZ¹`, and which of the
+//!    three products above serves each; then compare with the lines the demo prints (the test
+//!    `matrix_shapes_of_the_backward_products` checks them).
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. `0.6000000000000001`. The product adds `0.1·1`, `0.2·1`, `0.3·1` in the order
+//!    p = 0, 1, 2, and already `0.1 + 0.2` is `0.30000000000000004`: none of the three numbers is
+//!    exact in binary, and each addition rounds. Reversed, `(0.3 + 0.2) + 0.1` is `0.6`, one unit
+//!    in the last place (2⁻⁵³ ≈ 1.1·10⁻¹⁶) lower, and the test fails with
+//!    `matmul_plain gave 0.6, but the formula adds p = 0, 1, 2 in that order: 0.6000000000000001`
+//!    (the engine, untouched, still gives the old bits). A fast form that added in another
+//!    order would be off from the definition in the last bits, and those differences grow over
+//!    thousands of training steps into different networks: "the same seed gives the same
+//!    numbers with either set of kernels" would be lost (`cargo test --test kernels` fails too).
+//!    Put the line back.
+//! 2. `dW² = A¹ᵀ·dZ²`: 5×4 · 4×1 → 5×1, by `Aᵀ·B` ([`Matrix::t_matmul`]).
+//!    `dA¹ = dZ²·W²ᵀ`: 4×1 · 1×5 → 4×5, by `A·Bᵀ` ([`Matrix::matmul_t`]).
+//!    `dW¹ = Xᵀ·dZ¹`: 2×4 · 4×5 → 2×5, by `Aᵀ·B` again. A weight gradient has its layer's shape,
+//!    n_in × n_out, and the n = 4 samples are summed away in it; the gradient of a layer's input
+//!    keeps one row per sample. No transpose is built for any of them.
+//!
+//! </details>
 
 use crate::kernels;
 use crate::rng::Rng;
@@ -606,7 +655,8 @@ impl IndexMut<(usize, usize)> for Matrix {
     }
 }
 
-/// Prints the shape, then the rows with aligned columns: `{:.4}` sets the digits.
+/// Prints the rows with aligned columns: `{:.6}` sets the decimals, 4 by default (enough to read
+/// a weight or an activation, few enough for a row of a small matrix to fit on a line).
 impl fmt::Display for Matrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let precision = f.precision().unwrap_or(4);

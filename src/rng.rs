@@ -23,6 +23,68 @@
 //! The integer steps are exact, so the stream of `u64`s is identical everywhere. The normal
 //! samples go through `ln`, `sqrt` and `cos`, which are exact to the last bit on one platform's
 //! math library; across different libraries they could differ in the last bit.
+//!
+//! # Why these choices
+//!
+//! - **SplitMix64**: five lines a learner can follow by hand, and one `u64` of state, so that a
+//!   seed *is* the whole state and every seed, 0 included, starts a good stream (a xorshift
+//!   generator seeded with 0 would return 0 forever). Its output passes the BigCrush battery of
+//!   statistical tests (as its authors and Vigna report), far more than initial weights, shuffles
+//!   and dropout masks need; a generator with more state (xoshiro256**, the Mersenne Twister)
+//!   would add lines to read and nothing a network can notice. It is not cryptographic, and
+//!   need not be.
+//! - **The constants**: adding an odd number visits every one of the 2⁶⁴ states before
+//!   repeating, and the multiples of 2⁶⁴/φ (φ the golden ratio) are spread over them as evenly
+//!   as multiples of any number can be; the shifts 30, 27, 31 and the two
+//!   multipliers are David Stafford's "Mix13", found by search so that flipping any input bit
+//!   flips each output bit with probability close to ½.
+//! - **The top 53 bits**: an f64 holds 53 significant bits, so `(next ≫ 11)·2⁻⁵³` is exact, and
+//!   is at most 1 − 2⁻⁵³, never 1. It can be exactly 0, though, for one state in 2⁵³.
+//! - **Box–Muller** turns two uniforms into two exactly normal samples with no table, no
+//!   rejection loop and no approximation. It takes `ln u₁`, and `ln 0 = −∞` would make a weight
+//!   infinite, so it uses `u₁ = 1 − u`, which lies in (0, 1]: at `u₁ = 1` the sample is simply 0.
+//!   Rare is not never: the seed `0x61C8864680B583EB` gives `u = 0` on its very first draw
+//!   (exercise 1).
+//!
+//! # Exercises
+//!
+//! 1. *The one-in-2⁵³ draw.* Find a seed whose first [`Rng::uniform`] is exactly 0. (Hint: what
+//!    does each step of the mixer do to a state of 0?) Predict what [`Rng::normal`] returns for
+//!    that seed, and what it would return if Box–Muller took `u₁ = u`. Then change the line
+//!    `let u1 = 1.0 - self.uniform();` in [`Rng::normal`] to `let u1 = self.uniform();` and run
+//!    `cargo test --test exercises_foundations rng_box_muller_never_takes_the_logarithm_of_0`.
+//! 2. *How random is random enough?* The mean and the variance of N independent standard normal
+//!    samples scatter around 0 and 1 with standard deviations 1/√N and √(2/N). Predict how far
+//!    from 0 and 1 they land for N = 10⁶, then run
+//!    `cargo test --test exercises_foundations rng_normal_samples_have_mean_0_and_variance_1 -- --nocapture`.
+//! 3. *What a fork shifts.* [`Network::mlp`](crate::network::Network::mlp) draws `W¹`, then forks
+//!    a generator for the dropout layer, then draws `W²`, all from the weight generator. Does
+//!    `--dropout 0.1` change the initial `W¹` of `train circles`? `W²`? The masks drawn during
+//!    training? Run
+//!    `cargo test --test exercises_foundations rng_a_fork_takes_one_number_from_the_stream -- --nocapture`.
+//!
+//! <details><summary>Answers</summary>
+//!
+//! 1. Each step of the mixer, `z ⊕ (z ≫ s)` and `z·m`, maps 0 to 0, so `next_u64()` is 0 when
+//!    the state after the addition is 0: seed = 2⁶⁴ − 0x9E3779B97F4A7C15 = `0x61C8864680B583EB`
+//!    (7046029254386353131). Its first `uniform()` is 0.0, so `u₁ = 1 − 0 = 1`,
+//!    `r = √(−2 ln 1) = 0` and `normal()` returns 0, a perfectly good sample (the test prints
+//!    `-0`: −2·0.0 is −0.0, a zero with its sign bit set, and √−0 = −0). With `u₁ = u`,
+//!    `r = √(−2 ln 0) = √∞ = ∞`, and the sample is `∞·cos(2π·0.8833) = ∞`; the test fails with
+//!    `normal() = inf for the seed whose first uniform is 0`. Any weight drawn that way would
+//!    turn every loss after it into ∞ or NaN. Put the line back.
+//! 2. 1/√10⁶ = 0.0010 and √(2/10⁶) = 0.0014. The test prints (seed 1) mean 0.000526 and
+//!    variance 1.000655, both within one standard deviation of 0 and 1, as about two draws in
+//!    three are. The same arithmetic says how well a layer's initial weights match their
+//!    intended variance: a 2 × 10 layer has 20 weights, so their sample variance is off by
+//!    about √(2/20) ≈ 32 % of the intended one.
+//! 3. `W¹` is the same (it is drawn before the fork); `W²` is not, because the fork takes one
+//!    number from the weight generator, so `W²` starts one number later in the stream (the test
+//!    redraws it that way and gets the same bits). The masks come from the dropout layer's own
+//!    generator: however many it draws during training, they shift nothing else. The data and
+//!    the batch order come from generators of their own (`run::generators`) and do not change.
+//!
+//! </details>
 
 /// A SplitMix64 generator: 64 bits of state, one addition and two multiplications per number.
 #[derive(Clone, Debug)]
@@ -107,8 +169,9 @@ impl Rng {
         }
     }
 
-    /// A new generator for a sub-task (a layer's dropout masks, a dataset), derived from this one,
-    /// so that adding a use of randomness in one place does not shift the numbers in another.
+    /// A new generator for a sub-task (a layer's dropout masks, a dataset), seeded by one number
+    /// of this one: however many numbers the sub-task draws later, this stream moves by exactly
+    /// one, so a use of randomness in one place does not shift the numbers in another.
     pub fn fork(&mut self) -> Rng {
         Rng::new(self.next_u64())
     }

@@ -238,8 +238,14 @@ pub fn run(words: &[String], stdout: &mut dyn Write) -> Result<()> {
         )?;
         Ok(())
     } else {
-        let hint = if h > 1e-3 {
+        // Away from h ≈ 1e-5 the estimate's own error grows: as h² above, as ε·L/h below (the
+        // trade-off is in gradcheck.rs), so the step, not backward, may be what disagrees.
+        let hint = if h > 1e-4 {
             format!("; the step --h {h} is large, so the estimate itself is off by O(h²)")
+        } else if h < 1e-7 {
+            format!(
+                "; the step --h {h:e} is small, so the estimate itself is off by its rounding, about ε·L/h"
+            )
         } else {
             "; a layer's backward disagrees with its forward".to_string()
         };

@@ -6,25 +6,26 @@
 //! the same bits in less time. Read this part last: nothing in it changes a number.
 //!
 //! ```text
-//! named operation     formula                            shapes                      plain form
-//! matmul              C = A·B                            (n×k)·(k×m) → n×m           Matrix::matmul_plain
-//! t_matmul            C = Aᵀ·B                           (n×k)ᵀ·(n×m) → k×m          Matrix::t_matmul_plain
-//! matmul_t            C = A·Bᵀ                           (n×m)·(k×m)ᵀ → n×k          Matrix::matmul_t_plain
-//! affine              Z = X·W + b                        (n×k)·(k×m) + 1×m → n×m     matmul, then add_row_in_place
-//! affine_then         Z = X·W + b, A = f(Z)              as affine; A like Z          affine, then f on every entry
-//! weight_gradients    dW = Xᵀ·dZ, db = Σ_rows dZ         k×m and 1×m                 t_matmul, then sum_rows_into
-//! matmul_t_then       dA = dZ·Wᵀ, dZ_below = dA ⊙ f′(Z)  n×k, twice                  matmul_t, then f′ on every entry
-//! map                 a = f(z), entry by entry           any length                  one loop
-//! times_derivative    dz = da ⊙ f′(z, a)                 any length                  one loop
-//! softmax_rows        each row s = eᶻ⁻ᵐᵃˣ / Σ eᶻ⁻ᵐᵃˣ      n×k                          activation::softmax_row per row
-//! sum_of_terms        Σᵢ term(pᵢ, tᵢ), in order           any length                  one loop
-//! update              W ← W − ΔW, ‖ΔW‖                   any length                  one loop
-//! run_both            (a(), b())                         two independent passes      a, then b
+//! named operation   formula                            shapes                   plain form
+//! matmul            C = A·B                            (n×k)·(k×m) → n×m        Matrix::matmul_plain
+//! t_matmul          C = Aᵀ·B                           (n×k)ᵀ·(n×m) → k×m       Matrix::t_matmul_plain
+//! matmul_t          C = A·Bᵀ                           (n×m)·(k×m)ᵀ → n×k       Matrix::matmul_t_plain
+//! affine            Z = X·W + b                        (n×k)·(k×m) + 1×m → n×m  matmul, then add_row_in_place
+//! affine_then       Z = X·W + b, A = f(Z)              as affine; A like Z      affine, then f on every entry
+//! weight_gradients  dW = Xᵀ·dZ, db = Σ_rows dZ         k×m and 1×m              t_matmul, then sum_rows_into
+//! matmul_t_then     dA = dZ·Wᵀ, dZ_below = dA ⊙ f′(Z)  n×k, twice               matmul_t, then f′ on every entry
+//! map               a = f(z), entry by entry           any length               one loop
+//! times_derivative  dz = da ⊙ f′(z, a)                 any length               one loop
+//! softmax_rows      s = e^(z − max) / Σ e^(z − max)    n×k, row by row          activation::softmax_row per row
+//! sum_of_terms      Σᵢ term(pᵢ, tᵢ), in order          any length               one loop
+//! update            W ← W − ΔW, and ‖ΔW‖               any length               one loop
+//! run_both          (a(), b())                         two independent passes   a, then b
 //! ```
 //!
-//! The last three of the products are equations of the book (`affine_then` is a layer with its
-//! activation, `weight_gradients` is BP3 and BP4, `matmul_t_then` is Nielsen's BP2): computing
-//! both halves in one pass saves reading a whole matrix back from memory.
+//! The three operations that join two steps are each an equation of the book (`affine_then` is
+//! a layer with its activation, `weight_gradients` is BP3 and BP4 together, `matmul_t_then` is
+//! Nielsen's BP2): computing both halves in one pass saves reading a whole matrix back from
+//! memory.
 //!
 //! # The fast forms, file by file
 //!
