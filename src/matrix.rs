@@ -188,46 +188,55 @@ impl Matrix {
     // ----- Shape and element access -----------------------------------------------------------
 
     /// Number of rows (for a batch: n_samples).
+    #[inline]
     pub fn rows(&self) -> usize {
         self.rows
     }
 
     /// Number of columns (for a batch: the features or units).
+    #[inline]
     pub fn cols(&self) -> usize {
         self.cols
     }
 
     /// `(rows, cols)`.
+    #[inline]
     pub fn shape(&self) -> (usize, usize) {
         (self.rows, self.cols)
     }
 
     /// All entries, row after row.
+    #[inline]
     pub fn as_slice(&self) -> &[f64] {
         &self.data
     }
 
     /// All entries, row after row, for writing.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [f64] {
         &mut self.data
     }
 
     /// Row `i` as a slice.
+    #[inline]
     pub fn row(&self, i: usize) -> &[f64] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
     /// Row `i` as a mutable slice.
+    #[inline]
     pub fn row_mut(&mut self, i: usize) -> &mut [f64] {
         &mut self.data[i * self.cols..(i + 1) * self.cols]
     }
 
     /// The entry at row `i`, column `j`.
+    #[inline]
     pub fn get(&self, i: usize, j: usize) -> f64 {
         self[(i, j)]
     }
 
     /// Sets the entry at row `i`, column `j`.
+    #[inline]
     pub fn set(&mut self, i: usize, j: usize, value: f64) {
         self[(i, j)] = value;
     }
@@ -632,6 +641,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 impl Index<(usize, usize)> for Matrix {
     type Output = f64;
+    #[inline]
     fn index(&self, (i, j): (usize, usize)) -> &f64 {
         assert!(
             i < self.rows && j < self.cols,
@@ -644,6 +654,7 @@ impl Index<(usize, usize)> for Matrix {
 }
 
 impl IndexMut<(usize, usize)> for Matrix {
+    #[inline]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut f64 {
         assert!(
             i < self.rows && j < self.cols,
