@@ -92,7 +92,7 @@ fn textbook(a: &Matrix, b: &Matrix, c: &mut Matrix) {
     c.resize(a.rows(), b.cols());
     for i in 0..a.rows() {
         for j in 0..b.cols() {
-            let mut sum = 0.0;
+            let mut sum = -0.0;
             for p in 0..a.cols() {
                 sum += a[(i, p)] * b[(p, j)];
             }

@@ -44,8 +44,11 @@
 //!
 //! # Rounding
 //!
-//! Every sum starts from 0 and adds its products in the order the formula lists them,
-//! `c ← c + a·b`, rounding the product and then the sum. Floating-point addition is not
+//! Every sum of products starts from −0.0 and adds its products in the order the formula lists
+//! them, `c ← c + a·b`, rounding the product and then the sum. Why −0.0 and not +0.0: in IEEE
+//! arithmetic −0 + x is exactly x for every x, while +0 + (−0) is +0, so −0.0 is the sum of no
+//! terms that changes nothing (Rust's own `Iterator::sum` starts there too), and a sum of one
+//! term is that term, bit for bit. Floating-point addition is not
 //! associative (`(0.1 + 0.2) + 0.3` is `0.6000000000000001`, `(0.3 + 0.2) + 0.1` is `0.6`), so
 //! the order is part of the definition: a faster form that added the same terms in another order
 //! would give other bits. For large products (at least 64³ multiply-adds, the size from which
@@ -317,7 +320,7 @@ impl Matrix {
         let (n, k, m) = (self.rows, self.cols, b.cols);
         let fused = kernels::choose::fuses(n, k, m);
         c.resize(n, m);
-        c.data.fill(0.0);
+        c.data.fill(-0.0);
         for i in 0..n {
             let c_row = &mut c.data[i * m..(i + 1) * m];
             for (p, &a_ip) in self.row(i).iter().enumerate() {
@@ -345,7 +348,7 @@ impl Matrix {
         let (n, k, m) = (self.rows, self.cols, b.cols);
         let fused = kernels::choose::fuses(k, n, m);
         c.resize(k, m);
-        c.data.fill(0.0);
+        c.data.fill(-0.0);
         for r in 0..n {
             let b_row = b.row(r);
             for (p, &a_rp) in self.row(r).iter().enumerate() {
@@ -375,7 +378,7 @@ impl Matrix {
         c.resize(n, k);
         for i in 0..n {
             for j in 0..k {
-                let mut sum = 0.0;
+                let mut sum = -0.0;
                 for (&a_ip, &b_jp) in self.row(i).iter().zip(b.row(j)) {
                     sum = add_product(sum, a_ip, b_jp, fused);
                 }

@@ -41,13 +41,13 @@ const SHAPES: [(usize, usize, usize); 22] = [
     (0, 5, 3),
 ];
 
-/// `C[i,j] = Σ_p A[i,p]·B[p,j]`, the definition as three loops, each sum from 0 in the order
+/// `C[i,j] = Σ_p A[i,p]·B[p,j]`, the definition as three loops, each sum from −0.0 (the sum of no terms; see `matrix.rs`, "Rounding") in the order
 /// p = 0, 1, 2, …, one rounding for the product and one for the sum: the oracle.
 fn textbook(a: &Matrix, b: &Matrix) -> Matrix {
     let mut c = Matrix::zeros(a.rows(), b.cols());
     for i in 0..a.rows() {
         for j in 0..b.cols() {
-            let mut sum = 0.0;
+            let mut sum = -0.0;
             for p in 0..a.cols() {
                 sum += a[(i, p)] * b[(p, j)];
             }

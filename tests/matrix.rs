@@ -18,13 +18,13 @@ use backprop::matrix::Matrix;
 use backprop::rng::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// `C[i,j] = Σ_p A[i,p]·B[p,j]` as three loops, each sum from 0 in the order p = 0, 1, 2, …: the
+/// `C[i,j] = Σ_p A[i,p]·B[p,j]` as three loops, each sum from −0.0 (the sum of no terms; see `matrix.rs`, "Rounding") in the order p = 0, 1, 2, …: the
 /// definition, as a textbook writes it.
 fn textbook(a: &Matrix, b: &Matrix) -> Matrix {
     let mut c = Matrix::zeros(a.rows(), b.cols());
     for i in 0..a.rows() {
         for j in 0..b.cols() {
-            let mut sum = 0.0;
+            let mut sum = -0.0;
             for p in 0..a.cols() {
                 sum += a[(i, p)] * b[(p, j)];
             }
@@ -165,9 +165,9 @@ fn bits(m: &Matrix) -> Vec<u64> {
 
 #[test]
 fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
-    // A·Bᵀ with one column is C[i,j] = 0 + A[i,0]·B[j,0], one product per entry added to an
-    // empty sum (so −0·… becomes +0, as every sum of the products does), for row counts and
-    // widths either side of the blocks.
+    // A·Bᵀ with one column is C[i,j] = A[i,0]·B[j,0]: one product added to the empty sum −0.0,
+    // which leaves it as it is (a −0 product stays −0, NaN stays NaN), for row counts and widths
+    // either side of the blocks.
     let mut rng = Rng::new(13);
     for (n, k) in [
         (800, 10),
@@ -189,7 +189,7 @@ fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
         assert_eq!(c.shape(), (n, k));
         for i in 0..n {
             for j in 0..k {
-                let want = 0.0 + a.get(i, 0) * b.get(j, 0);
+                let want = a.get(i, 0) * b.get(j, 0);
                 assert_eq!(c.get(i, j).to_bits(), want.to_bits(), "{n}×{k}: ({i}, {j})");
             }
         }
@@ -198,8 +198,8 @@ fn a_product_with_one_inner_column_is_the_outer_product_bit_for_bit() {
 
 #[test]
 fn the_bias_keeps_the_sign_of_zero_and_nan() {
-    // A sum of −0.0 products is +0.0 (it starts from 0), and the bias is added to the finished
-    // sum, as the plain form's two steps do; NaN and infinities travel the same way.
+    // A sum of −0.0 products is −0.0 (it starts from −0.0), and the bias is added to the
+    // finished sum, as the plain form's two steps do; NaN and infinities travel the same way.
     let x = Matrix::from_rows(&[
         [-0.0, 1.0],
         [f64::NAN, 0.0],

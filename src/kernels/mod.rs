@@ -47,7 +47,8 @@
 //! # The same bits
 //!
 //! A fast form may change which numbers are computed side by side, never how any one of them is
-//! computed: every sum is added in the plain form's order, from 0, with the same roundings. The
+//! computed: every sum is added in the plain form's order, from the same start (−0.0 for a
+//! product, see `matrix.rs`), with the same roundings. The
 //! one rounding that differs between machines is the fused multiply-add (`a·b + c` rounded
 //! once), which the packed product uses for large products where the processor has it
 //! ([`choose::fuses`]); the plain products then use `f64::mul_add` at the same places. So
@@ -294,7 +295,7 @@ fn matmul_t_finish(
     let (n, m, k) = (a.rows(), a.cols(), b.rows());
     c.resize(n, k);
     if k == 0 || m == 0 {
-        c.as_mut_slice().fill(0.0);
+        c.as_mut_slice().fill(-0.0); // empty sums
         return apply(0..n * k, c.as_mut_slice(), d);
     }
     if packing_pays(n, m, k) {

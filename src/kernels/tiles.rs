@@ -11,8 +11,8 @@
 //! tile[r][j] ← 0;   for p = 0, 1, …, k−1:   tile[r][j] ← tile[r][j] + A[i+r, p]·B[p, j0+j]
 //! ```
 //!
-//! which is each entry's sum in the order of the i-p-j loop, so the bits are the same (the
-//! tests compare them). The same holds for the other shapes here:
+//! (the tile starting from −0, as every sum of a product does) which is each entry's sum in the
+//! order of the i-p-j loop, so the bits are the same (the tests compare them). The same holds for the other shapes here:
 //!
 //! ```text
 //! product               C = A·B (+ b)     tiles of 4 rows of C, then single rows
@@ -24,7 +24,7 @@
 //!
 //! `A·Bᵀ` is `product` on a copy of `Bᵀ`; with one inner column (`dX = dZ·Wᵀ` of a layer with one
 //! output, an outer product) `B` is its own transpose and no copy is made, and `product` with
-//! `k = 1` is each row of `B` scaled, `0 + a·b` as every sum from 0.
+//! `k = 1` is each row of `B` scaled: `−0 + a·b` is `a·b` itself, and the compiler knows it.
 //!
 //! A row of `C` is covered by blocks of 8 columns, then one of 4, 2 and 1 as needed, so no lane
 //! is wasted, except that the last 10 or 12 columns (rows of 10 = 8 + 2 and 20 = 8 + 12) form
@@ -50,10 +50,11 @@ pub(super) fn product(
         return;
     }
     if k == 0 {
-        // An empty sum is 0; the bias is then added to it, as the plain form does.
+        // An empty sum is −0 (see `Matrix`'s docs, "Rounding"); the bias is then added to it,
+        // as the plain form does.
         for c_row in c.chunks_exact_mut(m) {
             for (j, c_ij) in c_row.iter_mut().enumerate() {
-                *c_ij = bias.map_or(0.0, |bias| 0.0 + bias[j]);
+                *c_ij = bias.map_or(-0.0, |bias| -0.0 + bias[j]);
             }
         }
         return;
@@ -152,7 +153,7 @@ fn tile<const MR: usize, const NR: usize>(
     c: &mut [f64],
 ) {
     let a_rows: [&[f64]; MR] = std::array::from_fn(|r| &a[r * k..(r + 1) * k]);
-    let mut tile = [[0.0; NR]; MR];
+    let mut tile = [[-0.0; NR]; MR];
     for (p, b_row) in b.chunks_exact(m).enumerate() {
         let b_p: &[f64; NR] = b_row[j0..j0 + NR].try_into().expect("NR columns");
         for (sums, a_row) in tile.iter_mut().zip(&a_rows) {
@@ -188,11 +189,12 @@ fn tile<const MR: usize, const NR: usize>(
 /// The i-p-j loop would run its inner loop over a row of length one, paying a loop's overhead
 /// for each multiply-add. Here each `c[i]` is a sum along a contiguous row of `A`; four rows are
 /// summed side by side, so four independent additions are in flight while each sum still takes
-/// its products in the order p = 0, 1, 2, …. A bias of `+0.0` would change a sum of `−0.0` into
-/// `+0.0`; `C = A·b` without a bias passes `−0.0`, which changes nothing at all.
+/// its products in the order p = 0, 1, 2, … from −0. `C = A·b` without a bias passes `−0.0`, the
+/// one number whose addition changes nothing at all (a bias of `+0.0` would turn a sum of `−0.0`
+/// into `+0.0`).
 pub(super) fn column_product(a: &[f64], k: usize, column: &[f64], bias: f64, c: &mut [f64]) {
     if k == 0 {
-        c.fill(0.0 + bias);
+        c.fill(-0.0 + bias);
         return;
     }
     let mut rows = a.chunks_exact(4 * k);
@@ -201,7 +203,7 @@ pub(super) fn column_product(a: &[f64], k: usize, column: &[f64], bias: f64, c: 
         let (r0, rest) = four_rows.split_at(k);
         let (r1, rest) = rest.split_at(k);
         let (r2, r3) = rest.split_at(k);
-        let mut sums = [0.0; 4];
+        let mut sums = [-0.0; 4];
         for p in 0..k {
             sums[0] += r0[p] * column[p];
             sums[1] += r1[p] * column[p];
@@ -213,7 +215,7 @@ pub(super) fn column_product(a: &[f64], k: usize, column: &[f64], bias: f64, c: 
         }
     }
     for (row, c_i) in rows.remainder().chunks_exact(k).zip(out.into_remainder()) {
-        let mut sum = 0.0;
+        let mut sum = -0.0;
         for (&a, &x) in row.iter().zip(column) {
             sum += a * x;
         }
@@ -318,8 +320,8 @@ fn transposed_tile<const MR: usize, const NR: usize, const SUMS: bool>(
     c: &mut [f64],
     column_sums: &mut [f64],
 ) {
-    let mut tile = [[0.0; NR]; MR];
-    let mut sums = [0.0; NR];
+    let mut tile = [[-0.0; NR]; MR];
+    let mut sums = [0.0; NR]; // Σ_rows B, from 0 as `Matrix::sum_rows_into` adds it
     for (a_row, b_row) in a.chunks_exact(k).zip(b.chunks_exact(m)) {
         let a_r: &[f64; MR] = a_row[p0..p0 + MR].try_into().expect("MR numbers");
         let b_r: &[f64; NR] = b_row[j0..j0 + NR].try_into().expect("NR numbers");
@@ -353,8 +355,8 @@ fn transposed_tile<const MR: usize, const NR: usize, const SUMS: bool>(
 /// not change. The sum of `b` is a chain of n dependent additions in the order r = 0, 1, … from
 /// 0, which here runs beside the others instead of in a pass of its own.
 pub(super) fn transposed_column(a: &[f64], k: usize, b: &[f64], c: &mut [f64]) -> f64 {
-    c.fill(0.0);
-    let mut sum = 0.0;
+    c.fill(-0.0);
+    let mut sum = 0.0; // Σ_r b[r], from 0 as `Matrix::sum_rows_into` adds it
     if k == 0 {
         return b.iter().fold(sum, |s, &x| s + x);
     }

@@ -92,7 +92,7 @@ pub(super) fn kernel<const MR: usize, const NR: usize, const FMA: bool>(
 ) {
     // The tile is copied in and out whole, with sizes known at compile time, so that the compiler
     // can keep all of it in vector registers during the sum.
-    let mut tile = [[0.0; NR]; MR];
+    let mut tile = [[-0.0; NR]; MR];
     let whole = rows == MR && cols == NR;
     if load {
         for i in 0..rows {

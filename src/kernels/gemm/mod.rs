@@ -462,7 +462,7 @@ fn gemm_threaded_map(
         return finish(0, c, d);
     }
     if a.cols == 0 {
-        c.fill(0.0);
+        c.fill(-0.0); // an empty sum (see `Matrix`'s docs, "Rounding")
         sums.fill(0.0);
         return finish(0, c, d);
     }
