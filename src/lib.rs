@@ -86,9 +86,10 @@
 //!   of at least `kernels::choose::FMA_THRESHOLD` multiply-adds use fused multiply-adds where the
 //!   processor has them, so digits-sized runs may differ in the last bits between processors
 //!   with and without FMA (never between two runs on one machine).
-//! - `unsafe` appears in three files of the engine room only: `kernels/simd.rs` and
-//!   `kernels/gemm/microkernel.rs` call code compiled for wider vectors, each time after checking
-//!   that this processor has the instructions, and `kernels/threads.rs` lends the caller's work
+//! - `unsafe` appears in four files of the engine room only: `kernels/simd.rs` runs a loop
+//!   compiled for wider vectors, `kernels/gemm/microkernel.rs` defines the packed product's
+//!   kernels compiled for them and `kernels/gemm/mod.rs` calls those, each time after checking
+//!   that this processor has the instructions; and `kernels/threads.rs` lends the caller's work
 //!   to helper threads for no longer than the call. The benchmarks' counting allocator
 //!   (`benches/`) is the only other `unsafe`, and it is not part of the library.
 //! - Threads change only the time: a large product spread over several threads gives the same

@@ -40,9 +40,10 @@
 //! math.rs          the crate's own exp, ln and tanh, with the same bits on every machine
 //! ```
 //!
-//! `unsafe` appears in three of them only: `simd.rs` and `gemm/microkernel.rs` call code
-//! compiled for instructions after checking that the processor has them, and `threads.rs` lends
-//! a borrowed closure to the helper threads for no longer than the call.
+//! `unsafe` appears in four of them only: `simd.rs` runs a loop compiled for wider vectors,
+//! `gemm/microkernel.rs` defines the kernels compiled for them and `gemm/mod.rs` calls those,
+//! each after checking that the processor has the instructions; and `threads.rs` lends a
+//! borrowed closure to the helper threads for no longer than the call.
 //!
 //! # The same bits
 //!
