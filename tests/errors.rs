@@ -25,11 +25,18 @@ fn backprop(args: &[&str]) -> Outcome {
     }
 }
 
-/// A scratch folder for this test binary, removed and recreated on first use.
+/// A scratch folder for this test binary, emptied on first use: under Cargo's own scratch space
+/// for integration tests (`target/tmp/`), so a run leaves nothing in the system's temporary
+/// folder and the next run starts from an empty one.
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("backprop-errors-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("errors");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+    .clone()
 }
 
 fn write(name: &str, contents: &[u8]) -> String {

@@ -80,6 +80,7 @@ thread_local! {
 /// In order: the setting made by [`with_kernels`] on this thread, else that of [`set_kernels`],
 /// else the environment variable `BACKPROP_KERNELS` (`naive` for the plain forms; anything else,
 /// or nothing, for the fast ones). The environment is read once.
+#[inline]
 pub fn kernels() -> Kernels {
     if let Some(here) = KERNELS_HERE.with(Cell::get) {
         return here;
@@ -87,14 +88,20 @@ pub fn kernels() -> Kernels {
     match KERNELS.load(Ordering::Relaxed) {
         1 => Kernels::Naive,
         2 => Kernels::Fast,
-        _ => {
-            let naive = std::env::var("BACKPROP_KERNELS")
-                .is_ok_and(|value| value.trim().eq_ignore_ascii_case("naive"));
-            let kernels = if naive { Kernels::Naive } else { Kernels::Fast };
-            set_kernels(kernels);
-            kernels
-        }
+        _ => kernels_from_environment(),
     }
+}
+
+/// The first call's reading of `BACKPROP_KERNELS`, kept out of line: [`kernels`] is asked once
+/// per named operation, and its common path is two loads.
+#[cold]
+#[inline(never)]
+fn kernels_from_environment() -> Kernels {
+    let naive = std::env::var("BACKPROP_KERNELS")
+        .is_ok_and(|value| value.trim().eq_ignore_ascii_case("naive"));
+    let kernels = if naive { Kernels::Naive } else { Kernels::Fast };
+    set_kernels(kernels);
+    kernels
 }
 
 /// Whether the named operations run their plain definitions on this thread.
