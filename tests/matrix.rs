@@ -461,13 +461,13 @@ fn matmul_of_mismatched_shapes_panics() {
 }
 
 #[test]
-#[should_panic(expected = "A is 3×2 and B is 4×2")]
+#[should_panic(expected = "t_matmul (Aᵀ·B): A is 3×2 and B is 4×2")]
 fn t_matmul_of_mismatched_shapes_panics() {
     Matrix::zeros(3, 2).t_matmul(&Matrix::zeros(4, 2));
 }
 
 #[test]
-#[should_panic(expected = "A is 2×3 and B is 2×4")]
+#[should_panic(expected = "matmul_t (A·Bᵀ): A is 2×3 and B is 2×4")]
 fn matmul_t_of_mismatched_shapes_panics() {
     Matrix::zeros(2, 3).matmul_t(&Matrix::zeros(2, 4));
 }

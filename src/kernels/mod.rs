@@ -237,7 +237,7 @@ pub fn weight_gradients(x: &Matrix, dz: &Matrix, dw: &mut Matrix, db: &mut Matri
         x.t_matmul_plain(dz, dw);
         return dz.sum_rows_into(db);
     }
-    x.assert_same_rows(dz, "weight_gradients (Xᵀ·dZ)");
+    x.assert_same_rows(dz, "weight_gradients");
     let (n, k, m) = (x.rows(), x.cols(), dz.cols());
     dw.resize(k, m);
     if k == 0 {
@@ -292,7 +292,7 @@ fn matmul_t_finish(
     d: &mut [f64],
     apply: impl Fn(Range<usize>, &mut [f64], &mut [f64]) + Sync,
 ) {
-    a.assert_same_cols(b, "matmul_t (A·Bᵀ)");
+    a.assert_same_cols(b, "matmul_t");
     let (n, m, k) = (a.rows(), a.cols(), b.rows());
     c.resize(n, k);
     if k == 0 || m == 0 {
