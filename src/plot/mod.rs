@@ -172,34 +172,40 @@ pub fn write(figures: &[Figure], folder: &Path) -> Result<Vec<PathBuf>> {
 /// network before training (see [`Recorder::frames`]).
 pub const MAX_FRAMES: usize = 30;
 
-/// Snapshots of a network at evenly spaced epochs, taken from `run::execute`'s `on_epoch`.
+/// Snapshots of a network at evenly spaced, round-numbered epochs, taken from
+/// `run::execute`'s `on_epoch`.
 ///
 /// `on_epoch` is called after each epoch's updates, so the recorder never sees the untrained
 /// network; [`Recorder::frames`] puts it first, as epoch 0, from [`Run::initial`].
 #[derive(Clone, Debug, Default)]
 pub struct Recorder {
     epochs: usize,
-    frames: usize,
+    /// Epochs between two snapshots: 1, 2, 2.5 or 5 times a power of ten (a whole number).
+    every: usize,
     /// `(epoch, network at the end of that epoch)`, in order.
     pub snapshots: Vec<(usize, Network)>,
 }
 
 impl Recorder {
     /// A recorder for a run of `epochs` epochs keeping at most `frames` snapshots.
+    ///
+    /// The spacing is the smallest of 1, 2, 5, 10, 20, 25, 50, 100, … epochs that needs no more
+    /// than `frames` snapshots, so a replay's labels read 10, 20, 30 rather than 17, 34, 50.
     pub fn new(epochs: usize, frames: usize) -> Recorder {
+        let frames = frames.clamp(1, MAX_FRAMES);
+        let every = round_step(epochs.div_ceil(frames));
         Recorder {
             epochs,
-            frames: frames.clamp(1, MAX_FRAMES),
+            every,
             snapshots: Vec::new(),
         }
     }
 
-    /// Keeps a copy of `network` if `stats.epoch` is one of the evenly spaced frames
-    /// (epoch ⌈k·E/F⌉ for k = 1 … F, so the last epoch is always kept).
+    /// Keeps a copy of `network` if `stats.epoch` is a multiple of the spacing or the last epoch.
+    /// (At most `frames` in all: with `every ≥ E/F` there are at most `F` multiples up to `E`,
+    /// and `F` of them only when `E` is itself one.)
     pub fn observe(&mut self, stats: &EpochStats, network: &Network) {
-        let k = self.snapshots.len() + 1;
-        let due = (k * self.epochs).div_ceil(self.frames).max(1);
-        if stats.epoch >= due && self.snapshots.len() < self.frames {
+        if stats.epoch.is_multiple_of(self.every) || stats.epoch == self.epochs {
             self.snapshots.push((stats.epoch, network.clone()));
         }
     }
@@ -210,6 +216,25 @@ impl Recorder {
         std::iter::once((0, initial))
             .chain(self.snapshots.iter().map(|(e, n)| (*e, n)))
             .collect()
+    }
+}
+
+/// The smallest of 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, … that is at least `n`.
+fn round_step(n: usize) -> usize {
+    let mut unit = 1usize;
+    loop {
+        // unit / 2 · 5 is 2.5 units from 10 on (and 0, never chosen, for unit 1).
+        for step in [
+            unit,
+            unit.saturating_mul(2),
+            (unit / 2).saturating_mul(5),
+            unit.saturating_mul(5),
+        ] {
+            if step >= n {
+                return step;
+            }
+        }
+        unit = unit.saturating_mul(10);
     }
 }
 
@@ -234,4 +259,32 @@ pub fn run_figures(run: &Run) -> Vec<Figure> {
 /// If a file cannot be written.
 pub fn write_run_figures(run: &Run, folder: &Path) -> Result<Vec<PathBuf>> {
     write(&run_figures(run), folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_are_round_numbered_and_at_most_the_frames_asked_for() {
+        let steps: Vec<usize> = [1, 2, 3, 5, 6, 11, 21, 24, 26, 34, 51, 240, 251]
+            .map(round_step)
+            .to_vec();
+        assert_eq!(steps, [1, 2, 5, 5, 10, 20, 25, 25, 50, 50, 100, 250, 500]);
+        for frames in 1..=MAX_FRAMES {
+            for epochs in 1..=1200 {
+                let every = Recorder::new(epochs, frames).every;
+                let kept: Vec<usize> = (1..=epochs)
+                    .filter(|e| e.is_multiple_of(every) || *e == epochs)
+                    .collect();
+                assert!(
+                    kept.len() <= frames,
+                    "{epochs} epochs, {frames} frames: {kept:?}"
+                );
+                assert_eq!(kept.last(), Some(&epochs));
+            }
+        }
+        // The default replay of a 300-epoch run: every 10th epoch.
+        assert_eq!(Recorder::new(300, MAX_FRAMES).every, 10);
+    }
 }
