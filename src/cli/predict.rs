@@ -6,16 +6,17 @@
 //! `μ_y + σ_y·ŷ′`):
 //!
 //! ```text
-//! predict --model m.txt 0.5,-0.2           one line per row given: the class name and its
-//!                                          probability, or the predicted value
+//! predict --model m.txt 0.5,-0.2           one line per row given, for a person to read: the
+//!                                          class name and its probability, or the predicted
+//!                                          value, to 4 decimals
 //! predict --model m.txt --data rows.csv    CSV on stdout, one row per input row:
 //!                                          prediction,probability[,target]   (classification)
 //!                                          prediction[,target]               (regression)
 //! ```
 //!
-//! The CSV file has a header row; its rows hold the model's features, optionally followed by the
-//! target column (as in a training file), which is then copied into the output beside the
-//! prediction.
+//! The input CSV file has a header row; its rows hold the model's features, optionally followed
+//! by the target column (as in a training file), which is then copied into the output beside the
+//! prediction. The CSV output keeps every digit (round-trip numbers), for a program to read.
 
 use super::args::{self, Flag};
 use crate::data::csv::quote;
@@ -23,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::json::format_number;
 use crate::matrix::Matrix;
 use crate::model_file::{Model, Prediction};
+use crate::text_plot::readable;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
@@ -96,7 +98,7 @@ pub fn run(words: &[String], stdout: &mut dyn Write, _stderr: &mut dyn Write) ->
                     Prediction::Class {
                         name, probability, ..
                     } => writeln!(stdout, "{name} (probability {probability:.4})")?,
-                    Prediction::Value(v) => writeln!(stdout, "{v}")?,
+                    Prediction::Value(v) => writeln!(stdout, "{}", readable(v, 4))?,
                 }
             }
             Ok(())
