@@ -80,8 +80,12 @@
 //!    and read `b¹`: the line `b` under `layer 1 dense` in `out/bn.model`. Train again with
 //!    `--optimizer adam --lr 0.01` added and read `b¹` again: what keeps Adam, which divides
 //!    each gradient by its own size, from turning it into steps of η?
-//! 2. **A batch of one.** Predict what `cargo run -- train circles --batch-norm --batch-size 1
-//!    --epochs 3` learns: the gradient norms, and the summary's loss.
+//! 2. **A batch of one.** `cargo run -- train circles --batch-norm --batch-size 1` is refused.
+//!    Predict why, and what the network would learn if it were not: the gradient norms of three
+//!    epochs, and the trained network's loss. The test
+//!    `exercises_training::batch_norm_with_batches_of_one_learns_nothing` trains it through the
+//!    library and prints them (`cargo test --test exercises_training batch_norm_with --
+//!    --nocapture`).
 //!
 //! <details><summary>Answers</summary>
 //!
@@ -94,16 +98,17 @@
 //!    `√v̂ ≈ 10⁻¹⁷` Adam's ε = 1e-8 is the larger part of the denominator and each step is about
 //!    `η·10⁻¹⁷/10⁻⁸ = 10⁻¹¹`. A bias just before a batch normalisation is dead weight, and
 //!    networks usually leave it out.
-//! 2. Nothing: every epoch prints `‖dW‖ 0.00e0`, and `W¹` never moves. With one row, μ is that
-//!    row and σ² = 0, so `X̂ = 0/√(0 + ε) = 0` whatever the input: the layer outputs β, and its
-//!    `dX` is 0 (with n = 1, `n·dX̂ − Σ_rows dX̂ = 0` and `X̂ = 0`). Here it is worse still: β
-//!    starts at 0, and ReLU gives 0 with slope 0 there, so the hidden layer's output is 0 for
-//!    every row, and neither `W²` nor β gets a gradient either. Only the output bias `b²`
-//!    learns, the same prediction for every row. And the running variance
-//!    follows the batches' σ² = 0 down by a factor 0.9 per step, to below 1e-100 after 3 epochs,
-//!    so at inference `1/√(σ² + ε) = 1/√ε = 316.2` magnifies every input's distance from the
-//!    running mean 316-fold: the summary's training loss is 12.8083, against 0.7698 for epoch 3
-//!    in training. Without ε the first step would have been 0/0 = NaN.
+//! 2. Nothing, which is why the command line refuses it: every epoch's `‖dW‖` is exactly 0 in
+//!    both layers, and `W¹` never moves. With one row, μ is that row and σ² = 0, so
+//!    `X̂ = 0/√(0 + ε) = 0` whatever the input: the layer outputs β, and its `dX` is 0 (with
+//!    n = 1, `n·dX̂ − Σ_rows dX̂ = 0` and `X̂ = 0`). Here it is worse still: β starts at 0, and
+//!    ReLU gives 0 with slope 0 there, so the hidden layer's output is 0 for every row, and
+//!    neither `W²` nor β gets a gradient either. Only the output bias `b²` learns, the same
+//!    prediction for every row. And the running variance follows the batches' σ² = 0 down by a
+//!    factor 0.9 per step, to below 1e-100 after 3 epochs, so at inference
+//!    `1/√(σ² + ε) = 1/√ε = 316.2` magnifies every input's distance from the running mean
+//!    316-fold: the trained network's loss is 12.8083, against 0.7698 for epoch 3 in training.
+//!    Without ε the first step would have been 0/0 = NaN.
 //!
 //! </details>
 

@@ -128,6 +128,10 @@ fn bad_flags_are_named_with_what_was_expected() {
             &["--dropout", "[0, 1)"],
         ),
         (
+            &["train", "circles", "--batch-norm", "--batch-size", "1"],
+            &["--batch-norm", "--batch-size 2 or more"],
+        ),
+        (
             &["train", "circles", "--test-fraction", "0"],
             &["--test-fraction", "between 0 and 1"],
         ),

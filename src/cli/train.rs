@@ -298,6 +298,16 @@ pub fn options_from(target: &str, parsed: &Parsed) -> Result<RunOptions> {
         options.dropout = rate;
     }
     options.batch_norm |= parsed.switch("--batch-norm");
+    if options.batch_norm && options.batch_size == 1 {
+        // A batch of one row is its own mean: x − μ = 0 in every unit, so batch norm outputs β
+        // whatever the input, and no gradient reaches the layers below it.
+        return Err(Error::Usage(
+            "--batch-norm needs batches of at least 2 rows: with --batch-size 1 each row is its \
+             own batch mean, x − μ = 0, and nothing below the batch norm learns; use \
+             --batch-size 2 or more, or leave out --batch-norm"
+                .to_string(),
+        ));
+    }
     if let Some(clip) = parsed.number("--clip")? {
         args::require(clip > 0.0, "--clip", clip, "a norm greater than 0")?;
         options.clip = Some(clip);
