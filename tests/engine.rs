@@ -342,8 +342,8 @@ fn bits(m: &Matrix) -> Vec<u64> {
 
 /// Networks for the fused-pass tests, each with a number of rows: circles' and sine's default
 /// shapes, softmax after Swish, and digits-sized stacks with Leaky ReLU and ReLU (300 rows are
-/// enough for `gemm.rs` to share the products, and the passes fused into them, between threads;
-/// the tests run the fused passes on 3 threads).
+/// enough for `kernels/gemm/` to share the products, and the passes fused into them, between
+/// threads; the tests run the fused passes on 3 threads).
 fn fused_cases() -> Vec<(usize, Architecture)> {
     let mlp = |n_in, hidden: &[usize], activation, n_out, output| Architecture {
         n_in,
