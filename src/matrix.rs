@@ -397,9 +397,12 @@ impl Matrix {
     /// `T ← Aᵀ`, reusing `T`'s allocation.
     pub fn transpose_into(&self, t: &mut Matrix) {
         t.resize(self.cols, self.rows);
+        // Both runs of numbers are taken once, so the loop indexes slices and the compiler need
+        // not look up `t`'s vector again for every entry.
+        let (a, a_t) = (self.data.as_slice(), t.data.as_mut_slice());
         for i in 0..self.rows {
             for j in 0..self.cols {
-                t.data[j * self.rows + i] = self.data[i * self.cols + j];
+                a_t[j * self.rows + i] = a[i * self.cols + j];
             }
         }
     }

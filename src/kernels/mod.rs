@@ -306,8 +306,9 @@ fn matmul_t_finish(
         return gemm::gemm_map(View::of(a), View::of(b).t(), c.as_mut_slice(), d, &finish);
     }
     TRANSPOSED.with(|transposed| {
-        let b_t = &mut *transposed.borrow_mut(); // (m, k)
-                                                 // With one column, B (k × 1) is already Bᵀ (1 × k): the same numbers in the same order.
+        // Bᵀ is m × k. With one column, B (k × 1) is already Bᵀ (1 × k): the same numbers in the
+        // same order.
+        let b_t = &mut *transposed.borrow_mut();
         let b_t = if m > 1 {
             b.transpose_into(b_t);
             b_t.as_slice()
