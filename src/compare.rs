@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn a_network_that_never_learns_has_no_epoch_to_90_percent_of_gain() {
         // A linear model cannot separate two rings: its test accuracy ends no better than the
-        // first epoch's, so there is no gain to reach 90 % of (it used to read "1 epoch").
+        // first epoch's, so there is no gain to reach 90 % of, and no epoch may be named.
         let comparison = run_comparison(Study::Activations, "circles", 42).unwrap();
         let variant = |label: &str| {
             comparison
